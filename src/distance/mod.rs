@@ -1,0 +1,257 @@
+//! Distance kernels, chosen once per process.
+//!
+//! [`Kernels`] is a dispatch table of f32 kernels — squared L2 and inner product
+//! (simsimd) and L1 (ours, see [`l1`]) — for one instruction set ([`Isa`]); cosine
+//! distance is derived from three inner products with an exact `sqrt`, because
+//! simsimd's cosine kernels use an approximate reciprocal square root (off by up to
+//! 6e-4 in the portable kernel, and never exactly 0 for identical vectors). `_PG_init` calls [`init`], which picks the best instruction set this CPU
+//! has (AVX-512, AVX2, or portable), unless the environment variable
+//! `PGVEC_HNSW_SIMD` (`portable`, `avx2`, `avx512`) asks for a lower one; every caller
+//! then goes through [`kernels`]. Nothing is compiled for a CPU we do not run on: the
+//! binary loads on any x86-64.
+//!
+//! [`scalar`] keeps the f64 reference implementations the kernels are tested against.
+
+mod l1;
+pub mod scalar;
+mod simsimd_ffi;
+
+use simsimd_ffi::{DenseKernel, Metric};
+use std::sync::OnceLock;
+
+/// An instruction set a kernel table is compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    /// No SIMD beyond the target baseline (simsimd `serial`).
+    Portable,
+    /// AVX2 + FMA (simsimd `haswell`).
+    Avx2,
+    /// AVX-512F (simsimd `skylake`).
+    Avx512,
+}
+
+impl Isa {
+    /// Every instruction set, lowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// The name used by `PGVEC_HNSW_SIMD` and reported by `pgvec_hnsw_simd()`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// Parses a name as produced by [`Isa::name`].
+    pub fn from_name(name: &str) -> Option<Isa> {
+        Isa::ALL.into_iter().find(|isa| isa.name() == name.trim())
+    }
+
+    fn simsimd_capability(self) -> u32 {
+        match self {
+            Isa::Portable => simsimd_ffi::CAP_SERIAL,
+            Isa::Avx2 => simsimd_ffi::CAP_HASWELL,
+            Isa::Avx512 => simsimd_ffi::CAP_SKYLAKE,
+        }
+    }
+
+    fn l1_kernel(self) -> Option<fn(&[f32], &[f32]) -> f64> {
+        match self {
+            Isa::Portable => Some(l1::l1_portable),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 if std::arch::is_x86_feature_detected!("avx2") => Some(l1::l1_avx2),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => {
+                Some(l1::l1_avx512)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A dispatch table of distance kernels for one [`Isa`].
+///
+/// Every method takes two slices of the same length (the caller has checked the
+/// dimensions; a mismatch panics) and returns an `f64`.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernels {
+    isa: Isa,
+    l2_squared: DenseKernel,
+    dot: DenseKernel,
+    l1: fn(&[f32], &[f32]) -> f64,
+}
+
+impl Kernels {
+    /// The table for `isa`, or `None` when this CPU lacks it.
+    pub fn for_isa(isa: Isa) -> Option<Kernels> {
+        let cap = isa.simsimd_capability();
+        Some(Kernels {
+            isa,
+            l2_squared: simsimd_ffi::find_kernel(Metric::L2Squared, cap)?,
+            dot: simsimd_ffi::find_kernel(Metric::Dot, cap)?,
+            l1: isa.l1_kernel()?,
+        })
+    }
+
+    /// The table for the best instruction set this CPU has.
+    pub fn best() -> Kernels {
+        Isa::ALL
+            .into_iter()
+            .rev()
+            .find_map(Kernels::for_isa)
+            .expect("simsimd always provides serial f32 kernels")
+    }
+
+    /// The instruction set of this table.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// Squared Euclidean distance `Σ (aᵢ - bᵢ)²`.
+    #[inline]
+    pub fn l2_squared(&self, a: &[f32], b: &[f32]) -> f64 {
+        simsimd_ffi::call(self.l2_squared, a, b)
+    }
+
+    /// Inner product `Σ aᵢ·bᵢ`.
+    #[inline]
+    pub fn inner_product(&self, a: &[f32], b: &[f32]) -> f64 {
+        simsimd_ffi::call(self.dot, a, b)
+    }
+
+    /// Cosine distance `1 - a·b / (‖a‖·‖b‖)` in `[0, 2]` (similarity clamped to
+    /// `[-1, 1]`); NaN when either vector is zero, as in pgvector.
+    #[inline]
+    pub fn cosine_distance(&self, a: &[f32], b: &[f32]) -> f64 {
+        let norms = self.inner_product(a, a) * self.inner_product(b, b);
+        if norms == 0.0 {
+            return f64::NAN;
+        }
+        1.0 - (self.inner_product(a, b) / norms.sqrt()).clamp(-1.0, 1.0)
+    }
+
+    /// Manhattan distance `Σ |aᵢ - bᵢ|`.
+    #[inline]
+    pub fn l1_distance(&self, a: &[f32], b: &[f32]) -> f64 {
+        (self.l1)(a, b)
+    }
+}
+
+static ACTIVE: OnceLock<Kernels> = OnceLock::new();
+
+/// Chooses the process-wide kernel table; called once from `_PG_init`.
+///
+/// Uses `PGVEC_HNSW_SIMD` when it names an instruction set this CPU has, else the
+/// best one. Later calls return the table already chosen.
+pub fn init() -> &'static Kernels {
+    ACTIVE.get_or_init(|| {
+        std::env::var("PGVEC_HNSW_SIMD")
+            .ok()
+            .and_then(|name| Isa::from_name(&name))
+            .and_then(Kernels::for_isa)
+            .unwrap_or_else(Kernels::best)
+    })
+}
+
+/// The process-wide kernel table (chosen by [`init`] on first use).
+#[inline]
+pub fn kernels() -> &'static Kernels {
+    match ACTIVE.get() {
+        Some(k) => k,
+        None => init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    const LENGTHS: [usize; 13] = [1, 2, 3, 7, 8, 15, 16, 17, 31, 383, 384, 1536, 16000];
+
+    fn random_pair(rng: &mut impl Rng, n: usize) -> (Vec<f32>, Vec<f32>) {
+        let a = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let b = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        (a, b)
+    }
+
+    /// Error bound for f32 accumulation: 1e-5 of the sum of the magnitudes of the
+    /// terms (so cancellation does not make it vacuous), plus 1e-6 absolute.
+    fn bound(scale: f64) -> f64 {
+        1e-5 * scale + 1e-6
+    }
+
+    fn available() -> Vec<Kernels> {
+        let all: Vec<_> = Isa::ALL.into_iter().filter_map(Kernels::for_isa).collect();
+        assert_eq!(all[0].isa(), Isa::Portable, "the portable table always exists");
+        all
+    }
+
+    #[test]
+    fn every_kernel_matches_the_scalar_reference() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+        for k in available() {
+            for n in LENGTHS {
+                for _ in 0..4 {
+                    let (a, b) = random_pair(&mut rng, n);
+                    let abs_dot: f64 =
+                        a.iter().zip(&b).map(|(x, y)| f64::from(x * y).abs()).sum();
+                    let l2 = scalar::l2_squared(&a, &b);
+                    let got = k.l2_squared(&a, &b);
+                    assert!((got - l2).abs() <= bound(l2), "{:?} l2 n={n}: {got} vs {l2}", k.isa());
+                    let ip = scalar::inner_product(&a, &b);
+                    let got = k.inner_product(&a, &b);
+                    assert!((got - ip).abs() <= bound(abs_dot), "{:?} ip n={n}: {got} vs {ip}", k.isa());
+                    let cos = scalar::cosine_distance(&a, &b);
+                    let got = k.cosine_distance(&a, &b);
+                    let norms = (scalar::inner_product(&a, &a) * scalar::inner_product(&b, &b)).sqrt();
+                    assert!(
+                        (got - cos).abs() <= bound(abs_dot / norms),
+                        "{:?} cos n={n}: {got} vs {cos}",
+                        k.isa()
+                    );
+                    let l1 = scalar::l1_distance(&a, &b);
+                    let got = k.l1_distance(&a, &b);
+                    assert!((got - l1).abs() <= bound(l1), "{:?} l1 n={n}: {got} vs {l1}", k.isa());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cosine_of_a_zero_vector_is_nan_and_orthogonal_is_one() {
+        for k in available() {
+            let zero = [0.0f32; 5];
+            let x = [1.0f32, 0.0, 0.0, 0.0, 0.0];
+            let y = [0.0f32, 2.0, 0.0, 0.0, 0.0];
+            assert!(k.cosine_distance(&zero, &x).is_nan());
+            assert!(k.cosine_distance(&x, &zero).is_nan());
+            assert!(k.cosine_distance(&zero, &zero).is_nan());
+            assert_eq!(k.cosine_distance(&x, &y), 1.0);
+            assert_eq!(k.cosine_distance(&x, &x), 0.0);
+            assert!(scalar::cosine_distance(&zero, &x).is_nan());
+        }
+    }
+
+    #[test]
+    fn exact_small_cases() {
+        for k in available() {
+            let a = [1.0f32, 2.0, 3.0];
+            let b = [4.0f32, 6.0, 3.0];
+            assert_eq!(k.l2_squared(&a, &b), 25.0);
+            assert_eq!(k.inner_product(&a, &b), 25.0);
+            assert_eq!(k.l1_distance(&a, &b), 7.0);
+        }
+    }
+
+    #[test]
+    fn best_is_at_least_every_available_isa() {
+        let best = Kernels::best().isa();
+        for k in available() {
+            assert!(k.isa() <= best);
+        }
+        assert_eq!(Isa::from_name(" avx2 "), Some(Isa::Avx2));
+        assert_eq!(Isa::from_name("sse"), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! The SQL surface of the `vector` type (pgvector-compatible).
+//!
+//! - [`text`], [`vector`]: Postgres-free parsing, formatting, checks and arithmetic.
+//! - [`datum`]: the FFI layer that reads and writes `vector` datums.
+//! - `sql_*`: the `#[pg_extern]` functions, thin wrappers over the above.
+//! - `sql/bootstrap.sql` and `sql/finalize.sql` create the type, its operators,
+//!   operator classes, aggregates and casts around these functions.
+
+pub mod datum;
+pub mod error;
+pub mod text;
+pub mod vector;
+
+mod sql_aggregates;
+mod sql_compare;
+mod sql_io;
+mod sql_ops;
+
+/// The largest number of dimensions a `vector` can have (pgvector's `VECTOR_MAX_DIM`).
+pub const MAX_DIM: usize = 16000;
+
+pgrx::extension_sql_file!("../../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+pgrx::extension_sql_file!("../../sql/finalize.sql", name = "finalize", finalize);
