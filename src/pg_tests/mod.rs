@@ -1,4 +1,6 @@
 //! `#[pg_test]` tests: they run inside a PostgreSQL backend started by
-//! `cargo pgrx test`.
+//! `cargo pgrx test`. Each file holds a `#[pg_schema] mod tests` (pgrx calls test
+//! functions in the schema `tests`).
 
+mod errors;
 mod vector_sql;
