@@ -1,1 +1,67 @@
-fn main(){}
+//! Distance kernels against the scalar reference, at 384 and 1536 dimensions.
+//!
+//! `cargo bench --bench kernels` prints criterion's time per call (one distance
+//! between two vectors) for every instruction set this CPU has (`portable`, `avx2`,
+//! `avx512`) and for the f64 scalar reference in `src/distance/scalar.rs`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use pgvec_hnsw::distance::{scalar, Isa, Kernels};
+use rand::{Rng, SeedableRng};
+use std::hint::black_box;
+
+fn vectors(n: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(n as u64);
+    let mut v = || {
+        (0..n)
+            .map(|_| rng.random_range(-1.0f32..1.0))
+            .collect::<Vec<_>>()
+    };
+    (v(), v())
+}
+
+type Kernel = Box<dyn Fn(&[f32], &[f32]) -> f64>;
+
+fn candidates(metric: &str) -> Vec<(String, Kernel)> {
+    let mut out: Vec<(String, Kernel)> = Vec::new();
+    let reference: fn(&[f32], &[f32]) -> f64 = match metric {
+        "l2_squared" => scalar::l2_squared,
+        "inner_product" => scalar::inner_product,
+        "cosine" => scalar::cosine_distance,
+        _ => scalar::l1_distance,
+    };
+    out.push(("scalar-reference".into(), Box::new(reference)));
+    for k in Isa::ALL.into_iter().filter_map(Kernels::for_isa) {
+        let f: Kernel = match metric {
+            "l2_squared" => Box::new(move |a, b| k.l2_squared(a, b)),
+            "inner_product" => Box::new(move |a, b| k.inner_product(a, b)),
+            "cosine" => Box::new(move |a, b| k.cosine_distance(a, b)),
+            _ => Box::new(move |a, b| k.l1_distance(a, b)),
+        };
+        out.push((k.isa().name().into(), f));
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    for metric in ["l2_squared", "inner_product", "cosine", "l1"] {
+        let mut group = c.benchmark_group(metric);
+        for dims in [384usize, 1536] {
+            let (a, b) = vectors(dims);
+            for (name, f) in candidates(metric) {
+                group.bench_with_input(BenchmarkId::new(name, dims), &dims, |bench, _| {
+                    bench.iter(|| f(black_box(&a), black_box(&b)))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = kernels;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(300))
+        .measurement_time(std::time::Duration::from_millis(800));
+    targets = bench
+}
+criterion_main!(kernels);

@@ -1,11 +1,11 @@
 //! L1 (Manhattan) distance kernels.
 //!
-//! simsimd has no f32 L1 kernel, so this one is ours: one loop written for 16
+//! simsimd has no f32 L1 kernel, so this one is ours: one loop written for 32
 //! independent lanes, which the compiler vectorises, compiled three times — without
 //! target features (portable; SSE2 on x86-64), with AVX2 and with AVX-512F — and
 //! chosen at load time like the simsimd kernels.
 
-const LANES: usize = 16;
+const LANES: usize = 32;
 
 #[inline(always)]
 fn l1_body(a: &[f32], b: &[f32]) -> f32 {

@@ -19,6 +19,9 @@ mod simsimd_ffi;
 use simsimd_ffi::{DenseKernel, Metric};
 use std::sync::OnceLock;
 
+/// A safe distance kernel on two slices of equal length.
+pub type SliceKernel = fn(&[f32], &[f32]) -> f64;
+
 /// An instruction set a kernel table is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
@@ -56,15 +59,13 @@ impl Isa {
         }
     }
 
-    fn l1_kernel(self) -> Option<fn(&[f32], &[f32]) -> f64> {
+    fn l1_kernel(self) -> Option<SliceKernel> {
         match self {
             Isa::Portable => Some(l1::l1_portable),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 if std::arch::is_x86_feature_detected!("avx2") => Some(l1::l1_avx2),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => {
-                Some(l1::l1_avx512)
-            }
+            Isa::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => Some(l1::l1_avx512),
             _ => None,
         }
     }
@@ -79,7 +80,7 @@ pub struct Kernels {
     isa: Isa,
     l2_squared: DenseKernel,
     dot: DenseKernel,
-    l1: fn(&[f32], &[f32]) -> f64,
+    l1: SliceKernel,
 }
 
 impl Kernels {
@@ -184,7 +185,11 @@ mod tests {
 
     fn available() -> Vec<Kernels> {
         let all: Vec<_> = Isa::ALL.into_iter().filter_map(Kernels::for_isa).collect();
-        assert_eq!(all[0].isa(), Isa::Portable, "the portable table always exists");
+        assert_eq!(
+            all[0].isa(),
+            Isa::Portable,
+            "the portable table always exists"
+        );
         all
     }
 
@@ -195,17 +200,25 @@ mod tests {
             for n in LENGTHS {
                 for _ in 0..4 {
                     let (a, b) = random_pair(&mut rng, n);
-                    let abs_dot: f64 =
-                        a.iter().zip(&b).map(|(x, y)| f64::from(x * y).abs()).sum();
+                    let abs_dot: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y).abs()).sum();
                     let l2 = scalar::l2_squared(&a, &b);
                     let got = k.l2_squared(&a, &b);
-                    assert!((got - l2).abs() <= bound(l2), "{:?} l2 n={n}: {got} vs {l2}", k.isa());
+                    assert!(
+                        (got - l2).abs() <= bound(l2),
+                        "{:?} l2 n={n}: {got} vs {l2}",
+                        k.isa()
+                    );
                     let ip = scalar::inner_product(&a, &b);
                     let got = k.inner_product(&a, &b);
-                    assert!((got - ip).abs() <= bound(abs_dot), "{:?} ip n={n}: {got} vs {ip}", k.isa());
+                    assert!(
+                        (got - ip).abs() <= bound(abs_dot),
+                        "{:?} ip n={n}: {got} vs {ip}",
+                        k.isa()
+                    );
                     let cos = scalar::cosine_distance(&a, &b);
                     let got = k.cosine_distance(&a, &b);
-                    let norms = (scalar::inner_product(&a, &a) * scalar::inner_product(&b, &b)).sqrt();
+                    let norms =
+                        (scalar::inner_product(&a, &a) * scalar::inner_product(&b, &b)).sqrt();
                     assert!(
                         (got - cos).abs() <= bound(abs_dot / norms),
                         "{:?} cos n={n}: {got} vs {cos}",
@@ -213,7 +226,11 @@ mod tests {
                     );
                     let l1 = scalar::l1_distance(&a, &b);
                     let got = k.l1_distance(&a, &b);
-                    assert!((got - l1).abs() <= bound(l1), "{:?} l1 n={n}: {got} vs {l1}", k.isa());
+                    assert!(
+                        (got - l1).abs() <= bound(l1),
+                        "{:?} l1 n={n}: {got} vs {l1}",
+                        k.isa()
+                    );
                 }
             }
         }

@@ -21,7 +21,10 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f64 {
 /// Inner product `Σ aᵢ·bᵢ`.
 pub fn inner_product(a: &[f32], b: &[f32]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum()
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum()
 }
 
 /// Cosine distance `1 - a·b / (‖a‖·‖b‖)`, with the similarity clamped to `[-1, 1]`.

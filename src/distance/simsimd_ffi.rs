@@ -90,7 +90,11 @@ pub fn find_kernel(metric: Metric, capability: u32) -> Option<DenseKernel> {
 /// # Panics
 /// If the slices differ in length (callers check dimensions first).
 pub fn call(kernel: DenseKernel, a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len(), "distance kernel on slices of different lengths");
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "distance kernel on slices of different lengths"
+    );
     let mut out = 0.0f64;
     // SAFETY: `kernel` came from `find_kernel`, so it is simsimd's f32 kernel for a
     // capability this CPU supports; it reads exactly `a.len()` elements of each slice

@@ -42,20 +42,44 @@ mod tests {
             assert_eq!(error_of(query), expected, "{query}");
         }
         let too_many = format!("SELECT '[{}]'::vector", vec!["0"; 16001].join(","));
-        assert_eq!(error_of(&too_many), "54000: vector cannot have more than 16000 dimensions");
-        let max = format!("SELECT vector_dims('[{}]'::vector)", vec!["0"; 16000].join(","));
+        assert_eq!(
+            error_of(&too_many),
+            "54000: vector cannot have more than 16000 dimensions"
+        );
+        let max = format!(
+            "SELECT vector_dims('[{}]'::vector)",
+            vec!["0"; 16000].join(",")
+        );
         assert_eq!(Spi::get_one::<i32>(&max).unwrap(), Some(16000));
     }
 
     #[pg_test]
     fn typmod_errors() {
         let cases = [
-            ("SELECT '[1]'::vector(0)", "22023: dimensions for type vector must be at least 1"),
-            ("CREATE TABLE e1 (v vector(16001))", "22023: dimensions for type vector cannot exceed 16000"),
-            ("CREATE TABLE e2 (v vector(3, 2))", "22023: invalid type modifier"),
-            ("CREATE TABLE e3 (v vector(3)); INSERT INTO e3 VALUES ('[1,2]')", "22000: expected 3 dimensions, not 2"),
-            ("SELECT ARRAY[1,2]::vector(3)", "22000: expected 3 dimensions, not 2"),
-            ("SELECT '[1,2]'::vector::vector(3)", "22000: expected 3 dimensions, not 2"),
+            (
+                "SELECT '[1]'::vector(0)",
+                "22023: dimensions for type vector must be at least 1",
+            ),
+            (
+                "CREATE TABLE e1 (v vector(16001))",
+                "22023: dimensions for type vector cannot exceed 16000",
+            ),
+            (
+                "CREATE TABLE e2 (v vector(3, 2))",
+                "22023: invalid type modifier",
+            ),
+            (
+                "CREATE TABLE e3 (v vector(3)); INSERT INTO e3 VALUES ('[1,2]')",
+                "22000: expected 3 dimensions, not 2",
+            ),
+            (
+                "SELECT ARRAY[1,2]::vector(3)",
+                "22000: expected 3 dimensions, not 2",
+            ),
+            (
+                "SELECT '[1,2]'::vector::vector(3)",
+                "22000: expected 3 dimensions, not 2",
+            ),
         ];
         for (query, expected) in cases {
             assert_eq!(error_of(query), expected, "{query}");
@@ -65,30 +89,87 @@ mod tests {
     #[pg_test]
     fn operator_and_array_errors() {
         let cases = [
-            ("SELECT '[1,2,3]'::vector <-> '[1,2]'", "22000: different vector dimensions 3 and 2"),
-            ("SELECT '[1,2,3]'::vector <#> '[1,2]'", "22000: different vector dimensions 3 and 2"),
-            ("SELECT '[1,2,3]'::vector <=> '[1,2]'", "22000: different vector dimensions 3 and 2"),
-            ("SELECT '[1,2,3]'::vector <+> '[1,2]'", "22000: different vector dimensions 3 and 2"),
-            ("SELECT '[1,2,3]'::vector + '[1,2]'", "22000: different vector dimensions 3 and 2"),
-            ("SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1]')) t(v)", "22000: different vector dimensions 2 and 1"),
-            ("SELECT '[3e38]'::vector + '[3e38]'", "22003: value out of range: overflow"),
-            ("SELECT '[-3e38]'::vector - '[3e38]'", "22003: value out of range: overflow"),
-            ("SELECT '[3e38]'::vector * '[10]'", "22003: value out of range: overflow"),
-            ("SELECT '[1e-30]'::vector * '[1e-30]'", "22003: value out of range: underflow"),
-            ("SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v)", "22003: value out of range: overflow"),
-            ("SELECT subvector('[1,2]'::vector, 3, 1)", "22000: vector must have at least 1 dimension"),
-            ("SELECT ARRAY[[1,2],[3,4]]::vector", "22000: array must be 1-D"),
-            ("SELECT ARRAY[1,NULL]::vector", "22004: array must not contain nulls"),
-            ("SELECT '{}'::real[]::vector", "22000: vector must have at least 1 dimension"),
-            ("SELECT ARRAY['NaN']::real[]::vector", "22000: NaN not allowed in vector"),
-            ("SELECT ARRAY['Infinity']::float8[]::vector", "22000: infinite value not allowed in vector"),
-            ("SELECT array_fill(0, ARRAY[16001])::vector", "54000: vector cannot have more than 16000 dimensions"),
+            (
+                "SELECT '[1,2,3]'::vector <-> '[1,2]'",
+                "22000: different vector dimensions 3 and 2",
+            ),
+            (
+                "SELECT '[1,2,3]'::vector <#> '[1,2]'",
+                "22000: different vector dimensions 3 and 2",
+            ),
+            (
+                "SELECT '[1,2,3]'::vector <=> '[1,2]'",
+                "22000: different vector dimensions 3 and 2",
+            ),
+            (
+                "SELECT '[1,2,3]'::vector <+> '[1,2]'",
+                "22000: different vector dimensions 3 and 2",
+            ),
+            (
+                "SELECT '[1,2,3]'::vector + '[1,2]'",
+                "22000: different vector dimensions 3 and 2",
+            ),
+            (
+                "SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1]')) t(v)",
+                "22000: different vector dimensions 2 and 1",
+            ),
+            (
+                "SELECT '[3e38]'::vector + '[3e38]'",
+                "22003: value out of range: overflow",
+            ),
+            (
+                "SELECT '[-3e38]'::vector - '[3e38]'",
+                "22003: value out of range: overflow",
+            ),
+            (
+                "SELECT '[3e38]'::vector * '[10]'",
+                "22003: value out of range: overflow",
+            ),
+            (
+                "SELECT '[1e-30]'::vector * '[1e-30]'",
+                "22003: value out of range: underflow",
+            ),
+            (
+                "SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v)",
+                "22003: value out of range: overflow",
+            ),
+            (
+                "SELECT subvector('[1,2]'::vector, 3, 1)",
+                "22000: vector must have at least 1 dimension",
+            ),
+            (
+                "SELECT ARRAY[[1,2],[3,4]]::vector",
+                "22000: array must be 1-D",
+            ),
+            (
+                "SELECT ARRAY[1,NULL]::vector",
+                "22004: array must not contain nulls",
+            ),
+            (
+                "SELECT '{}'::real[]::vector",
+                "22000: vector must have at least 1 dimension",
+            ),
+            (
+                "SELECT ARRAY['NaN']::real[]::vector",
+                "22000: NaN not allowed in vector",
+            ),
+            (
+                "SELECT ARRAY['Infinity']::float8[]::vector",
+                "22000: infinite value not allowed in vector",
+            ),
+            (
+                "SELECT array_fill(0, ARRAY[16001])::vector",
+                "54000: vector cannot have more than 16000 dimensions",
+            ),
         ];
         for (query, expected) in cases {
             assert_eq!(error_of(query), expected, "{query}");
         }
         let concat = format!("SELECT '[{}]'::vector || '[1]'", vec!["0"; 16000].join(","));
-        assert_eq!(error_of(&concat), "54000: vector cannot have more than 16000 dimensions");
+        assert_eq!(
+            error_of(&concat),
+            "54000: vector cannot have more than 16000 dimensions"
+        );
     }
 
     /// `COPY … FROM` a binary file holding one row with one `typ` column whose field
@@ -96,16 +177,25 @@ mod tests {
     fn copy_binary(table: &str, typ: &str, field_hex: &str) -> String {
         // PGCOPY signature, flags, header extension length; one tuple of one field;
         // the end-of-data marker.
-        let (signature, flags, extension, fields, trailer) =
-            ("5047434f50590aff0d0a00", "00000000", "00000000", "0001", "ffff");
+        let (signature, flags, extension, fields, trailer) = (
+            "5047434f50590aff0d0a00",
+            "00000000",
+            "00000000",
+            "0001",
+            "ffff",
+        );
         let file = format!("{signature}{flags}{extension}{fields}{field_hex}{trailer}");
         Spi::run(&format!("CREATE TABLE {table} (v {typ})")).unwrap();
-        let dir = Spi::get_one::<String>("SELECT current_setting('data_directory')").unwrap().unwrap();
-        let path = format!("{dir}/{table}.bin");
-        // lo_export writes the raw bytes to a server-side file.
-        let lo = Spi::get_one::<pg_sys::Oid>(&format!("SELECT lo_from_bytea(0, decode('{file}', 'hex'))"))
+        let dir = Spi::get_one::<String>("SELECT current_setting('data_directory')")
             .unwrap()
             .unwrap();
+        let path = format!("{dir}/{table}.bin");
+        // lo_export writes the raw bytes to a server-side file.
+        let lo = Spi::get_one::<pg_sys::Oid>(&format!(
+            "SELECT lo_from_bytea(0, decode('{file}', 'hex'))"
+        ))
+        .unwrap()
+        .unwrap();
         Spi::run(&format!("SELECT lo_export({}, '{path}')", lo.to_u32())).unwrap();
         error_of(&format!("COPY {table} FROM '{path}' (FORMAT binary)"))
     }
@@ -113,18 +203,58 @@ mod tests {
     #[pg_test]
     fn binary_input_errors() {
         let cases = [
-            ("b_unused", "vector", "0000000c000200013f8000003f800000", "22P03: expected unused to be 0, not 1"),
-            ("b_nan", "vector", "0000000c000200007fc000003f800000", "22000: NaN not allowed in vector"),
-            ("b_inf", "vector", "0000000800010000ff800000", "22000: infinite value not allowed in vector"),
-            ("b_dim", "vector(2)", "00000008000100003f800000", "22000: expected 2 dimensions, not 1"),
-            ("b_zero", "vector", "0000000400000000", "22000: vector must have at least 1 dimension"),
-            ("b_neg", "vector", "00000004ffff0000", "22000: vector must have at least 1 dimension"),
-            ("b_short", "vector", "0000000600020000ffff", "22P03: invalid binary representation for type vector: message too short"),
+            (
+                "b_unused",
+                "vector",
+                "0000000c000200013f8000003f800000",
+                "22P03: expected unused to be 0, not 1",
+            ),
+            (
+                "b_nan",
+                "vector",
+                "0000000c000200007fc000003f800000",
+                "22000: NaN not allowed in vector",
+            ),
+            (
+                "b_inf",
+                "vector",
+                "0000000800010000ff800000",
+                "22000: infinite value not allowed in vector",
+            ),
+            (
+                "b_dim",
+                "vector(2)",
+                "00000008000100003f800000",
+                "22000: expected 2 dimensions, not 1",
+            ),
+            (
+                "b_zero",
+                "vector",
+                "0000000400000000",
+                "22000: vector must have at least 1 dimension",
+            ),
+            (
+                "b_neg",
+                "vector",
+                "00000004ffff0000",
+                "22000: vector must have at least 1 dimension",
+            ),
+            (
+                "b_short",
+                "vector",
+                "0000000600020000ffff",
+                "22P03: invalid binary representation for type vector: message too short",
+            ),
             ("b_ok", "vector", "0000000c000200003f800000c0200000", "ok"),
         ];
         for (table, typ, field, expected) in cases {
             assert_eq!(copy_binary(table, typ, field), expected, "{table}");
         }
-        assert_eq!(Spi::get_one::<String>("SELECT v::text FROM b_ok").unwrap().unwrap(), "[1,-2.5]");
+        assert_eq!(
+            Spi::get_one::<String>("SELECT v::text FROM b_ok")
+                .unwrap()
+                .unwrap(),
+            "[1,-2.5]"
+        );
     }
 }

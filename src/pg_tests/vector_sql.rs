@@ -9,7 +9,9 @@ mod tests {
     use pgrx::prelude::*;
 
     fn one<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> T {
-        Spi::get_one::<T>(sql).expect("query ran").expect("not null")
+        Spi::get_one::<T>(sql)
+            .expect("query ran")
+            .expect("not null")
     }
 
     fn text(sql: &str) -> String {
@@ -19,7 +21,10 @@ mod tests {
     #[pg_test]
     fn text_round_trip_and_typmod() {
         assert_eq!(text("SELECT '[1,2,3]'::vector::text"), "[1,2,3]");
-        assert_eq!(text("SELECT ' [ 1.5 ,-2e-3, 3e6 ] '::vector::text"), "[1.5,-0.002,3e+06]");
+        assert_eq!(
+            text("SELECT ' [ 1.5 ,-2e-3, 3e6 ] '::vector::text"),
+            "[1.5,-0.002,3e+06]"
+        );
         assert_eq!(text("SELECT '[1,2,3]'::vector(3)::text"), "[1,2,3]");
         Spi::run("CREATE TABLE t_typmod (v vector(3))").unwrap();
         assert_eq!(
@@ -32,7 +37,7 @@ mod tests {
     fn binary_send_recv_round_trip() {
         assert_eq!(
             text("SELECT encode(vector_send('[1,-2.5]'), 'hex')"),
-            "00020000" .to_owned() + "3f800000" + "c0200000"
+            "00020000".to_owned() + "3f800000" + "c0200000"
         );
         // recv goes through the type's RECEIVE function.
         Spi::run("CREATE TABLE t_bin (id int, v vector(2))").unwrap();
@@ -68,9 +73,18 @@ mod tests {
     #[pg_test]
     fn casts() {
         assert_eq!(text("SELECT ARRAY[1,2,3]::vector::text"), "[1,2,3]");
-        assert_eq!(text("SELECT ARRAY[1.5,2,3]::real[]::vector::text"), "[1.5,2,3]");
-        assert_eq!(text("SELECT ARRAY[1.5,2,3]::float8[]::vector::text"), "[1.5,2,3]");
-        assert_eq!(text("SELECT ARRAY[1.5,2,3]::numeric[]::vector::text"), "[1.5,2,3]");
+        assert_eq!(
+            text("SELECT ARRAY[1.5,2,3]::real[]::vector::text"),
+            "[1.5,2,3]"
+        );
+        assert_eq!(
+            text("SELECT ARRAY[1.5,2,3]::float8[]::vector::text"),
+            "[1.5,2,3]"
+        );
+        assert_eq!(
+            text("SELECT ARRAY[1.5,2,3]::numeric[]::vector::text"),
+            "[1.5,2,3]"
+        );
         assert_eq!(text("SELECT '[1,2.5]'::vector::real[]::text"), "{1,2.5}");
         Spi::run("CREATE TABLE t_cast (v vector(3))").unwrap();
         Spi::run("INSERT INTO t_cast VALUES (ARRAY[1,2,3])").unwrap(); // assignment cast
@@ -86,13 +100,25 @@ mod tests {
         let a = [1.0f32, -2.0, 3.5, 0.25];
         let b = [0.5f32, 4.0, -1.0, 2.0];
         let lit = |v: &[f32]| crate::types::text::format(v);
-        let q = |f: &str| one::<f64>(&format!("SELECT '{}'::vector {f} '{}'::vector", lit(&a), lit(&b)));
+        let q = |f: &str| {
+            one::<f64>(&format!(
+                "SELECT '{}'::vector {f} '{}'::vector",
+                lit(&a),
+                lit(&b)
+            ))
+        };
         let close = |x: f64, y: f64| (x - y).abs() <= 1e-6 * y.abs().max(1.0);
         assert!(close(q("<->"), scalar::l2_squared(&a, &b).sqrt()));
         assert!(close(q("<#>"), -scalar::inner_product(&a, &b)));
         assert!(close(q("<=>"), scalar::cosine_distance(&a, &b)));
         assert!(close(q("<+>"), scalar::l1_distance(&a, &b)));
-        let f = |f: &str| one::<f64>(&format!("SELECT {f}('{}'::vector, '{}'::vector)", lit(&a), lit(&b)));
+        let f = |f: &str| {
+            one::<f64>(&format!(
+                "SELECT {f}('{}'::vector, '{}'::vector)",
+                lit(&a),
+                lit(&b)
+            ))
+        };
         assert!(close(f("l2_distance"), scalar::l2_squared(&a, &b).sqrt()));
         assert!(close(f("inner_product"), scalar::inner_product(&a, &b)));
         assert!(close(f("cosine_distance"), scalar::cosine_distance(&a, &b)));
@@ -105,9 +131,15 @@ mod tests {
     fn functions_and_arithmetic() {
         assert_eq!(one::<i32>("SELECT vector_dims('[1,2,3]'::vector)"), 3);
         assert_eq!(one::<f64>("SELECT vector_norm('[3,4]'::vector)"), 5.0);
-        assert_eq!(text("SELECT l2_normalize('[3,4]'::vector)::text"), "[0.6,0.8]");
+        assert_eq!(
+            text("SELECT l2_normalize('[3,4]'::vector)::text"),
+            "[0.6,0.8]"
+        );
         assert_eq!(text("SELECT l2_normalize('[0,0]'::vector)::text"), "[0,0]");
-        assert_eq!(text("SELECT subvector('[1,2,3,4,5]'::vector, 2, 3)::text"), "[2,3,4]");
+        assert_eq!(
+            text("SELECT subvector('[1,2,3,4,5]'::vector, 2, 3)::text"),
+            "[2,3,4]"
+        );
         assert_eq!(text("SELECT ('[1,2]'::vector + '[3,4]')::text"), "[4,6]");
         assert_eq!(text("SELECT ('[1,2]'::vector - '[3,4]')::text"), "[-2,-2]");
         assert_eq!(text("SELECT ('[1,2]'::vector * '[3,4]')::text"), "[3,8]");
@@ -127,14 +159,23 @@ mod tests {
         assert!(one::<bool>("SELECT '[1,2]'::vector < '[1,3]' AND '[1,2]'::vector <= '[1,2]' AND '[2]'::vector > '[1,9]' AND '[1]'::vector <> '[1,0]'"));
         Spi::run("CREATE UNIQUE INDEX ON t_ord (v) WHERE v <> '[1,2]'").unwrap();
         let dup = std::panic::catch_unwind(|| Spi::run("INSERT INTO t_ord VALUES ('[0,5]')"));
-        assert!(dup.is_err(), "unique btree index rejects a duplicate vector");
+        assert!(
+            dup.is_err(),
+            "unique btree index rejects a duplicate vector"
+        );
     }
 
     #[pg_test]
     fn aggregates() {
         Spi::run("CREATE TABLE t_agg (v vector(2))").unwrap();
-        assert_eq!(Spi::get_one::<String>("SELECT avg(v)::text FROM t_agg").unwrap(), None);
-        assert_eq!(Spi::get_one::<String>("SELECT sum(v)::text FROM t_agg").unwrap(), None);
+        assert_eq!(
+            Spi::get_one::<String>("SELECT avg(v)::text FROM t_agg").unwrap(),
+            None
+        );
+        assert_eq!(
+            Spi::get_one::<String>("SELECT sum(v)::text FROM t_agg").unwrap(),
+            None
+        );
         Spi::run("INSERT INTO t_agg VALUES ('[1,2]'), ('[3,6]'), (NULL)").unwrap();
         assert_eq!(text("SELECT avg(v)::text FROM t_agg"), "[2,4]");
         assert_eq!(text("SELECT sum(v)::text FROM t_agg"), "[4,8]");
@@ -146,7 +187,10 @@ mod tests {
     #[pg_test]
     fn simd_choice_is_reported() {
         let isa = text("SELECT pgvec_hnsw_simd()");
-        assert!(["portable", "avx2", "avx512"].contains(&isa.as_str()), "{isa}");
+        assert!(
+            ["portable", "avx2", "avx512"].contains(&isa.as_str()),
+            "{isa}"
+        );
         assert_eq!(isa, crate::distance::kernels().isa().name());
     }
 }

@@ -46,7 +46,11 @@ impl<'fcx> VectorArg<'fcx> {
             );
             let data = base.add(HEADER_BYTES).cast::<f32>();
             debug_assert!(data.is_aligned());
-            VectorArg { data: NonNull::new_unchecked(data), dim: dim as usize, _lifetime: PhantomData }
+            VectorArg {
+                data: NonNull::new_unchecked(data),
+                dim: dim as usize,
+                _lifetime: PhantomData,
+            }
         }
     }
 
@@ -73,7 +77,9 @@ unsafe impl<'fcx> ArgAbi<'fcx> for VectorArg<'fcx> {
         // SAFETY: the SQL signature declares this argument as `vector`.
         unsafe {
             let datum: Option<pg_sys::Datum> = arg.unbox_arg_using_from_datum();
-            VectorArg::from_datum(datum.unwrap_or_else(|| panic!("argument {index} must not be null")))
+            VectorArg::from_datum(
+                datum.unwrap_or_else(|| panic!("argument {index} must not be null")),
+            )
         }
     }
 }
@@ -85,7 +91,10 @@ pub struct Vector(pub Vec<f32>);
 impl Vector {
     /// Copies the elements into a new `palloc`'d varlena in the current memory context.
     pub fn to_datum(elements: &[f32]) -> pg_sys::Datum {
-        assert!((1..=MAX_DIM).contains(&elements.len()), "vector dimensions checked by caller");
+        assert!(
+            (1..=MAX_DIM).contains(&elements.len()),
+            "vector dimensions checked by caller"
+        );
         let size = HEADER_BYTES + 4 * elements.len();
         // SAFETY: palloc returns `size` writable bytes, MAXALIGNed; we fill the header
         // and every element before handing the pointer to PostgreSQL.
@@ -94,7 +103,11 @@ impl Vector {
             pgrx::varlena::set_varsize_4b(raw.cast(), size as i32);
             raw.add(4).cast::<i16>().write(elements.len() as i16);
             raw.add(6).cast::<i16>().write(0);
-            std::ptr::copy_nonoverlapping(elements.as_ptr(), raw.add(HEADER_BYTES).cast(), elements.len());
+            std::ptr::copy_nonoverlapping(
+                elements.as_ptr(),
+                raw.add(HEADER_BYTES).cast(),
+                elements.len(),
+            );
             pg_sys::Datum::from(raw)
         }
     }
@@ -137,7 +150,8 @@ pub fn array_to_floats(array: &pgrx::AnyArray) -> Result<Vec<f32>, VectorError> 
     // detoasting gives a readable ArrayType, and deconstruct_array returns `n` datums
     // (and null flags) palloc'd in the current memory context.
     unsafe {
-        let arr = pg_sys::pg_detoast_datum(array.datum().cast_mut_ptr()).cast::<pg_sys::ArrayType>();
+        let arr =
+            pg_sys::pg_detoast_datum(array.datum().cast_mut_ptr()).cast::<pg_sys::ArrayType>();
         if (*arr).ndim > 1 {
             return Err(VectorError::ArrayNotOneDimensional);
         }
@@ -149,9 +163,21 @@ pub fn array_to_floats(array: &pgrx::AnyArray) -> Result<Vec<f32>, VectorError> 
         pg_sys::get_typlenbyvalalign(elemtype, &mut len, &mut byval, &mut align);
         let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
         let mut n: i32 = 0;
-        pg_sys::deconstruct_array(arr, elemtype, len.into(), byval, align, &mut elems, std::ptr::null_mut(), &mut n);
-        let datums: &[pg_sys::Datum] =
-            if n == 0 { &[] } else { std::slice::from_raw_parts(elems, n as usize) };
+        pg_sys::deconstruct_array(
+            arr,
+            elemtype,
+            len.into(),
+            byval,
+            align,
+            &mut elems,
+            std::ptr::null_mut(),
+            &mut n,
+        );
+        let datums: &[pg_sys::Datum] = if n == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(elems, n as usize)
+        };
         let convert: fn(pg_sys::Datum) -> f32 = match elemtype {
             pg_sys::INT4OID => |d| d.value() as i32 as f32,
             pg_sys::FLOAT4OID => |d| f32::from_bits(d.value() as u32),
@@ -170,7 +196,7 @@ pub fn array_to_floats(array: &pgrx::AnyArray) -> Result<Vec<f32>, VectorError> 
 ///
 /// # Safety
 /// `buf` must be the `StringInfo` PostgreSQL passed to a `recv` function.
-pub unsafe fn recv_buffer<'a>(buf: &'a pg_sys::StringInfoData) -> &'a [u8] {
+pub unsafe fn recv_buffer(buf: &pg_sys::StringInfoData) -> &[u8] {
     let (len, cursor) = (buf.len as usize, buf.cursor as usize);
     // SAFETY: `data` holds `len` bytes and `cursor <= len` for a StringInfo.
     unsafe { std::slice::from_raw_parts(buf.data.cast::<u8>().add(cursor), len - cursor) }

@@ -13,7 +13,10 @@ use pgrx::PgSqlErrorCode;
 pub enum VectorError {
     /// Text input that is not `[x, y, …]`; `detail` says what was wrong where known.
     #[error("invalid input syntax for type vector: \"{input}\"")]
-    Syntax { input: String, detail: Option<&'static str> },
+    Syntax {
+        input: String,
+        detail: Option<&'static str>,
+    },
     /// A finite literal too large for `real`, e.g. `1e39`.
     #[error("\"{0}\" is out of range for type vector")]
     ElementOutOfRange(String),
@@ -93,7 +96,8 @@ impl VectorError {
 
     /// Raises this error as `ereport(ERROR)`; does not return.
     pub fn report(self) -> ! {
-        let mut report = pgrx::pg_sys::panic::ErrorReport::new(self.sqlstate(), self.to_string(), "");
+        let mut report =
+            pgrx::pg_sys::panic::ErrorReport::new(self.sqlstate(), self.to_string(), "");
         if let Some(detail) = self.detail() {
             report = report.set_detail(detail);
         }

@@ -37,7 +37,9 @@ fn merge(mut a: Vec<f64>, b: &[f64]) -> Vec<f64> {
 /// `vector_accum(double precision[], vector)`: adds one vector to the `avg` state.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_accum(state_in: Array<'_, f64>, v: VectorArg<'_>) -> Vec<f64> {
-    let row: Vec<f64> = std::iter::once(1.0).chain(v.iter().map(|&x| f64::from(x))).collect();
+    let row: Vec<f64> = std::iter::once(1.0)
+        .chain(v.iter().map(|&x| f64::from(x)))
+        .collect();
     merge(state(&state_in), &row)
 }
 

@@ -40,7 +40,11 @@ fn vector_typmod_in(list: Array<'_, &CStr>) -> i32 {
 /// `vector_typmod_out(integer)`: `(n)`, or nothing without a typmod.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_typmod_out(typmod: i32) -> CString {
-    let s = if typmod < 0 { String::new() } else { format!("({typmod})") };
+    let s = if typmod < 0 {
+        String::new()
+    } else {
+        format!("({typmod})")
+    };
     CString::new(s).expect("no NUL byte")
 }
 

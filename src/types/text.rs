@@ -27,7 +27,10 @@ fn is_space(c: u8) -> bool {
 /// [`VectorError::Infinite`], [`VectorError::NoDimensions`],
 /// [`VectorError::TooManyDimensions`].
 pub fn parse(input: &str) -> Result<Vec<f32>, VectorError> {
-    let syntax = |detail| VectorError::Syntax { input: input.to_owned(), detail };
+    let syntax = |detail| VectorError::Syntax {
+        input: input.to_owned(),
+        detail,
+    };
     let bytes = input.as_bytes();
     let mut pos = 0;
     let skip_spaces = |pos: &mut usize| {
@@ -58,7 +61,11 @@ pub fn parse(input: &str) -> Result<Vec<f32>, VectorError> {
             pos += 1;
         }
         if start == pos {
-            let detail = if pos == bytes.len() { "Unexpected end of input." } else { "Missing element." };
+            let detail = if pos == bytes.len() {
+                "Unexpected end of input."
+            } else {
+                "Missing element."
+            };
             return Err(syntax(Some(detail)));
         }
         // The token ends at an ASCII byte or the end, so it is valid UTF-8.
@@ -108,7 +115,9 @@ pub fn write_element(out: &mut String, x: f32) {
     }
     // `{:e}` gives the shortest round-trip digits, e.g. "-1.234567e6".
     let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("LowerExp output has an exponent");
+    let (mantissa, exp) = sci
+        .split_once('e')
+        .expect("LowerExp output has an exponent");
     let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
     if (-4..6).contains(&exp) {
         // Display also gives the shortest round-trip digits, in fixed notation.
@@ -138,7 +147,10 @@ mod tests {
     use super::*;
 
     fn syntax(input: &str, detail: Option<&'static str>) -> Result<Vec<f32>, VectorError> {
-        Err(VectorError::Syntax { input: input.to_owned(), detail })
+        Err(VectorError::Syntax {
+            input: input.to_owned(),
+            detail,
+        })
     }
 
     #[test]
@@ -150,10 +162,22 @@ mod tests {
 
     #[test]
     fn rejects_bad_syntax_with_pgvector_wording() {
-        assert_eq!(parse("[1,2"), syntax("[1,2", Some("Unexpected end of input.")));
-        assert_eq!(parse("1,2]"), syntax("1,2]", Some("Vector contents must start with \"[\".")));
-        assert_eq!(parse(""), syntax("", Some("Vector contents must start with \"[\".")));
-        assert_eq!(parse("[1,2]x"), syntax("[1,2]x", Some("Junk after closing right brace.")));
+        assert_eq!(
+            parse("[1,2"),
+            syntax("[1,2", Some("Unexpected end of input."))
+        );
+        assert_eq!(
+            parse("1,2]"),
+            syntax("1,2]", Some("Vector contents must start with \"[\"."))
+        );
+        assert_eq!(
+            parse(""),
+            syntax("", Some("Vector contents must start with \"[\"."))
+        );
+        assert_eq!(
+            parse("[1,2]x"),
+            syntax("[1,2]x", Some("Junk after closing right brace."))
+        );
         assert_eq!(parse("[1,,2]"), syntax("[1,,2]", Some("Missing element.")));
         assert_eq!(parse("[1,a]"), syntax("[1,a]", None));
         assert_eq!(parse("[1 2]"), syntax("[1 2]", None));
@@ -168,7 +192,10 @@ mod tests {
         assert_eq!(parse("[NaN]"), Err(VectorError::NaN));
         assert_eq!(parse("[1,-Infinity]"), Err(VectorError::Infinite));
         assert_eq!(parse("[inf]"), Err(VectorError::Infinite));
-        assert_eq!(parse("[1e39]"), Err(VectorError::ElementOutOfRange("1e39".into())));
+        assert_eq!(
+            parse("[1e39]"),
+            Err(VectorError::ElementOutOfRange("1e39".into()))
+        );
         assert_eq!(parse("[1e-50]"), Ok(vec![0.0]));
         let max = format!("[{}]", vec!["1"; MAX_DIM].join(","));
         assert_eq!(parse(&max).map(|v| v.len()), Ok(MAX_DIM));
@@ -180,9 +207,15 @@ mod tests {
     fn formats_like_float4out() {
         assert_eq!(format(&[1.0, 2.5, -0.03]), "[1,2.5,-0.03]");
         assert_eq!(format(&[0.0, -0.0]), "[0,-0]");
-        assert_eq!(format(&[100000.0, 1000000.0, 1234567.0]), "[100000,1e+06,1.234567e+06]");
+        assert_eq!(
+            format(&[100000.0, 1000000.0, 1234567.0]),
+            "[100000,1e+06,1.234567e+06]"
+        );
         assert_eq!(format(&[0.0001, 0.00001, 1.5e-7]), "[0.0001,1e-05,1.5e-07]");
-        assert_eq!(format(&[f32::MAX, f32::MIN_POSITIVE]), "[3.4028235e+38,1.1754944e-38]");
+        assert_eq!(
+            format(&[f32::MAX, f32::MIN_POSITIVE]),
+            "[3.4028235e+38,1.1754944e-38]"
+        );
         assert_eq!(format(&[0.1, 1.0 / 3.0]), "[0.1,0.33333334]");
     }
 
@@ -192,12 +225,20 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let v: Vec<f32> = (0..2000)
             .map(|i| {
-                let bits = rng.random::<u32>() & !(0xff << 23) | ((rng.random_range(1..254) as u32) << 23);
-                if i % 2 == 0 { f32::from_bits(bits) } else { rng.random_range(-1.0..1.0) }
+                let bits =
+                    rng.random::<u32>() & !(0xff << 23) | ((rng.random_range(1..254) as u32) << 23);
+                if i % 2 == 0 {
+                    f32::from_bits(bits)
+                } else {
+                    rng.random_range(-1.0..1.0)
+                }
             })
             .collect();
         let text = format(&v);
         let back = parse(&text).unwrap();
-        assert_eq!(v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), back.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            back.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
     }
 }

@@ -30,7 +30,10 @@ pub fn check_element(x: f32) -> Result<(), VectorError> {
 /// Checks a value against a `vector(n)` typmod; `typmod = -1` means no constraint.
 pub fn check_typmod(typmod: i32, n: usize) -> Result<(), VectorError> {
     if typmod != -1 && usize::try_from(typmod).ok() != Some(n) {
-        return Err(VectorError::ExpectedDimensions { expected: typmod, actual: n });
+        return Err(VectorError::ExpectedDimensions {
+            expected: typmod,
+            actual: n,
+        });
     }
     Ok(())
 }
@@ -96,13 +99,18 @@ pub fn sub(a: &[f32], b: &[f32]) -> Result<Vec<f32>, VectorError> {
 
 /// Element-wise `a * b`; overflow, and underflow of a non-zero product to 0, are errors.
 pub fn mul(a: &[f32], b: &[f32]) -> Result<Vec<f32>, VectorError> {
-    zip_checked(a, b, |x, y| x * y, |x, y, r| {
-        no_overflow(x, y, r)?;
-        if r == 0.0 && x != 0.0 && y != 0.0 {
-            return Err(VectorError::Underflow);
-        }
-        Ok(())
-    })
+    zip_checked(
+        a,
+        b,
+        |x, y| x * y,
+        |x, y, r| {
+            no_overflow(x, y, r)?;
+            if r == 0.0 && x != 0.0 && y != 0.0 {
+                return Err(VectorError::Underflow);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// `a || b`: the elements of `a` followed by those of `b`.
@@ -128,7 +136,10 @@ pub fn subvector(v: &[f32], start: i32, count: i32) -> Result<Vec<f32>, VectorEr
 
 /// Euclidean norm `‖v‖`, accumulated in f64.
 pub fn norm(v: &[f32]) -> f64 {
-    v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt()
+    v.iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// `v / ‖v‖`; the zero vector stays zero.
@@ -198,7 +209,13 @@ mod tests {
         assert_eq!(parse_typmod(&[0]), Err(VectorError::TypmodTooSmall));
         assert_eq!(parse_typmod(&[16001]), Err(VectorError::TypmodTooLarge));
         assert_eq!(parse_typmod(&[1, 2]), Err(VectorError::InvalidTypmod));
-        assert_eq!(check_typmod(3, 2), Err(VectorError::ExpectedDimensions { expected: 3, actual: 2 }));
+        assert_eq!(
+            check_typmod(3, 2),
+            Err(VectorError::ExpectedDimensions {
+                expected: 3,
+                actual: 2
+            })
+        );
         assert_eq!(check_typmod(-1, 2), Ok(()));
     }
 
@@ -207,7 +224,10 @@ mod tests {
         assert_eq!(add(&[1.0, 2.0], &[3.0, 4.0]), Ok(vec![4.0, 6.0]));
         assert_eq!(sub(&[1.0, 2.0], &[3.0, 4.0]), Ok(vec![-2.0, -2.0]));
         assert_eq!(mul(&[1.0, 2.0], &[3.0, 4.0]), Ok(vec![3.0, 8.0]));
-        assert_eq!(add(&[1.0], &[1.0, 2.0]), Err(VectorError::DifferentDimensions(1, 2)));
+        assert_eq!(
+            add(&[1.0], &[1.0, 2.0]),
+            Err(VectorError::DifferentDimensions(1, 2))
+        );
         assert_eq!(add(&[f32::MAX], &[f32::MAX]), Err(VectorError::Overflow));
         assert_eq!(sub(&[-f32::MAX], &[f32::MAX]), Err(VectorError::Overflow));
         assert_eq!(mul(&[1e-30], &[1e-30]), Err(VectorError::Underflow));
@@ -223,13 +243,19 @@ mod tests {
         assert_eq!(subvector(&v, 3, 9), Ok(vec![3.0, 4.0, 5.0]));
         assert_eq!(subvector(&v, 6, 1), Err(VectorError::NoDimensions));
         assert_eq!(subvector(&v, 1, 0), Err(VectorError::NoDimensions));
-        assert_eq!(subvector(&v, i32::MAX, i32::MAX), Err(VectorError::NoDimensions));
+        assert_eq!(
+            subvector(&v, i32::MAX, i32::MAX),
+            Err(VectorError::NoDimensions)
+        );
     }
 
     #[test]
     fn concat_norm_normalize_compare() {
         assert_eq!(concat(&[1.0], &[2.0, 3.0]), Ok(vec![1.0, 2.0, 3.0]));
-        assert_eq!(concat(&[0.0; 16000], &[1.0]), Err(VectorError::TooManyDimensions));
+        assert_eq!(
+            concat(&[0.0; 16000], &[1.0]),
+            Err(VectorError::TooManyDimensions)
+        );
         assert_eq!(norm(&[3.0, 4.0]), 5.0);
         assert_eq!(l2_normalize(&[3.0, 4.0]), Ok(vec![0.6, 0.8]));
         assert_eq!(l2_normalize(&[0.0, 0.0]), Ok(vec![0.0, 0.0]));
@@ -245,16 +271,34 @@ mod tests {
         let bytes = to_binary(&v);
         assert_eq!(&bytes[..4], &[0, 3, 0, 0]);
         assert_eq!(from_binary(&bytes, -1), Ok((v.clone(), 16)));
-        assert_eq!(from_binary(&bytes, 2), Err(VectorError::ExpectedDimensions { expected: 2, actual: 3 }));
-        assert_eq!(from_binary(&bytes[..10], -1), Err(VectorError::BinaryFormat("message too short")));
+        assert_eq!(
+            from_binary(&bytes, 2),
+            Err(VectorError::ExpectedDimensions {
+                expected: 2,
+                actual: 3
+            })
+        );
+        assert_eq!(
+            from_binary(&bytes[..10], -1),
+            Err(VectorError::BinaryFormat("message too short"))
+        );
         let mut bad = bytes.clone();
         bad[3] = 1;
         assert_eq!(from_binary(&bad, -1), Err(VectorError::UnusedNotZero(1)));
         let mut nan = bytes.clone();
         nan[4..8].copy_from_slice(&f32::NAN.to_be_bytes());
         assert_eq!(from_binary(&nan, -1), Err(VectorError::NaN));
-        assert_eq!(from_binary(&[0, 0, 0, 0], -1), Err(VectorError::NoDimensions));
-        assert_eq!(from_binary(&[0xff, 0xff, 0, 0], -1), Err(VectorError::NoDimensions));
-        assert_eq!(from_binary(&[0x3e, 0x81, 0, 0], -1), Err(VectorError::TooManyDimensions));
+        assert_eq!(
+            from_binary(&[0, 0, 0, 0], -1),
+            Err(VectorError::NoDimensions)
+        );
+        assert_eq!(
+            from_binary(&[0xff, 0xff, 0, 0], -1),
+            Err(VectorError::NoDimensions)
+        );
+        assert_eq!(
+            from_binary(&[0x3e, 0x81, 0, 0], -1),
+            Err(VectorError::TooManyDimensions)
+        );
     }
 }

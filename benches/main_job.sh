@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main job (README): set up what is missing, build and install the extension
+# (release), start a throwaway PostgreSQL 15 on a loopback port with its socket under
+# /tmp, load the wordnet-minilm-384 embeddings and query them. Extra arguments go to
+# benches/wordnet.py (e.g. --rows 10000, --data DIR).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+bash tests/setup.sh
+source tests/pgcluster.sh
+
+echo "main job: building and installing pgvec_hnsw (release)"
+cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >target/install.log 2>&1 ||
+    { cat target/install.log; exit 1; }
+
+venv=target/venv
+if ! "$venv/bin/python" -c "import numpy, psycopg" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q numpy "psycopg[binary]"
+fi
+
+work=$(mktemp -d /tmp/pgvec_hnsw_main.XXXXXX)
+[ "$(id -u)" = 0 ] && chown postgres: "$work"
+trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
+port=${PGVEC_MAIN_PORT:-54330}
+cluster_start "$work/pg" "$port" shared_buffers=1GB maintenance_work_mem=1GB
+"$venv/bin/python" benches/wordnet.py --host "$work/pg" --port "$port" "$@"
