@@ -8,6 +8,7 @@
 use pgrx::prelude::*;
 
 pub mod distance;
+pub mod hnsw;
 pub mod types;
 
 ::pgrx::pg_module_magic!(name, version);

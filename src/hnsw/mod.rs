@@ -1,0 +1,156 @@
+//! The HNSW algorithms of Malkov & Yashunin, "Efficient and robust approximate nearest
+//! neighbor search using Hierarchical Navigable Small World graphs" (2016/2018).
+//!
+//! Postgres-free: the algorithms are written once, generic over [`Graph`] (read the
+//! neighbours of an element, measure a distance) and [`GraphMut`] (write neighbour
+//! lists, move the entry point), so that the in-memory build ([`memory`]), the on-disk
+//! insert and vacuum's repair run the same code. Plain `cargo test` covers it.
+//!
+//! - [`search`]: `SEARCH-LAYER` (Algorithm 2) and the greedy descent through the upper
+//!   layers;
+//! - [`select`]: `SELECT-NEIGHBORS-HEURISTIC` (Algorithm 4);
+//! - [`insert`]: `INSERT` (Algorithm 1), split into finding neighbours and connecting;
+//! - [`memory`]: the in-memory graph of the index build, with its memory counted.
+
+pub mod insert;
+pub mod memory;
+pub mod metric;
+pub mod search;
+pub mod select;
+
+pub use metric::Metric;
+
+use std::cmp::Ordering;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// The highest layer an element can be drawn for. With `m ≥ 2` the chance of a higher
+/// draw is below 2·10⁻⁵; capping bounds the size of a neighbour list.
+pub const MAX_LEVEL: usize = 15;
+
+/// Build parameters of an index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    /// `M`: links per element on layers ≥ 1; layer 0 keeps up to `2·M`.
+    pub m: usize,
+    /// `efConstruction`: width of the candidate search while inserting.
+    pub ef_construction: usize,
+}
+
+impl Params {
+    /// The most links an element keeps on `layer` (`M_max0 = 2·M` on layer 0).
+    pub fn max_links(&self, layer: usize) -> usize {
+        if layer == 0 {
+            2 * self.m
+        } else {
+            self.m
+        }
+    }
+
+    /// `mL = 1 / ln(M)`, the level normalisation factor (paper, section 4.1).
+    pub fn level_multiplier(&self) -> f64 {
+        1.0 / (self.m as f64).ln()
+    }
+
+    /// Draws an element's level `floor(-ln(U) · mL)` for `U` uniform in `(0, 1]`,
+    /// capped at [`MAX_LEVEL`].
+    pub fn random_level(&self, rng: &mut impl rand::Rng) -> usize {
+        let u: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+        ((-u.ln() * self.level_multiplier()).floor() as usize).min(MAX_LEVEL)
+    }
+}
+
+/// An element and its distance to some query: the unit of every candidate list.
+/// Ordered by distance, then by id, so heaps and sorts are total.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate<Id> {
+    /// Distance to the query (smaller is nearer).
+    pub distance: f32,
+    /// The element.
+    pub id: Id,
+}
+
+impl<Id: Ord> PartialEq for Candidate<Id> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl<Id: Ord> Eq for Candidate<Id> {}
+impl<Id: Ord> PartialOrd for Candidate<Id> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<Id: Ord> Ord for Candidate<Id> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.distance
+            .total_cmp(&other.distance)
+            .then_with(|| self.id.cmp(&other.id))
+    }
+}
+
+/// Read access to an HNSW graph.
+pub trait Graph {
+    /// How an element is named: a dense number in memory, a TID on disk.
+    type Id: Copy + Eq + Ord + Hash + Debug;
+
+    /// Distance from `query` to element `id`.
+    fn distance(&mut self, query: &[f32], id: Self::Id) -> f32;
+
+    /// Distance between two elements.
+    fn distance_between(&mut self, a: Self::Id, b: Self::Id) -> f32;
+
+    /// Replaces `out` with the neighbours of `id` on `layer` (empty above its level).
+    fn neighbours(&mut self, id: Self::Id, layer: usize, out: &mut Vec<Self::Id>);
+
+    /// The metric distances are measured in.
+    fn metric(&self) -> Metric;
+}
+
+/// Write access to an HNSW graph.
+pub trait GraphMut: Graph {
+    /// The entry point and its level, or `None` for an empty graph.
+    fn entry_point(&mut self) -> Option<(Self::Id, usize)>;
+
+    /// Makes `id` (of level `level`) the entry point.
+    fn set_entry_point(&mut self, id: Self::Id, level: usize);
+
+    /// Replaces the neighbour list of `id` on `layer`.
+    fn set_neighbours(&mut self, id: Self::Id, layer: usize, neighbours: &[Self::Id]);
+
+    /// Adds the link `id → new` on `layer`, where `new` is at distance `distance` from
+    /// `id`; when the list is full (`max` links), keeps what the neighbour-selection
+    /// heuristic chooses among the old links and `new`. The on-disk graph overrides
+    /// this to re-read the list under its page lock.
+    fn add_link(&mut self, id: Self::Id, layer: usize, new: Candidate<Self::Id>, max: usize) {
+        let mut current = Vec::new();
+        self.neighbours(id, layer, &mut current);
+        if current.contains(&new.id) {
+            return;
+        }
+        if current.len() < max {
+            current.push(new.id);
+            self.set_neighbours(id, layer, &current);
+            return;
+        }
+        let kept = select::prune(self, id, &current, new, max);
+        self.set_neighbours(id, layer, &kept);
+    }
+}
+
+/// A set of visited elements for one search.
+pub trait Visited<Id> {
+    /// Marks `id` visited; `true` when it was not visited before.
+    fn insert(&mut self, id: Id) -> bool;
+    /// Forgets every element.
+    fn clear(&mut self);
+}
+
+impl<Id: Hash + Eq> Visited<Id> for std::collections::HashSet<Id> {
+    fn insert(&mut self, id: Id) -> bool {
+        std::collections::HashSet::insert(self, id)
+    }
+    fn clear(&mut self) {
+        std::collections::HashSet::clear(self)
+    }
+}

@@ -1,0 +1,77 @@
+//! `SEARCH-LAYER` (Algorithm 2 of the paper) and the greedy descent through the upper
+//! layers (the first loop of Algorithms 1 and 5).
+
+use super::{Candidate, Graph, Visited};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Searches one layer from `entry`, keeping the `ef` nearest elements to `query`
+/// found; returns them nearest first.
+///
+/// Starts from the entry candidates, expands the nearest unexpanded candidate while it
+/// is nearer than the farthest of the current `ef` results, and visits each element at
+/// most once (`visited` is not cleared here).
+pub fn search_layer<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    entry: &[Candidate<G::Id>],
+    ef: usize,
+    layer: usize,
+    visited: &mut impl Visited<G::Id>,
+) -> Vec<Candidate<G::Id>> {
+    let ef = ef.max(1);
+    let mut candidates: BinaryHeap<Reverse<Candidate<G::Id>>> = BinaryHeap::new();
+    let mut results: BinaryHeap<Candidate<G::Id>> = BinaryHeap::new();
+    for &e in entry {
+        if visited.insert(e.id) {
+            candidates.push(Reverse(e));
+            results.push(e);
+            if results.len() > ef {
+                results.pop();
+            }
+        }
+    }
+    let mut neighbours = Vec::new();
+    while let Some(Reverse(nearest)) = candidates.pop() {
+        let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
+        if nearest.distance > farthest && results.len() >= ef {
+            break;
+        }
+        graph.neighbours(nearest.id, layer, &mut neighbours);
+        for &id in &neighbours {
+            if !visited.insert(id) {
+                continue;
+            }
+            let distance = graph.distance(query, id);
+            let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
+            if results.len() < ef || distance < farthest {
+                let c = Candidate { distance, id };
+                candidates.push(Reverse(c));
+                results.push(c);
+                if results.len() > ef {
+                    results.pop();
+                }
+            }
+        }
+    }
+    results.into_sorted_vec()
+}
+
+/// Descends greedily from the entry point at `top` down to `bottom + 1`, one nearest
+/// element per layer, and returns the entry for layer `bottom`.
+pub fn descend<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    entry: Candidate<G::Id>,
+    top: usize,
+    bottom: usize,
+    visited: &mut impl Visited<G::Id>,
+) -> Candidate<G::Id> {
+    let mut best = entry;
+    for layer in (bottom + 1..=top).rev() {
+        visited.clear();
+        best = search_layer(graph, query, &[best], 1, layer, visited)[0];
+    }
+    visited.clear();
+    best
+}

@@ -1,0 +1,57 @@
+//! `SELECT-NEIGHBORS-HEURISTIC` (Algorithm 4 of the paper, without the optional
+//! candidate extension and without keeping pruned connections, as hnswlib does).
+
+use super::{Candidate, Graph};
+
+/// Chooses up to `m` neighbours among `candidates` (sorted nearest first to the base
+/// element): a candidate is kept unless it is nearer to an already kept neighbour than
+/// to the base, which spreads links in different directions.
+///
+/// One deviation from the paper: a candidate identical to a kept neighbour (distance 0)
+/// is also dropped (for metrics where only a copy is at distance 0, not inner product). Otherwise many copies of one vector fill each other's lists with
+/// zero-distance links and the graph cannot leave the group of copies.
+pub fn select_neighbours<G: Graph + ?Sized>(
+    graph: &mut G,
+    candidates: &[Candidate<G::Id>],
+    m: usize,
+) -> Vec<Candidate<G::Id>> {
+    let drop_copies = graph.metric().self_distance_is_zero();
+    let mut kept: Vec<Candidate<G::Id>> = Vec::with_capacity(m);
+    for &c in candidates {
+        if kept.len() >= m {
+            break;
+        }
+        let diverse = kept.iter().all(|r| {
+            let d = graph.distance_between(c.id, r.id);
+            d >= c.distance && !(drop_copies && d == 0.0)
+        });
+        if diverse {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+/// Re-selects the links of `base` when adding `new` to its full list `current`: the
+/// heuristic over the old links and `new`, by distance from `base`.
+pub fn prune<G: Graph + ?Sized>(
+    graph: &mut G,
+    base: G::Id,
+    current: &[G::Id],
+    new: Candidate<G::Id>,
+    max: usize,
+) -> Vec<G::Id> {
+    let mut candidates: Vec<Candidate<G::Id>> = current
+        .iter()
+        .map(|&id| Candidate {
+            distance: graph.distance_between(base, id),
+            id,
+        })
+        .collect();
+    candidates.push(new);
+    candidates.sort_unstable();
+    select_neighbours(graph, &candidates, max)
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
