@@ -8,7 +8,9 @@
 use pgrx::prelude::*;
 
 pub mod distance;
+pub mod error;
 pub mod hnsw;
+pub mod storage;
 pub mod types;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -1,0 +1,126 @@
+//! The metapage (block 0): format version, dimensions, parameters, entry point and
+//! the page where inserts try first.
+
+use super::page::{BuildPage, ReadPage, WritePage};
+use super::tuple::Tid;
+use super::PAGE_META;
+use crate::error::raise;
+use crate::hnsw::Metric;
+use pgrx::pg_sys;
+use pgrx::PgSqlErrorCode;
+
+/// Magic number at the start of the metapage data.
+pub const META_MAGIC: u32 = 0x4d48_4e57;
+/// On-disk format version; bumped on any incompatible layout change.
+pub const FORMAT_VERSION: u32 = 1;
+const META_BYTES: usize = 32;
+
+/// The contents of the metapage.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Meta {
+    /// Dimensions of every vector in the index.
+    pub dim: usize,
+    /// `m` reloption.
+    pub m: usize,
+    /// `ef_construction` reloption.
+    pub ef_construction: usize,
+    /// The operator class's metric.
+    pub metric: Metric,
+    /// The entry point element and its level; `None` while the index is empty.
+    pub entry: Option<(Tid, usize)>,
+    /// The page inserts try first (the last page added).
+    pub insert_page: u32,
+}
+
+fn metric_code(m: Metric) -> u8 {
+    match m {
+        Metric::L2 => 1,
+        Metric::InnerProduct => 2,
+        Metric::Cosine => 3,
+        Metric::L1 => 4,
+    }
+}
+
+impl Meta {
+    fn encode(&self) -> [u8; META_BYTES] {
+        let mut b = [0u8; META_BYTES];
+        b[0..4].copy_from_slice(&META_MAGIC.to_le_bytes());
+        b[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b[8..12].copy_from_slice(&(self.dim as u32).to_le_bytes());
+        b[12..14].copy_from_slice(&(self.m as u16).to_le_bytes());
+        b[14..16].copy_from_slice(&(self.ef_construction as u16).to_le_bytes());
+        b[16] = metric_code(self.metric);
+        let (tid, level) = self.entry.unwrap_or((Tid { block: u32::MAX, offset: 0 }, 0));
+        b[17] = level as u8;
+        b[18..22].copy_from_slice(&tid.block.to_le_bytes());
+        b[22..24].copy_from_slice(&tid.offset.to_le_bytes());
+        b[24..28].copy_from_slice(&self.insert_page.to_le_bytes());
+        b
+    }
+
+    /// Decodes the metapage data; `Err` says what is wrong.
+    pub fn decode(b: &[u8]) -> Result<Meta, &'static str> {
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        let u16_at = |i: usize| u16::from_le_bytes(b[i..i + 2].try_into().unwrap());
+        if u32_at(0) != META_MAGIC {
+            return Err("bad metapage magic number");
+        }
+        if u32_at(4) != FORMAT_VERSION {
+            return Err("unsupported index format version; REINDEX the index");
+        }
+        let metric = match b[16] {
+            1 => Metric::L2,
+            2 => Metric::InnerProduct,
+            3 => Metric::Cosine,
+            4 => Metric::L1,
+            _ => return Err("bad metric in metapage"),
+        };
+        let block = u32_at(18);
+        Ok(Meta {
+            dim: u32_at(8) as usize,
+            m: u16_at(12) as usize,
+            ef_construction: u16_at(14) as usize,
+            metric,
+            entry: (block != u32::MAX).then_some((Tid { block, offset: u16_at(22) }, b[17] as usize)),
+            insert_page: u32_at(24),
+        })
+    }
+
+    /// Reads the metapage of `rel`.
+    pub fn read(rel: pg_sys::Relation) -> Meta {
+        let page = ReadPage::read(rel, 0, PAGE_META);
+        decode_or_error(page.contents(META_BYTES))
+    }
+
+    /// Writes the metapage as the first page of a fresh `fork` during a build.
+    pub fn write_new(&self, rel: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, log: bool) {
+        let mut page = BuildPage::extend(rel, fork, PAGE_META);
+        assert_eq!(page.block(), 0, "the metapage is block 0");
+        page.contents_mut(META_BYTES).copy_from_slice(&self.encode());
+        page.finish(log);
+    }
+
+    /// Overwrites the metapage of a built index (WAL-logged).
+    pub fn write_over(&self, rel: pg_sys::Relation) {
+        let mut page = WritePage::lock(rel, 0, PAGE_META);
+        page.contents_mut(META_BYTES).copy_from_slice(&self.encode());
+        page.commit();
+    }
+
+    /// Applies `change` to the metapage under its exclusive lock; writes (WAL-logged)
+    /// only when `change` returns `true`.
+    pub fn update(rel: pg_sys::Relation, change: impl FnOnce(&mut Meta) -> bool) {
+        let mut page = WritePage::lock(rel, 0, PAGE_META);
+        let mut meta = decode_or_error(page.contents_mut(META_BYTES));
+        if change(&mut meta) {
+            page.contents_mut(META_BYTES).copy_from_slice(&meta.encode());
+            page.commit();
+        }
+    }
+}
+
+fn decode_or_error(bytes: &[u8]) -> Meta {
+    Meta::decode(bytes).unwrap_or_else(|what| {
+        raise(PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED, "hnsw index has a corrupted metapage", Some(what.into()))
+    })
+}

@@ -1,0 +1,23 @@
+//! Storage: the index's pages, and all `unsafe` page work.
+//!
+//! - [`tuple`]: byte layouts of element and neighbour tuples (Postgres-free);
+//! - [`page`]: buffer guards. [`page::ReadPage`] pins and share-locks a page;
+//!   [`page::WritePage`] pins, exclusive-locks and registers it in a GenericXLog
+//!   record that is finished on [`page::WritePage::commit`] and aborted when the guard
+//!   is dropped otherwise, so a change cannot skip WAL; [`page::BuildPage`] writes
+//!   fresh pages during `CREATE INDEX`, which are WAL-logged once at the end;
+//! - [`meta`]: the metapage (block 0).
+//!
+//! Every page carries a special area with a magic number and a page type, checked on
+//! every read (`ERRCODE_INDEX_CORRUPTED` otherwise). Locking protocol: a backend holds
+//! at most one buffer lock at a time (plus the relation extension lock while adding a
+//! page), so page locks cannot deadlock.
+
+pub mod meta;
+pub mod page;
+pub mod tuple;
+
+/// Page type of the metapage.
+pub const PAGE_META: u16 = 1;
+/// Page type of pages holding element and neighbour tuples.
+pub const PAGE_ELEMENTS: u16 = 2;

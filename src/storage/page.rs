@@ -1,0 +1,373 @@
+//! Buffer guards over index pages (PostgreSQL docs, "Generic WAL Records" and
+//! "Index Access Method Interface Definition"). See the module docs of `storage`.
+
+use crate::error::raise;
+use pgrx::pg_sys;
+use pgrx::PgSqlErrorCode;
+
+/// Magic number in every page's special area ("HNSW").
+pub const PAGE_MAGIC: u32 = 0x4853_4e57;
+/// Bytes of the special area (MAXALIGNed).
+pub const SPECIAL_SIZE: usize = 16;
+/// Page size.
+pub const BLOCK_SIZE: usize = pg_sys::BLCKSZ as usize;
+/// The largest tuple a fresh page holds: page minus header, special area and one line
+/// pointer.
+pub const MAX_TUPLE: usize = BLOCK_SIZE - 24 - SPECIAL_SIZE - 4;
+
+#[repr(C)]
+struct Special {
+    magic: u32,
+    page_type: u16,
+    reserved: u16,
+    reserved2: u64,
+}
+const _: () = assert!(std::mem::size_of::<Special>() == SPECIAL_SIZE);
+const _: () = assert!(super::tuple::element_size(2000) <= MAX_TUPLE);
+
+fn corrupted(rel: pg_sys::Relation, block: u32, what: &str) -> ! {
+    // SAFETY: `rel` is an open relation; its name is a NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()) };
+    raise(
+        PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED,
+        format!("index \"{}\" contains a corrupted page at block {block}", name.to_string_lossy()),
+        Some(what.into()),
+    )
+}
+
+/// Checks the special area of `page` (block `block` of `rel`) against `page_type`.
+///
+/// # Safety
+/// `page` must point to a locked page of `rel`.
+unsafe fn check_page(rel: pg_sys::Relation, block: u32, page: pg_sys::Page, page_type: u16) {
+    // SAFETY: the caller holds a lock on the page.
+    unsafe {
+        if pg_sys::PageGetSpecialSize(page) as usize != SPECIAL_SIZE {
+            corrupted(rel, block, "wrong special area size");
+        }
+        let special = pg_sys::PageGetSpecialPointer(page).cast::<Special>();
+        if (*special).magic != PAGE_MAGIC {
+            corrupted(rel, block, "wrong magic number");
+        }
+        if (*special).page_type != page_type {
+            corrupted(rel, block, "unexpected page type");
+        }
+    }
+}
+
+/// Initialises `page` as an empty index page of `page_type`.
+///
+/// # Safety
+/// `page` must point to a writable page buffer of `BLCKSZ` bytes.
+unsafe fn init_page(page: pg_sys::Page, page_type: u16) {
+    // SAFETY: the caller provides a writable page.
+    unsafe {
+        pg_sys::PageInit(page, BLOCK_SIZE, SPECIAL_SIZE);
+        let special = pg_sys::PageGetSpecialPointer(page).cast::<Special>();
+        special.write(Special { magic: PAGE_MAGIC, page_type, reserved: 0, reserved2: 0 });
+    }
+}
+
+/// # Safety
+/// `page` must be a valid, locked page; `offset` is checked against its line pointers.
+unsafe fn item<'a>(page: pg_sys::Page, offset: u16) -> Option<&'a mut [u8]> {
+    // SAFETY: the page is locked by the caller; offsets are range-checked and unused
+    // line pointers rejected before dereferencing.
+    unsafe {
+        if offset == 0 || offset > pg_sys::PageGetMaxOffsetNumber(page) {
+            return None;
+        }
+        let id = pg_sys::PageGetItemId(page, offset);
+        if (*id).lp_flags() != pg_sys::LP_NORMAL {
+            return None;
+        }
+        let len = (*id).lp_len() as usize;
+        let ptr = pg_sys::PageGetItem(page, id).cast::<u8>();
+        Some(std::slice::from_raw_parts_mut(ptr, len))
+    }
+}
+
+/// # Safety
+/// `page` must be writable and locked.
+unsafe fn add_item(page: pg_sys::Page, bytes: &[u8]) -> Option<u16> {
+    // SAFETY: PageAddItemExtended copies `bytes` into the page or returns 0.
+    let off = unsafe {
+        pg_sys::PageAddItemExtended(page, bytes.as_ptr() as pg_sys::Item, bytes.len(), 0, 0)
+    };
+    (off != 0).then_some(off)
+}
+
+/// # Safety
+/// `page` must be locked.
+unsafe fn free_space(page: pg_sys::Page) -> usize {
+    // SAFETY: reads the page header of a locked page.
+    unsafe { pg_sys::PageGetFreeSpace(page) }
+}
+
+fn read_buffer(rel: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, block: u32) -> pg_sys::Buffer {
+    // SAFETY: `rel` is an open index; a block past the end raises a PostgreSQL ERROR.
+    unsafe {
+        pg_sys::ReadBufferExtended(rel, fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut())
+    }
+}
+
+/// A pinned, share-locked page; unlocked and unpinned on drop.
+pub struct ReadPage {
+    buffer: pg_sys::Buffer,
+    page: pg_sys::Page,
+    block: u32,
+}
+
+impl ReadPage {
+    /// Reads block `block` of `rel`, checking it is a page of `page_type`.
+    pub fn read(rel: pg_sys::Relation, block: u32, page_type: u16) -> ReadPage {
+        let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
+        // SAFETY: `buffer` is pinned; we lock it before reading the page.
+        unsafe {
+            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
+            let page = pg_sys::BufferGetPage(buffer);
+            let guard = ReadPage { buffer, page, block };
+            check_page(rel, block, page, page_type);
+            guard
+        }
+    }
+
+    /// The tuple at `offset`, if there is one.
+    pub fn item(&self, offset: u16) -> Option<&[u8]> {
+        // SAFETY: the page is share-locked for the guard's lifetime.
+        unsafe { item(self.page, offset).map(|s| &*s) }
+    }
+
+    /// The highest line pointer offset in use.
+    pub fn max_offset(&self) -> u16 {
+        // SAFETY: the page is locked.
+        unsafe { pg_sys::PageGetMaxOffsetNumber(self.page) }
+    }
+
+    /// The page contents after the header (the metapage's data).
+    pub fn contents(&self, len: usize) -> &[u8] {
+        // SAFETY: the page is locked and `len` is within the page.
+        unsafe { std::slice::from_raw_parts(pg_sys::PageGetContents(self.page).cast::<u8>(), len) }
+    }
+
+    /// The block number.
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+}
+
+impl Drop for ReadPage {
+    fn drop(&mut self) {
+        // SAFETY: we pinned and locked the buffer in `read`.
+        unsafe { pg_sys::UnlockReleaseBuffer(self.buffer) }
+    }
+}
+
+/// A pinned, exclusive-locked page registered in a GenericXLog record.
+///
+/// Changes go to GenericXLog's copy of the page; [`WritePage::commit`] applies and
+/// WAL-logs them. Dropped without commit (an error, a panic, or a change that turned
+/// out unnecessary), the record is aborted and the page is left as it was.
+pub struct WritePage {
+    buffer: pg_sys::Buffer,
+    state: *mut pg_sys::GenericXLogState,
+    page: pg_sys::Page,
+    block: u32,
+}
+
+impl WritePage {
+    fn start(rel: pg_sys::Relation, buffer: pg_sys::Buffer, flags: u32) -> WritePage {
+        // SAFETY: the buffer is pinned and exclusive-locked by the caller; GenericXLog
+        // returns a working copy of the page to modify.
+        unsafe {
+            let state = pg_sys::GenericXLogStart(rel);
+            let page = pg_sys::GenericXLogRegisterBuffer(state, buffer, flags as i32);
+            WritePage { buffer, state, page, block: pg_sys::BufferGetBlockNumber(buffer) }
+        }
+    }
+
+    /// Locks block `block` of `rel` for writing, checking it is of `page_type`.
+    pub fn lock(rel: pg_sys::Relation, block: u32, page_type: u16) -> WritePage {
+        let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
+        // SAFETY: `buffer` is pinned; locked before use.
+        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) };
+        let guard = WritePage::start(rel, buffer, 0);
+        // SAFETY: the page is locked; checked through the GenericXLog copy.
+        unsafe { check_page(rel, block, guard.page, page_type) };
+        guard
+    }
+
+    /// Adds a new, empty page of `page_type` at the end of `rel` (under the relation
+    /// extension lock) and locks it for writing.
+    pub fn extend(rel: pg_sys::Relation, page_type: u16) -> WritePage {
+        // SAFETY: extension under the relation extension lock, as PostgreSQL requires
+        // for concurrent extenders; the new buffer is locked before it is initialised.
+        unsafe {
+            pg_sys::LockRelationForExtension(rel, pg_sys::ExclusiveLock as i32);
+            let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, pg_sys::InvalidBlockNumber);
+            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            pg_sys::UnlockRelationForExtension(rel, pg_sys::ExclusiveLock as i32);
+            let guard = WritePage::start(rel, buffer, pg_sys::GENERIC_XLOG_FULL_IMAGE);
+            init_page(guard.page, page_type);
+            guard
+        }
+    }
+
+    /// The tuple at `offset`, writable.
+    pub fn item_mut(&mut self, offset: u16) -> Option<&mut [u8]> {
+        // SAFETY: the page copy is exclusively ours until commit or abort.
+        unsafe { item(self.page, offset) }
+    }
+
+    /// Adds a tuple; `None` when it does not fit.
+    pub fn add_item(&mut self, bytes: &[u8]) -> Option<u16> {
+        // SAFETY: the page copy is exclusively ours.
+        unsafe { add_item(self.page, bytes) }
+    }
+
+    /// Free bytes for new tuples (already less one line pointer).
+    pub fn free_space(&self) -> usize {
+        // SAFETY: the page copy is ours.
+        unsafe { free_space(self.page) }
+    }
+
+    /// The page contents after the header, writable (the metapage's data); sets
+    /// `pd_lower` past them so full-page images keep them.
+    pub fn contents_mut(&mut self, len: usize) -> &mut [u8] {
+        // SAFETY: the page copy is ours and `len` is within the page.
+        unsafe {
+            let start = pg_sys::PageGetContents(self.page).cast::<u8>();
+            let header = self.page.cast::<pg_sys::PageHeaderData>();
+            (*header).pd_lower = (start.add(len) as usize - self.page as usize) as u16;
+            std::slice::from_raw_parts_mut(start, len)
+        }
+    }
+
+    /// Initialises the page as an empty page of `page_type` (for the metapage).
+    pub fn reinit(&mut self, page_type: u16) {
+        // SAFETY: the page copy is ours.
+        unsafe { init_page(self.page, page_type) }
+    }
+
+    /// The block number.
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+
+    /// Applies and WAL-logs the changes, then unlocks and unpins.
+    pub fn commit(mut self) {
+        // SAFETY: `state` is the live record started in `start`.
+        unsafe {
+            pg_sys::GenericXLogFinish(self.state);
+            self.state = std::ptr::null_mut();
+        }
+    }
+}
+
+impl Drop for WritePage {
+    fn drop(&mut self) {
+        // SAFETY: abort the record if not committed, then release our lock and pin.
+        unsafe {
+            if !self.state.is_null() {
+                pg_sys::GenericXLogAbort(self.state);
+            }
+            pg_sys::UnlockReleaseBuffer(self.buffer);
+        }
+    }
+}
+
+/// A fresh page written by `CREATE INDEX` without WAL (the build logs every page once
+/// at its end with [`log_build`]).
+pub struct BuildPage {
+    buffer: pg_sys::Buffer,
+    page: pg_sys::Page,
+}
+
+impl BuildPage {
+    /// Adds a new page of `page_type` to `fork` of `rel`.
+    pub fn extend(rel: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, page_type: u16) -> BuildPage {
+        // SAFETY: the index is being built by us under an exclusive lock; the new
+        // buffer is locked before it is initialised.
+        unsafe {
+            let buffer = read_buffer(rel, fork, pg_sys::InvalidBlockNumber);
+            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            let page = pg_sys::BufferGetPage(buffer);
+            init_page(page, page_type);
+            BuildPage { buffer, page }
+        }
+    }
+
+    /// Adds a tuple; `None` when it does not fit.
+    pub fn add_item(&mut self, bytes: &[u8]) -> Option<u16> {
+        // SAFETY: the page is exclusively locked by us.
+        unsafe { add_item(self.page, bytes) }
+    }
+
+    /// The page contents after the header, writable (see [`WritePage::contents_mut`]).
+    pub fn contents_mut(&mut self, len: usize) -> &mut [u8] {
+        // SAFETY: the page is exclusively locked by us.
+        unsafe {
+            let start = pg_sys::PageGetContents(self.page).cast::<u8>();
+            let header = self.page.cast::<pg_sys::PageHeaderData>();
+            (*header).pd_lower = (start.add(len) as usize - self.page as usize) as u16;
+            std::slice::from_raw_parts_mut(start, len)
+        }
+    }
+
+    /// The block number.
+    pub fn block(&self) -> u32 {
+        // SAFETY: the buffer is pinned.
+        unsafe { pg_sys::BufferGetBlockNumber(self.buffer) }
+    }
+
+    /// Marks the page dirty and releases it; with `log`, WAL-logs it now (used for
+    /// the init fork of unlogged indexes).
+    pub fn finish(self, log: bool) {
+        // SAFETY: the page is locked and pinned by us.
+        unsafe {
+            pg_sys::MarkBufferDirty(self.buffer);
+            if log {
+                pg_sys::log_newpage_buffer(self.buffer, true);
+            }
+            pg_sys::UnlockReleaseBuffer(self.buffer);
+        }
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for BuildPage {
+    fn drop(&mut self) {
+        // SAFETY: an unfinished page (error path) is still released.
+        unsafe { pg_sys::UnlockReleaseBuffer(self.buffer) }
+    }
+}
+
+/// `true` when changes to `rel` must be WAL-logged (PostgreSQL's `RelationNeedsWAL`).
+pub fn needs_wal(rel: pg_sys::Relation) -> bool {
+    // SAFETY: reads fields of an open relation and the `wal_level` setting.
+    unsafe {
+        let permanent = (*(*rel).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8;
+        let xlog_needed = pg_sys::wal_level >= pg_sys::WalLevel::WAL_LEVEL_REPLICA as i32;
+        permanent
+            && (xlog_needed
+                || ((*rel).rd_createSubid == 0 && (*rel).rd_firstRelfilenodeSubid == 0))
+    }
+}
+
+/// WAL-logs every page of the main fork once, at the end of a build.
+pub fn log_build(rel: pg_sys::Relation) {
+    if !needs_wal(rel) {
+        return;
+    }
+    // SAFETY: the build holds the index exclusively; log_newpage_range reads each page.
+    unsafe {
+        let blocks = pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM);
+        pg_sys::log_newpage_range(rel, pg_sys::ForkNumber::MAIN_FORKNUM, 0, blocks, true);
+    }
+}
+
+/// Number of blocks in the main fork of `rel`.
+pub fn block_count(rel: pg_sys::Relation) -> u32 {
+    // SAFETY: `rel` is an open relation.
+    unsafe { pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) }
+}

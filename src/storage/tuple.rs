@@ -1,0 +1,324 @@
+//! Byte layouts of the index tuples, without PostgreSQL (so plain `cargo test` covers
+//! them). All integers little-endian; a TID is `block u32, offset u16` (6 bytes),
+//! with block `u32::MAX` meaning "no TID".
+//!
+//! Element tuple (one per distinct vector):
+//! ```text
+//!  0  u8   tag = TAG_ELEMENT
+//!  1  u8   level
+//!  2  u8   flags (FLAG_DELETED)
+//!  3  u8   number of heap TIDs in use
+//!  4  u32  block of the neighbour tuple
+//!  8  u16  offset of the neighbour tuple
+//! 10  u16  dimensions
+//! 12  6×MAX_HEAP_TIDS  heap TIDs (rows with this exact vector)
+//! 72  f32×dim  the vector (normalised for cosine)
+//! ```
+//! Neighbour tuple (beside its element when it fits):
+//! ```text
+//!  0  u8   tag = TAG_NEIGHBOURS
+//!  1  u8   level
+//!  2  u16  m
+//!  4  6×(2m + level·m)  element TIDs: layer 0 (2m slots), then m slots per layer
+//! ```
+
+/// Tag of an element tuple.
+pub const TAG_ELEMENT: u8 = 1;
+/// Tag of a neighbour tuple.
+pub const TAG_NEIGHBOURS: u8 = 2;
+/// Element flag: every heap TID is dead; kept only to route searches until repaired.
+pub const FLAG_DELETED: u8 = 1;
+/// Heap TIDs one element can carry (rows whose vectors are identical).
+pub const MAX_HEAP_TIDS: usize = 10;
+
+const TID_BYTES: usize = 6;
+const ELEMENT_HEADER: usize = 12 + TID_BYTES * MAX_HEAP_TIDS;
+const NEIGHBOUR_HEADER: usize = 4;
+
+/// A tuple identifier: block number and 1-based line pointer offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tid {
+    /// Block number.
+    pub block: u32,
+    /// Line pointer offset (1-based).
+    pub offset: u16,
+}
+
+impl Tid {
+    /// Packs into a `u64` (`block << 16 | offset`), the id of on-disk graph elements.
+    pub fn pack(self) -> u64 {
+        (u64::from(self.block) << 16) | u64::from(self.offset)
+    }
+
+    /// Inverse of [`Tid::pack`].
+    pub fn unpack(v: u64) -> Tid {
+        Tid { block: (v >> 16) as u32, offset: v as u16 }
+    }
+
+    fn read(bytes: &[u8]) -> Option<Tid> {
+        let block = u32::from_le_bytes(bytes[0..4].try_into().unwrap());
+        let offset = u16::from_le_bytes(bytes[4..6].try_into().unwrap());
+        (block != u32::MAX).then_some(Tid { block, offset })
+    }
+
+    fn write(tid: Option<Tid>, bytes: &mut [u8]) {
+        let (block, offset) = tid.map_or((u32::MAX, 0), |t| (t.block, t.offset));
+        bytes[0..4].copy_from_slice(&block.to_le_bytes());
+        bytes[4..6].copy_from_slice(&offset.to_le_bytes());
+    }
+}
+
+/// Size in bytes of an element tuple of `dim` dimensions.
+pub const fn element_size(dim: usize) -> usize {
+    ELEMENT_HEADER + 4 * dim
+}
+
+/// Number of TID slots of a neighbour tuple of `level` with parameter `m`.
+pub const fn neighbour_slots(m: usize, level: usize) -> usize {
+    2 * m + level * m
+}
+
+/// Size in bytes of a neighbour tuple.
+pub const fn neighbour_size(m: usize, level: usize) -> usize {
+    NEIGHBOUR_HEADER + TID_BYTES * neighbour_slots(m, level)
+}
+
+/// The highest level whose neighbour tuple fits in `max_tuple` bytes.
+pub fn max_level_for(m: usize, max_tuple: usize) -> usize {
+    (max_tuple.saturating_sub(neighbour_size(m, 0))) / (TID_BYTES * m)
+}
+
+/// Writes a new element tuple into `out` (of [`element_size`] bytes).
+pub fn write_element(out: &mut [u8], level: usize, neighbours: Tid, heap_tids: &[Tid], vector: &[f32]) {
+    assert_eq!(out.len(), element_size(vector.len()));
+    assert!(heap_tids.len() <= MAX_HEAP_TIDS && !heap_tids.is_empty());
+    out[0] = TAG_ELEMENT;
+    out[1] = level as u8;
+    out[2] = 0;
+    out[3] = heap_tids.len() as u8;
+    Tid::write(Some(neighbours), &mut out[4..10]);
+    out[10..12].copy_from_slice(&(vector.len() as u16).to_le_bytes());
+    for i in 0..MAX_HEAP_TIDS {
+        Tid::write(heap_tids.get(i).copied(), &mut out[12 + i * TID_BYTES..12 + (i + 1) * TID_BYTES]);
+    }
+    for (i, x) in vector.iter().enumerate() {
+        out[ELEMENT_HEADER + 4 * i..ELEMENT_HEADER + 4 * i + 4].copy_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// A read-only view of an element tuple.
+pub struct Element<'a>(&'a [u8]);
+
+impl<'a> Element<'a> {
+    /// Views `bytes` as an element tuple; `None` when the tag or size is wrong.
+    pub fn parse(bytes: &'a [u8]) -> Option<Element<'a>> {
+        if bytes.len() < ELEMENT_HEADER || bytes[0] != TAG_ELEMENT {
+            return None;
+        }
+        let e = Element(bytes);
+        (bytes.len() == element_size(e.dim())).then_some(e)
+    }
+    /// The element's level.
+    pub fn level(&self) -> usize {
+        self.0[1] as usize
+    }
+    /// `true` once vacuum removed its last heap TID.
+    pub fn deleted(&self) -> bool {
+        self.0[2] & FLAG_DELETED != 0
+    }
+    /// Where its neighbour tuple is.
+    pub fn neighbours(&self) -> Tid {
+        Tid::read(&self.0[4..10]).unwrap_or(Tid { block: u32::MAX, offset: 0 })
+    }
+    /// Dimensions of its vector.
+    pub fn dim(&self) -> usize {
+        u16::from_le_bytes([self.0[10], self.0[11]]) as usize
+    }
+    /// The heap TIDs in use.
+    pub fn heap_tids(&self) -> impl Iterator<Item = Tid> + '_ {
+        (0..self.0[3] as usize).filter_map(|i| Tid::read(&self.0[12 + i * TID_BYTES..]))
+    }
+    /// The vector bytes (little-endian f32s); see [`Element::vector_into`].
+    pub fn vector_bytes(&self) -> &'a [u8] {
+        &self.0[ELEMENT_HEADER..]
+    }
+    /// The vector as `&[f32]` when the bytes are 4-aligned (they are on a page).
+    pub fn vector(&self) -> Option<&'a [f32]> {
+        let bytes = self.vector_bytes();
+        // SAFETY: every bit pattern is a valid f32; `align_to` only yields the middle
+        // part when it is correctly aligned, and we require there to be no prefix.
+        let (pre, floats, post) = unsafe { bytes.align_to::<f32>() };
+        (pre.is_empty() && post.is_empty() && cfg!(target_endian = "little")).then_some(floats)
+    }
+    /// Copies the vector into `out`.
+    pub fn vector_into(&self, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(self.vector_bytes().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())));
+    }
+}
+
+/// Mutations of an element tuple in place.
+pub struct ElementMut<'a>(pub &'a mut [u8]);
+
+impl ElementMut<'_> {
+    /// Adds a heap TID; `false` when all slots are taken.
+    pub fn add_heap_tid(&mut self, tid: Tid) -> bool {
+        let n = self.0[3] as usize;
+        if n >= MAX_HEAP_TIDS {
+            return false;
+        }
+        Tid::write(Some(tid), &mut self.0[12 + n * TID_BYTES..12 + (n + 1) * TID_BYTES]);
+        self.0[3] = (n + 1) as u8;
+        self.0[2] &= !FLAG_DELETED;
+        true
+    }
+
+    /// Keeps the heap TIDs for which `keep` is true; marks the element deleted when
+    /// none is left. Returns the number removed.
+    pub fn retain_heap_tids(&mut self, mut keep: impl FnMut(Tid) -> bool) -> usize {
+        let n = self.0[3] as usize;
+        let tids: Vec<Tid> = (0..n).filter_map(|i| Tid::read(&self.0[12 + i * TID_BYTES..])).collect();
+        let kept: Vec<Tid> = tids.iter().copied().filter(|&t| keep(t)).collect();
+        for i in 0..MAX_HEAP_TIDS {
+            Tid::write(kept.get(i).copied(), &mut self.0[12 + i * TID_BYTES..12 + (i + 1) * TID_BYTES]);
+        }
+        self.0[3] = kept.len() as u8;
+        if kept.is_empty() {
+            self.0[2] |= FLAG_DELETED;
+        }
+        tids.len() - kept.len()
+    }
+}
+
+/// Writes a new neighbour tuple (all slots empty) into `out`.
+pub fn write_neighbours(out: &mut [u8], m: usize, level: usize) {
+    assert_eq!(out.len(), neighbour_size(m, level));
+    out[0] = TAG_NEIGHBOURS;
+    out[1] = level as u8;
+    out[2..4].copy_from_slice(&(m as u16).to_le_bytes());
+    for slot in out[NEIGHBOUR_HEADER..].chunks_exact_mut(TID_BYTES) {
+        Tid::write(None, slot);
+    }
+}
+
+/// Slot range `[start, end)` of `layer` in a neighbour tuple.
+fn layer_slots(m: usize, layer: usize) -> (usize, usize) {
+    if layer == 0 {
+        (0, 2 * m)
+    } else {
+        let start = 2 * m + (layer - 1) * m;
+        (start, start + m)
+    }
+}
+
+/// A read-only view of a neighbour tuple.
+pub struct Neighbours<'a>(&'a [u8]);
+
+impl<'a> Neighbours<'a> {
+    /// Views `bytes` as a neighbour tuple; `None` when the tag or size is wrong.
+    pub fn parse(bytes: &'a [u8]) -> Option<Neighbours<'a>> {
+        if bytes.len() < NEIGHBOUR_HEADER || bytes[0] != TAG_NEIGHBOURS {
+            return None;
+        }
+        let n = Neighbours(bytes);
+        (bytes.len() == neighbour_size(n.m(), n.level())).then_some(n)
+    }
+    /// Level of the element.
+    pub fn level(&self) -> usize {
+        self.0[1] as usize
+    }
+    /// `m` of the index.
+    pub fn m(&self) -> usize {
+        u16::from_le_bytes([self.0[2], self.0[3]]) as usize
+    }
+    /// Appends the TIDs on `layer` to `out` (nothing above the level).
+    pub fn layer(&self, layer: usize, out: &mut Vec<Tid>) {
+        if layer > self.level() {
+            return;
+        }
+        let (start, end) = layer_slots(self.m(), layer);
+        for i in start..end {
+            match Tid::read(&self.0[NEIGHBOUR_HEADER + i * TID_BYTES..]) {
+                Some(t) => out.push(t),
+                None => break,
+            }
+        }
+    }
+}
+
+/// Replaces the TIDs of `layer` in a neighbour tuple (`bytes`, in place).
+pub fn set_layer(bytes: &mut [u8], layer: usize, tids: &[Tid]) {
+    let n = Neighbours::parse(bytes).expect("a neighbour tuple");
+    let (start, end) = layer_slots(n.m(), layer);
+    assert!(layer <= n.level() && tids.len() <= end - start, "layer {layer} overflows");
+    for (k, i) in (start..end).enumerate() {
+        let at = NEIGHBOUR_HEADER + i * TID_BYTES;
+        Tid::write(tids.get(k).copied(), &mut bytes[at..at + TID_BYTES]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_round_trip() {
+        let v = [1.0f32, -2.5, 3.25];
+        let mut buf = vec![0u8; element_size(3)];
+        let nb = Tid { block: 7, offset: 3 };
+        write_element(&mut buf, 2, nb, &[Tid { block: 1, offset: 2 }], &v);
+        let e = Element::parse(&buf).unwrap();
+        assert_eq!((e.level(), e.dim(), e.neighbours(), e.deleted()), (2, 3, nb, false));
+        assert_eq!(e.heap_tids().collect::<Vec<_>>(), vec![Tid { block: 1, offset: 2 }]);
+        let mut out = Vec::new();
+        e.vector_into(&mut out);
+        assert_eq!(out, v);
+        let mut m = ElementMut(&mut buf);
+        for i in 0..9 {
+            assert!(m.add_heap_tid(Tid { block: 100 + i, offset: 1 }));
+        }
+        assert!(!m.add_heap_tid(Tid { block: 999, offset: 1 }));
+        assert_eq!(m.retain_heap_tids(|t| t.block % 2 == 0), 5);
+        let e = Element::parse(&buf).unwrap();
+        assert_eq!(e.heap_tids().count(), 5);
+        let mut m = ElementMut(&mut buf);
+        assert_eq!(m.retain_heap_tids(|_| false), 5);
+        assert!(Element::parse(&buf).unwrap().deleted());
+        assert!(Element::parse(&buf[..20]).is_none());
+    }
+
+    #[test]
+    fn neighbour_layers() {
+        let (m, level) = (3, 2);
+        let mut buf = vec![0u8; neighbour_size(m, level)];
+        write_neighbours(&mut buf, m, level);
+        let t = |b| Tid { block: b, offset: 1 };
+        set_layer(&mut buf, 0, &[t(1), t(2), t(3), t(4)]);
+        set_layer(&mut buf, 2, &[t(9)]);
+        let n = Neighbours::parse(&buf).unwrap();
+        let mut out = Vec::new();
+        n.layer(0, &mut out);
+        assert_eq!(out, vec![t(1), t(2), t(3), t(4)]);
+        out.clear();
+        n.layer(1, &mut out);
+        assert!(out.is_empty());
+        n.layer(2, &mut out);
+        assert_eq!(out, vec![t(9)]);
+        set_layer(&mut buf, 0, &[t(5)]);
+        out.clear();
+        Neighbours::parse(&buf).unwrap().layer(0, &mut out);
+        assert_eq!(out, vec![t(5)]);
+        assert_eq!(Tid::unpack(t(77).pack()), t(77));
+    }
+
+    #[test]
+    fn levels_fit_a_page() {
+        let max_tuple = 8192 - 24 - 16 - 4;
+        for m in [2usize, 16, 48, 100] {
+            let l = max_level_for(m, max_tuple);
+            assert!(neighbour_size(m, l) <= max_tuple);
+            assert!(neighbour_size(m, l + 1) > max_tuple);
+        }
+        assert!(element_size(2000) <= max_tuple);
+    }
+}
