@@ -3,10 +3,14 @@
 //!
 //! Layers (see `ARCHITECTURE.md` in the shared docs), each calling only the one below:
 //! - [`types`]: the SQL surface of `vector` (I/O, operators, casts, aggregates);
+//! - [`am`]: the `hnsw` index access method (thin glue over the two below);
+//! - [`hnsw`]: the HNSW algorithms, Postgres-free;
+//! - [`storage`]: index pages, buffer guards, GenericXLog, the metapage;
 //! - [`distance`]: the distance kernels, one dispatch table chosen in `_PG_init`.
 
 use pgrx::prelude::*;
 
+pub mod am;
 pub mod distance;
 pub mod error;
 pub mod hnsw;
@@ -15,10 +19,12 @@ pub mod types;
 
 ::pgrx::pg_module_magic!(name, version);
 
-/// Library load: choose the distance kernels once for this backend.
+/// Library load: choose the distance kernels once for this backend; register the
+/// `hnsw.ef_search` setting and the index reloptions.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     distance::init();
+    am::options::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -50,7 +50,13 @@ impl Meta {
         b[12..14].copy_from_slice(&(self.m as u16).to_le_bytes());
         b[14..16].copy_from_slice(&(self.ef_construction as u16).to_le_bytes());
         b[16] = metric_code(self.metric);
-        let (tid, level) = self.entry.unwrap_or((Tid { block: u32::MAX, offset: 0 }, 0));
+        let (tid, level) = self.entry.unwrap_or((
+            Tid {
+                block: u32::MAX,
+                offset: 0,
+            },
+            0,
+        ));
         b[17] = level as u8;
         b[18..22].copy_from_slice(&tid.block.to_le_bytes());
         b[22..24].copy_from_slice(&tid.offset.to_le_bytes());
@@ -81,7 +87,13 @@ impl Meta {
             m: u16_at(12) as usize,
             ef_construction: u16_at(14) as usize,
             metric,
-            entry: (block != u32::MAX).then_some((Tid { block, offset: u16_at(22) }, b[17] as usize)),
+            entry: (block != u32::MAX).then_some((
+                Tid {
+                    block,
+                    offset: u16_at(22),
+                },
+                b[17] as usize,
+            )),
             insert_page: u32_at(24),
         })
     }
@@ -96,14 +108,16 @@ impl Meta {
     pub fn write_new(&self, rel: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, log: bool) {
         let mut page = BuildPage::extend(rel, fork, PAGE_META);
         assert_eq!(page.block(), 0, "the metapage is block 0");
-        page.contents_mut(META_BYTES).copy_from_slice(&self.encode());
+        page.contents_mut(META_BYTES)
+            .copy_from_slice(&self.encode());
         page.finish(log);
     }
 
     /// Overwrites the metapage of a built index (WAL-logged).
     pub fn write_over(&self, rel: pg_sys::Relation) {
         let mut page = WritePage::lock(rel, 0, PAGE_META);
-        page.contents_mut(META_BYTES).copy_from_slice(&self.encode());
+        page.contents_mut(META_BYTES)
+            .copy_from_slice(&self.encode());
         page.commit();
     }
 
@@ -113,7 +127,8 @@ impl Meta {
         let mut page = WritePage::lock(rel, 0, PAGE_META);
         let mut meta = decode_or_error(page.contents_mut(META_BYTES));
         if change(&mut meta) {
-            page.contents_mut(META_BYTES).copy_from_slice(&meta.encode());
+            page.contents_mut(META_BYTES)
+                .copy_from_slice(&meta.encode());
             page.commit();
         }
     }
@@ -121,6 +136,10 @@ impl Meta {
 
 fn decode_or_error(bytes: &[u8]) -> Meta {
     Meta::decode(bytes).unwrap_or_else(|what| {
-        raise(PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED, "hnsw index has a corrupted metapage", Some(what.into()))
+        raise(
+            PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED,
+            "hnsw index has a corrupted metapage",
+            Some(what.into()),
+        )
     })
 }

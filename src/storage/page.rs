@@ -15,6 +15,14 @@ pub const BLOCK_SIZE: usize = pg_sys::BLCKSZ as usize;
 /// pointer.
 pub const MAX_TUPLE: usize = BLOCK_SIZE - 24 - SPECIAL_SIZE - 4;
 
+/// The highest level an element of `dim` dimensions can have in an index with `m`, so
+/// that its element and neighbour tuples fit on one page together.
+pub fn max_level(dim: usize, m: usize) -> usize {
+    let align = |n: usize| (n + 7) & !7;
+    let room = MAX_TUPLE - align(super::tuple::element_size(dim)) - 4;
+    super::tuple::max_level_for(m, room).min(crate::hnsw::MAX_LEVEL)
+}
+
 #[repr(C)]
 struct Special {
     magic: u32,
@@ -30,7 +38,10 @@ fn corrupted(rel: pg_sys::Relation, block: u32, what: &str) -> ! {
     let name = unsafe { std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()) };
     raise(
         PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED,
-        format!("index \"{}\" contains a corrupted page at block {block}", name.to_string_lossy()),
+        format!(
+            "index \"{}\" contains a corrupted page at block {block}",
+            name.to_string_lossy()
+        ),
         Some(what.into()),
     )
 }
@@ -64,7 +75,12 @@ unsafe fn init_page(page: pg_sys::Page, page_type: u16) {
     unsafe {
         pg_sys::PageInit(page, BLOCK_SIZE, SPECIAL_SIZE);
         let special = pg_sys::PageGetSpecialPointer(page).cast::<Special>();
-        special.write(Special { magic: PAGE_MAGIC, page_type, reserved: 0, reserved2: 0 });
+        special.write(Special {
+            magic: PAGE_MAGIC,
+            page_type,
+            reserved: 0,
+            reserved2: 0,
+        });
     }
 }
 
@@ -104,10 +120,20 @@ unsafe fn free_space(page: pg_sys::Page) -> usize {
     unsafe { pg_sys::PageGetFreeSpace(page) }
 }
 
-fn read_buffer(rel: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, block: u32) -> pg_sys::Buffer {
+fn read_buffer(
+    rel: pg_sys::Relation,
+    fork: pg_sys::ForkNumber::Type,
+    block: u32,
+) -> pg_sys::Buffer {
     // SAFETY: `rel` is an open index; a block past the end raises a PostgreSQL ERROR.
     unsafe {
-        pg_sys::ReadBufferExtended(rel, fork, block, pg_sys::ReadBufferMode::RBM_NORMAL, std::ptr::null_mut())
+        pg_sys::ReadBufferExtended(
+            rel,
+            fork,
+            block,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            std::ptr::null_mut(),
+        )
     }
 }
 
@@ -126,7 +152,11 @@ impl ReadPage {
         unsafe {
             pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
             let page = pg_sys::BufferGetPage(buffer);
-            let guard = ReadPage { buffer, page, block };
+            let guard = ReadPage {
+                buffer,
+                page,
+                block,
+            };
             check_page(rel, block, page, page_type);
             guard
         }
@@ -182,7 +212,12 @@ impl WritePage {
         unsafe {
             let state = pg_sys::GenericXLogStart(rel);
             let page = pg_sys::GenericXLogRegisterBuffer(state, buffer, flags as i32);
-            WritePage { buffer, state, page, block: pg_sys::BufferGetBlockNumber(buffer) }
+            WritePage {
+                buffer,
+                state,
+                page,
+                block: pg_sys::BufferGetBlockNumber(buffer),
+            }
         }
     }
 
@@ -204,7 +239,11 @@ impl WritePage {
         // for concurrent extenders; the new buffer is locked before it is initialised.
         unsafe {
             pg_sys::LockRelationForExtension(rel, pg_sys::ExclusiveLock as i32);
-            let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, pg_sys::InvalidBlockNumber);
+            let buffer = read_buffer(
+                rel,
+                pg_sys::ForkNumber::MAIN_FORKNUM,
+                pg_sys::InvalidBlockNumber,
+            );
             pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
             pg_sys::UnlockRelationForExtension(rel, pg_sys::ExclusiveLock as i32);
             let guard = WritePage::start(rel, buffer, pg_sys::GENERIC_XLOG_FULL_IMAGE);
@@ -223,6 +262,12 @@ impl WritePage {
     pub fn add_item(&mut self, bytes: &[u8]) -> Option<u16> {
         // SAFETY: the page copy is exclusively ours.
         unsafe { add_item(self.page, bytes) }
+    }
+
+    /// The highest line pointer offset in use.
+    pub fn max_offset(&self) -> u16 {
+        // SAFETY: the page copy is ours.
+        unsafe { pg_sys::PageGetMaxOffsetNumber(self.page) }
     }
 
     /// Free bytes for new tuples (already less one line pointer).
@@ -285,7 +330,11 @@ pub struct BuildPage {
 
 impl BuildPage {
     /// Adds a new page of `page_type` to `fork` of `rel`.
-    pub fn extend(rel: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, page_type: u16) -> BuildPage {
+    pub fn extend(
+        rel: pg_sys::Relation,
+        fork: pg_sys::ForkNumber::Type,
+        page_type: u16,
+    ) -> BuildPage {
         // SAFETY: the index is being built by us under an exclusive lock; the new
         // buffer is locked before it is initialised.
         unsafe {
@@ -349,8 +398,7 @@ pub fn needs_wal(rel: pg_sys::Relation) -> bool {
         let permanent = (*(*rel).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8;
         let xlog_needed = pg_sys::wal_level >= pg_sys::WalLevel::WAL_LEVEL_REPLICA as i32;
         permanent
-            && (xlog_needed
-                || ((*rel).rd_createSubid == 0 && (*rel).rd_firstRelfilenodeSubid == 0))
+            && (xlog_needed || ((*rel).rd_createSubid == 0 && (*rel).rd_firstRelfilenodeSubid == 0))
     }
 }
 

@@ -52,7 +52,10 @@ impl Tid {
 
     /// Inverse of [`Tid::pack`].
     pub fn unpack(v: u64) -> Tid {
-        Tid { block: (v >> 16) as u32, offset: v as u16 }
+        Tid {
+            block: (v >> 16) as u32,
+            offset: v as u16,
+        }
     }
 
     fn read(bytes: &[u8]) -> Option<Tid> {
@@ -89,7 +92,13 @@ pub fn max_level_for(m: usize, max_tuple: usize) -> usize {
 }
 
 /// Writes a new element tuple into `out` (of [`element_size`] bytes).
-pub fn write_element(out: &mut [u8], level: usize, neighbours: Tid, heap_tids: &[Tid], vector: &[f32]) {
+pub fn write_element(
+    out: &mut [u8],
+    level: usize,
+    neighbours: Tid,
+    heap_tids: &[Tid],
+    vector: &[f32],
+) {
     assert_eq!(out.len(), element_size(vector.len()));
     assert!(heap_tids.len() <= MAX_HEAP_TIDS && !heap_tids.is_empty());
     out[0] = TAG_ELEMENT;
@@ -99,7 +108,10 @@ pub fn write_element(out: &mut [u8], level: usize, neighbours: Tid, heap_tids: &
     Tid::write(Some(neighbours), &mut out[4..10]);
     out[10..12].copy_from_slice(&(vector.len() as u16).to_le_bytes());
     for i in 0..MAX_HEAP_TIDS {
-        Tid::write(heap_tids.get(i).copied(), &mut out[12 + i * TID_BYTES..12 + (i + 1) * TID_BYTES]);
+        Tid::write(
+            heap_tids.get(i).copied(),
+            &mut out[12 + i * TID_BYTES..12 + (i + 1) * TID_BYTES],
+        );
     }
     for (i, x) in vector.iter().enumerate() {
         out[ELEMENT_HEADER + 4 * i..ELEMENT_HEADER + 4 * i + 4].copy_from_slice(&x.to_le_bytes());
@@ -128,7 +140,10 @@ impl<'a> Element<'a> {
     }
     /// Where its neighbour tuple is.
     pub fn neighbours(&self) -> Tid {
-        Tid::read(&self.0[4..10]).unwrap_or(Tid { block: u32::MAX, offset: 0 })
+        Tid::read(&self.0[4..10]).unwrap_or(Tid {
+            block: u32::MAX,
+            offset: 0,
+        })
     }
     /// Dimensions of its vector.
     pub fn dim(&self) -> usize {
@@ -153,7 +168,11 @@ impl<'a> Element<'a> {
     /// Copies the vector into `out`.
     pub fn vector_into(&self, out: &mut Vec<f32>) {
         out.clear();
-        out.extend(self.vector_bytes().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())));
+        out.extend(
+            self.vector_bytes()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
+        );
     }
 }
 
@@ -167,7 +186,10 @@ impl ElementMut<'_> {
         if n >= MAX_HEAP_TIDS {
             return false;
         }
-        Tid::write(Some(tid), &mut self.0[12 + n * TID_BYTES..12 + (n + 1) * TID_BYTES]);
+        Tid::write(
+            Some(tid),
+            &mut self.0[12 + n * TID_BYTES..12 + (n + 1) * TID_BYTES],
+        );
         self.0[3] = (n + 1) as u8;
         self.0[2] &= !FLAG_DELETED;
         true
@@ -177,10 +199,15 @@ impl ElementMut<'_> {
     /// none is left. Returns the number removed.
     pub fn retain_heap_tids(&mut self, mut keep: impl FnMut(Tid) -> bool) -> usize {
         let n = self.0[3] as usize;
-        let tids: Vec<Tid> = (0..n).filter_map(|i| Tid::read(&self.0[12 + i * TID_BYTES..])).collect();
+        let tids: Vec<Tid> = (0..n)
+            .filter_map(|i| Tid::read(&self.0[12 + i * TID_BYTES..]))
+            .collect();
         let kept: Vec<Tid> = tids.iter().copied().filter(|&t| keep(t)).collect();
         for i in 0..MAX_HEAP_TIDS {
-            Tid::write(kept.get(i).copied(), &mut self.0[12 + i * TID_BYTES..12 + (i + 1) * TID_BYTES]);
+            Tid::write(
+                kept.get(i).copied(),
+                &mut self.0[12 + i * TID_BYTES..12 + (i + 1) * TID_BYTES],
+            );
         }
         self.0[3] = kept.len() as u8;
         if kept.is_empty() {
@@ -250,7 +277,10 @@ impl<'a> Neighbours<'a> {
 pub fn set_layer(bytes: &mut [u8], layer: usize, tids: &[Tid]) {
     let n = Neighbours::parse(bytes).expect("a neighbour tuple");
     let (start, end) = layer_slots(n.m(), layer);
-    assert!(layer <= n.level() && tids.len() <= end - start, "layer {layer} overflows");
+    assert!(
+        layer <= n.level() && tids.len() <= end - start,
+        "layer {layer} overflows"
+    );
     for (k, i) in (start..end).enumerate() {
         let at = NEIGHBOUR_HEADER + i * TID_BYTES;
         Tid::write(tids.get(k).copied(), &mut bytes[at..at + TID_BYTES]);
@@ -265,19 +295,46 @@ mod tests {
     fn element_round_trip() {
         let v = [1.0f32, -2.5, 3.25];
         let mut buf = vec![0u8; element_size(3)];
-        let nb = Tid { block: 7, offset: 3 };
-        write_element(&mut buf, 2, nb, &[Tid { block: 1, offset: 2 }], &v);
+        let nb = Tid {
+            block: 7,
+            offset: 3,
+        };
+        write_element(
+            &mut buf,
+            2,
+            nb,
+            &[Tid {
+                block: 1,
+                offset: 2,
+            }],
+            &v,
+        );
         let e = Element::parse(&buf).unwrap();
-        assert_eq!((e.level(), e.dim(), e.neighbours(), e.deleted()), (2, 3, nb, false));
-        assert_eq!(e.heap_tids().collect::<Vec<_>>(), vec![Tid { block: 1, offset: 2 }]);
+        assert_eq!(
+            (e.level(), e.dim(), e.neighbours(), e.deleted()),
+            (2, 3, nb, false)
+        );
+        assert_eq!(
+            e.heap_tids().collect::<Vec<_>>(),
+            vec![Tid {
+                block: 1,
+                offset: 2
+            }]
+        );
         let mut out = Vec::new();
         e.vector_into(&mut out);
         assert_eq!(out, v);
         let mut m = ElementMut(&mut buf);
         for i in 0..9 {
-            assert!(m.add_heap_tid(Tid { block: 100 + i, offset: 1 }));
+            assert!(m.add_heap_tid(Tid {
+                block: 100 + i,
+                offset: 1
+            }));
         }
-        assert!(!m.add_heap_tid(Tid { block: 999, offset: 1 }));
+        assert!(!m.add_heap_tid(Tid {
+            block: 999,
+            offset: 1
+        }));
         assert_eq!(m.retain_heap_tids(|t| t.block % 2 == 0), 5);
         let e = Element::parse(&buf).unwrap();
         assert_eq!(e.heap_tids().count(), 5);
@@ -292,7 +349,10 @@ mod tests {
         let (m, level) = (3, 2);
         let mut buf = vec![0u8; neighbour_size(m, level)];
         write_neighbours(&mut buf, m, level);
-        let t = |b| Tid { block: b, offset: 1 };
+        let t = |b| Tid {
+            block: b,
+            offset: 1,
+        };
         set_layer(&mut buf, 0, &[t(1), t(2), t(3), t(4)]);
         set_layer(&mut buf, 2, &[t(9)]);
         let n = Neighbours::parse(&buf).unwrap();

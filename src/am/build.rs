@@ -1,0 +1,355 @@
+//! `ambuild` and `ambuildempty`: `CREATE INDEX … USING hnsw`.
+//!
+//! The heap is scanned once. Each row's vector is inserted into an in-memory graph
+//! ([`MemoryGraph`]) whose memory is counted exactly and kept within
+//! `maintenance_work_mem`. When the graph is complete it is written to pages in one
+//! pass, in an order chosen for locality: elements sorted by level (highest first,
+//! so the upper layers that every search walks share a few pages), each element's
+//! neighbour tuple beside it. Every page is WAL-logged once at the end.
+//!
+//! When the next element would not fit, the build raises a NOTICE (how many tuples
+//! fitted and roughly how much memory the whole graph needs), writes the graph it has,
+//! and inserts the remaining rows on disk with the same algorithm `aminsert` uses. It
+//! never exceeds the limit and never fails for lack of memory.
+//!
+//! NULL rows are skipped, and so are zero vectors for `vector_cosine_ops` (their
+//! cosine distance is undefined). Rows with a vector identical to an element already
+//! in the graph become an extra heap TID of that element (up to 10).
+
+use super::disk;
+use super::options::index_options;
+use super::{index_dimensions, index_metric};
+use crate::hnsw::insert::{connect, find_neighbours};
+use crate::hnsw::memory::{EpochVisited, MemoryGraph};
+use crate::hnsw::{Metric, Params};
+use crate::storage::meta::Meta;
+use crate::storage::page::{self, BuildPage};
+use crate::storage::tuple::{self, Tid, MAX_HEAP_TIDS};
+use crate::storage::PAGE_ELEMENTS;
+use crate::types::datum::VectorArg;
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{pg_guard, pg_sys, PgLogLevel, PgMemoryContexts, PgSqlErrorCode};
+use rand::SeedableRng;
+use std::collections::HashMap;
+
+/// Memory of the build besides the graph: heap TIDs per element.
+struct Tids {
+    first: Vec<u64>,
+    extra: HashMap<u32, Vec<u64>>,
+}
+
+impl Tids {
+    fn bytes(&self) -> usize {
+        self.first.capacity() * 8 + self.extra.len() * (48 + MAX_HEAP_TIDS * 8)
+    }
+    fn count(&self, id: u32) -> usize {
+        1 + self.extra.get(&id).map_or(0, Vec::len)
+    }
+}
+
+struct BuildState {
+    index: pg_sys::Relation,
+    metric: Metric,
+    dim: usize,
+    params: Params,
+    max_level: usize,
+    graph: MemoryGraph,
+    tids: Tids,
+    visited: EpochVisited,
+    limit: usize,
+    on_disk: bool,
+    rng: rand::rngs::StdRng,
+    indexed: f64,
+    heap_tuples_estimate: f64,
+    tmp: PgMemoryContexts,
+}
+
+impl BuildState {
+    fn add(&mut self, raw: &[f32], heap_tid: Tid) {
+        if raw.len() != self.dim {
+            crate::types::error::VectorError::ExpectedDimensions {
+                expected: self.dim as i32,
+                actual: raw.len(),
+            }
+            .report();
+        }
+        let Some(v) = self.metric.prepare(raw) else {
+            return;
+        };
+        self.indexed += 1.0;
+        if self.on_disk {
+            disk::insert(self.index, &v, heap_tid, &mut self.rng);
+            return;
+        }
+        let level = self.params.random_level(&mut self.rng).min(self.max_level);
+        let needed = MemoryGraph::element_bytes(self.dim, self.params.m, level) + 8;
+        if self.graph.bytes() + self.tids.bytes() + needed > self.limit {
+            self.spill();
+            disk::insert(self.index, &v, heap_tid, &mut self.rng);
+            return;
+        }
+        let found = find_neighbours(&mut self.graph, &v, level, &self.params, &mut self.visited);
+        if let Some(nearest) = found.nearest {
+            let id = nearest.id;
+            if self.graph.vector(id) == v.as_slice() && self.tids.count(id) < MAX_HEAP_TIDS {
+                self.tids.extra.entry(id).or_default().push(heap_tid.pack());
+                return;
+            }
+        }
+        let id = self.graph.push(&v, level);
+        if self.tids.first.len() == self.tids.first.capacity() {
+            self.tids
+                .first
+                .reserve_exact((self.tids.first.len() / 8).max(64));
+        }
+        self.tids.first.push(heap_tid.pack());
+        connect(&mut self.graph, id, level, &found, &self.params);
+    }
+
+    /// The graph no longer fits: say so, write it out, continue on disk.
+    fn spill(&mut self) {
+        let per_element =
+            (self.graph.bytes() + self.tids.bytes()) as f64 / self.graph.len().max(1) as f64;
+        let total = self.heap_tuples_estimate.max(self.indexed);
+        let needed_mb = (per_element * total / (1024.0 * 1024.0)).ceil() as u64 + 1;
+        ErrorReport::new(
+            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+            format!(
+                "hnsw graph no longer fits into maintenance_work_mem after {} tuples",
+                self.graph.len()
+            ),
+            "",
+        )
+        .set_detail(format!(
+            "The remaining tuples are inserted on disk, which is slower. The whole graph needs about {needed_mb} MB."
+        ))
+        .set_hint(format!("Set maintenance_work_mem to at least '{needed_mb}MB' for a faster build."))
+        .report(PgLogLevel::NOTICE);
+        self.flush();
+        self.on_disk = true;
+        self.graph = MemoryGraph::new(self.dim, self.metric, self.params);
+        self.tids = Tids {
+            first: Vec::new(),
+            extra: HashMap::new(),
+        };
+    }
+
+    /// Writes the in-memory graph to pages (after the metapage) and points the
+    /// metapage at its entry point.
+    fn flush(&mut self) {
+        let g = &self.graph;
+        let n = g.len();
+        if n == 0 {
+            return;
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&id| (std::cmp::Reverse(g.level(id)), id));
+
+        // Plan where every element goes, so neighbour TIDs are known before writing.
+        let align = |x: usize| (x + 7) & !7;
+        let room = page::BLOCK_SIZE - 24 - page::SPECIAL_SIZE;
+        let first_block = page::block_count(self.index);
+        let element_bytes = align(tuple::element_size(self.dim)) + 4;
+        let mut placement = vec![
+            Tid {
+                block: 0,
+                offset: 0
+            };
+            n
+        ];
+        let (mut block, mut used, mut next_offset) = (first_block, 0usize, 1u16);
+        for &id in &order {
+            let need = element_bytes + align(tuple::neighbour_size(self.params.m, g.level(id))) + 4;
+            if used + need > room {
+                block += 1;
+                used = 0;
+                next_offset = 1;
+            }
+            // neighbour tuple first, then the element
+            placement[id as usize] = Tid {
+                block,
+                offset: next_offset + 1,
+            };
+            next_offset += 2;
+            used += need;
+        }
+
+        let mut current: Option<BuildPage> = None;
+        let mut nb = Vec::new();
+        let mut el = vec![0u8; tuple::element_size(self.dim)];
+        let mut heap = Vec::with_capacity(MAX_HEAP_TIDS);
+        for &id in &order {
+            let at = placement[id as usize];
+            let level = g.level(id);
+            if current.as_ref().is_none_or(|p| p.block() != at.block) {
+                if let Some(p) = current.take() {
+                    p.finish(false);
+                }
+                let p =
+                    BuildPage::extend(self.index, pg_sys::ForkNumber::MAIN_FORKNUM, PAGE_ELEMENTS);
+                assert_eq!(p.block(), at.block, "page placement");
+                current = Some(p);
+            }
+            let p = current.as_mut().expect("page");
+            nb.resize(tuple::neighbour_size(self.params.m, level), 0);
+            tuple::write_neighbours(&mut nb, self.params.m, level);
+            for layer in 0..=level {
+                let tids: Vec<Tid> = g
+                    .links(id, layer)
+                    .iter()
+                    .map(|&l| placement[l as usize])
+                    .collect();
+                tuple::set_layer(&mut nb, layer, &tids);
+            }
+            let nb_offset = p.add_item(&nb).expect("planned space");
+            heap.clear();
+            heap.push(Tid::unpack(self.tids.first[id as usize]));
+            if let Some(extra) = self.tids.extra.get(&id) {
+                heap.extend(extra.iter().map(|&t| Tid::unpack(t)));
+            }
+            tuple::write_element(
+                &mut el,
+                level,
+                Tid {
+                    block: at.block,
+                    offset: nb_offset,
+                },
+                &heap,
+                g.vector(id),
+            );
+            let offset = p.add_item(&el).expect("planned space");
+            assert_eq!(offset, at.offset, "element offset as planned");
+        }
+        if let Some(p) = current.take() {
+            p.finish(false);
+        }
+        let (entry, entry_level) = g.entry().expect("a non-empty graph has an entry point");
+        let last = page::block_count(self.index) - 1;
+        Meta::update(self.index, |m| {
+            m.entry = Some((placement[entry as usize], entry_level));
+            m.insert_page = last;
+            true
+        });
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn build_callback(
+    _index: pg_sys::Relation,
+    tid: pg_sys::ItemPointer,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    _tuple_is_alive: bool,
+    state: *mut std::ffi::c_void,
+) {
+    // SAFETY: `state` is the BuildState passed to table_index_build_scan; `values`
+    // and `isnull` hold the one indexed column; `tid` is the heap TID.
+    unsafe {
+        let state = &mut *state.cast::<BuildState>();
+        if *isnull {
+            return;
+        }
+        let (block, offset) = pgrx::itemptr::item_pointer_get_both(*tid);
+        let heap_tid = Tid { block, offset };
+        let datum = *values;
+        state.tmp.reset();
+        let mut tmp = PgMemoryContexts::For(state.tmp.value());
+        tmp.switch_to(|_| {
+            let v = VectorArg::from_datum(datum);
+            state.add(&v, heap_tid);
+        });
+    }
+}
+
+/// Checks the column and options and returns the metapage a new index starts with.
+fn new_meta(index: pg_sys::Relation) -> Meta {
+    let dim = index_dimensions(index);
+    let (m, ef_construction) = index_options(index);
+    if ef_construction < 2 * m {
+        crate::error::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "ef_construction must be greater than or equal to 2 * m",
+            None,
+        );
+    }
+    Meta {
+        dim,
+        m,
+        ef_construction,
+        metric: index_metric(index),
+        entry: None,
+        insert_page: 0,
+    }
+}
+
+/// `ambuild`.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuild(
+    heap: pg_sys::Relation,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+) -> *mut pg_sys::IndexBuildResult {
+    let meta = new_meta(index);
+    meta.write_new(index, pg_sys::ForkNumber::MAIN_FORKNUM, false);
+    let params = Params {
+        m: meta.m,
+        ef_construction: meta.ef_construction,
+    };
+    // SAFETY: reads the planner's row estimate and the maintenance_work_mem setting.
+    let (estimate, limit) = unsafe {
+        (
+            (*(*heap).rd_rel).reltuples as f64,
+            pg_sys::maintenance_work_mem as usize * 1024,
+        )
+    };
+    let mut state = BuildState {
+        index,
+        metric: meta.metric,
+        dim: meta.dim,
+        params,
+        max_level: page::max_level(meta.dim, meta.m),
+        graph: MemoryGraph::new(meta.dim, meta.metric, params),
+        tids: Tids {
+            first: Vec::new(),
+            extra: HashMap::new(),
+        },
+        visited: EpochVisited::default(),
+        limit,
+        on_disk: false,
+        rng: rand::rngs::StdRng::from_rng(&mut rand::rng()),
+        indexed: 0.0,
+        heap_tuples_estimate: estimate,
+        tmp: PgMemoryContexts::new("hnsw build tuple"),
+    };
+    // SAFETY: standard index build scan; the callback receives `state`.
+    let heap_tuples = unsafe {
+        pg_sys::table_index_build_scan(
+            heap,
+            index,
+            index_info,
+            true,
+            true,
+            Some(build_callback),
+            (&mut state as *mut BuildState).cast(),
+            std::ptr::null_mut(),
+        )
+    };
+    if !state.on_disk {
+        state.flush();
+    }
+    page::log_build(index);
+    // SAFETY: palloc0 returns zeroed memory for the result struct.
+    unsafe {
+        let result = pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBuildResult>())
+            .cast::<pg_sys::IndexBuildResult>();
+        (*result).heap_tuples = heap_tuples;
+        (*result).index_tuples = state.indexed;
+        result
+    }
+}
+
+/// `ambuildempty`: the init fork of an unlogged index (an empty metapage).
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuildempty(index: pg_sys::Relation) {
+    new_meta(index).write_new(index, pg_sys::ForkNumber::INIT_FORKNUM, true);
+}

@@ -1,0 +1,195 @@
+//! The `hnsw` index access method (PostgreSQL docs, chapter "Index Access Method
+//! Interface Definition"): thin glue between PostgreSQL's callbacks and the HNSW core
+//! (`crate::hnsw`) over the index pages (`crate::storage`).
+//!
+//! - [`build`]: `ambuild`, `ambuildempty`;
+//! - `aminsert` (here): one row into the on-disk graph ([`disk::insert`]);
+//! - [`scan`]: `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`;
+//! - [`vacuum`]: `ambulkdelete`, `amvacuumcleanup`;
+//! - [`cost`]: `amcostestimate`; [`options`]: `amoptions` and `hnsw.ef_search`.
+
+pub mod build;
+pub mod cost;
+pub mod disk;
+pub mod options;
+pub mod scan;
+pub mod vacuum;
+
+use crate::error::raise;
+use crate::hnsw::Metric;
+use crate::storage::tuple::Tid;
+use crate::types::datum::VectorArg;
+use pgrx::callconv::{BoxRet, FcInfo};
+use pgrx::datum::Datum;
+use pgrx::pgrx_sql_entity_graph::metadata::{
+    ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
+};
+use pgrx::prelude::*;
+use pgrx::{pg_guard, pg_sys, PgMemoryContexts, PgSqlErrorCode};
+use std::ffi::CStr;
+
+/// The most dimensions an hnsw index accepts (its element tuple fits one 8 kB page).
+pub const MAX_INDEX_DIM: usize = 2000;
+
+/// The dimensions of the indexed column (its `vector(n)` typmod).
+///
+/// # Errors
+/// `column does not have dimensions`; `column cannot have more than 2000 dimensions
+/// for hnsw index`.
+pub fn index_dimensions(index: pg_sys::Relation) -> usize {
+    // SAFETY: an index relation has a tuple descriptor with at least one attribute.
+    let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
+    if typmod < 1 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "column does not have dimensions",
+            None,
+        );
+    }
+    if typmod as usize > MAX_INDEX_DIM {
+        raise(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("column cannot have more than {MAX_INDEX_DIM} dimensions for hnsw index"),
+            None,
+        );
+    }
+    typmod as usize
+}
+
+/// The metric of the index's operator class, from its support functions: function 1
+/// is the distance, function 2 (cosine only) the norm.
+pub fn index_metric(index: pg_sys::Relation) -> Metric {
+    // SAFETY: the operator class of an hnsw index has support function 1; names come
+    // back palloc'd and NUL-terminated.
+    unsafe {
+        let distance = pg_sys::index_getprocid(index, 1, 1);
+        let name = CStr::from_ptr(pg_sys::get_func_name(distance))
+            .to_string_lossy()
+            .into_owned();
+        let has_norm = pg_sys::index_getprocid(index, 1, 2) != pg_sys::InvalidOid;
+        match (name.as_str(), has_norm) {
+            ("vector_l2_squared_distance", _) => Metric::L2,
+            ("vector_negative_inner_product", true) => Metric::Cosine,
+            ("vector_negative_inner_product", false) => Metric::InnerProduct,
+            ("l1_distance", _) => Metric::L1,
+            _ => raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                format!("hnsw does not support the distance function {name}"),
+                None,
+            ),
+        }
+    }
+}
+
+/// `aminsert`: adds one row to the on-disk graph.
+#[pg_guard]
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C-unwind" fn aminsert(
+    index: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+    _heap: pg_sys::Relation,
+    _check_unique: pg_sys::IndexUniqueCheck::Type,
+    _index_unchanged: bool,
+    _index_info: *mut pg_sys::IndexInfo,
+) -> bool {
+    // SAFETY: one indexed column; `heap_tid` is the new row's TID.
+    unsafe {
+        if *isnull {
+            return false;
+        }
+        let (block, offset) = pgrx::itemptr::item_pointer_get_both(*heap_tid);
+        let datum = *values;
+        let mut tmp = PgMemoryContexts::new("hnsw insert");
+        tmp.switch_to(|_| {
+            let v = VectorArg::from_datum(datum);
+            let meta = crate::storage::meta::Meta::read(index);
+            if v.len() != meta.dim {
+                crate::types::error::VectorError::ExpectedDimensions {
+                    expected: meta.dim as i32,
+                    actual: v.len(),
+                }
+                .report();
+            }
+            if let Some(prepared) = meta.metric.prepare(&v) {
+                disk::insert(index, &prepared, Tid { block, offset }, &mut rand::rng());
+            }
+        });
+    }
+    false
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn amvalidate(_opclass: pg_sys::Oid) -> bool {
+    true
+}
+
+/// The `index_am_handler` result: a palloc'd `IndexAmRoutine`.
+pub struct AmRoutine(*mut pg_sys::IndexAmRoutine);
+
+// SAFETY: maps to the pseudo-type `index_am_handler`.
+unsafe impl SqlTranslatable for AmRoutine {
+    const TYPE_IDENT: &'static str = "pgvec_hnsw::index_am_handler";
+    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> =
+        Ok(SqlMappingRef::literal("index_am_handler"));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> =
+        Ok(ReturnsRef::One(SqlMappingRef::literal("index_am_handler")));
+}
+
+// SAFETY: returns a pointer to a palloc'd node, as index_am_handler functions do.
+unsafe impl BoxRet for AmRoutine {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        // SAFETY: the node lives in the caller's memory context.
+        unsafe { fcinfo.return_raw_datum(pg_sys::Datum::from(self.0)) }
+    }
+}
+
+/// `hnsw_handler(internal)`: the access method's callbacks and capabilities.
+#[pg_extern(sql = r#"
+CREATE FUNCTION hnsw_handler(internal) RETURNS index_am_handler
+    LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnsw_handler;
+COMMENT ON ACCESS METHOD hnsw IS 'hnsw index access method';
+"#)]
+fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> AmRoutine {
+    // SAFETY: makeNode(IndexAmRoutine): palloc0 plus the node tag.
+    unsafe {
+        let am = pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexAmRoutine>())
+            .cast::<pg_sys::IndexAmRoutine>();
+        (*am).type_ = pg_sys::NodeTag::T_IndexAmRoutine;
+        (*am).amstrategies = 0;
+        (*am).amsupport = 2;
+        (*am).amoptsprocnum = 0;
+        (*am).amcanorder = false;
+        (*am).amcanorderbyop = true;
+        (*am).amcanbackward = false;
+        (*am).amcanunique = false;
+        (*am).amcanmulticol = false;
+        (*am).amoptionalkey = true;
+        (*am).amsearcharray = false;
+        (*am).amsearchnulls = false;
+        (*am).amstorage = false;
+        (*am).amclusterable = false;
+        (*am).ampredlocks = false;
+        (*am).amcanparallel = false;
+        (*am).amcaninclude = false;
+        (*am).amusemaintenanceworkmem = false;
+        (*am).amparallelvacuumoptions = pg_sys::VACUUM_OPTION_PARALLEL_BULKDEL as u8;
+        (*am).amkeytype = pg_sys::InvalidOid;
+        (*am).ambuild = Some(build::ambuild);
+        (*am).ambuildempty = Some(build::ambuildempty);
+        (*am).aminsert = Some(aminsert);
+        (*am).ambulkdelete = Some(vacuum::ambulkdelete);
+        (*am).amvacuumcleanup = Some(vacuum::amvacuumcleanup);
+        (*am).amcostestimate = Some(cost::amcostestimate);
+        (*am).amoptions = Some(options::amoptions);
+        (*am).amvalidate = Some(amvalidate);
+        (*am).ambeginscan = Some(scan::ambeginscan);
+        (*am).amrescan = Some(scan::amrescan);
+        (*am).amgettuple = Some(scan::amgettuple);
+        (*am).amendscan = Some(scan::amendscan);
+        AmRoutine(am)
+    }
+}

@@ -1,0 +1,153 @@
+//! `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`: `ORDER BY embedding <op> $1`.
+//!
+//! On the first `amgettuple` after a rescan, the search runs to completion: greedy
+//! descent from the entry point, then `SEARCH-LAYER` on layer 0 with
+//! `hnsw.ef_search` candidates (Algorithm 5 of the paper). The heap TIDs of the
+//! found elements, nearest first, are then returned one per call. The index distance
+//! orders like the operator (see [`crate::hnsw::Metric`]), so no recheck is needed.
+//! A NULL query returns rows in graph order; a zero query vector under cosine
+//! distance (undefined) returns no rows.
+
+use super::disk::DiskGraph;
+use super::options::ef_search;
+use crate::error::raise;
+use crate::hnsw::search::{descend, search_layer};
+use crate::hnsw::{Candidate, Graph};
+use crate::storage::meta::Meta;
+use crate::storage::page::ReadPage;
+use crate::storage::tuple::{Element, Tid};
+use crate::storage::PAGE_ELEMENTS;
+use crate::types::datum::VectorArg;
+use crate::types::error::VectorError;
+use pgrx::{pg_guard, pg_sys, PgMemoryContexts, PgSqlErrorCode};
+use std::collections::HashSet;
+
+#[derive(Default)]
+struct ScanState {
+    started: bool,
+    results: Vec<Tid>,
+    next: usize,
+}
+
+/// `ambeginscan`.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambeginscan(
+    index: pg_sys::Relation,
+    nkeys: i32,
+    norderbys: i32,
+) -> pg_sys::IndexScanDesc {
+    // SAFETY: RelationGetIndexScan allocates the descriptor; the state lives in the
+    // current (executor) memory context and is dropped with it.
+    unsafe {
+        let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
+        (*scan).opaque = PgMemoryContexts::CurrentMemoryContext
+            .leak_and_drop_on_delete(ScanState::default())
+            .cast();
+        scan
+    }
+}
+
+/// `amrescan`: new ORDER BY argument; the search restarts on the next `amgettuple`.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amrescan(
+    scan: pg_sys::IndexScanDesc,
+    keys: pg_sys::ScanKey,
+    nkeys: i32,
+    orderbys: pg_sys::ScanKey,
+    norderbys: i32,
+) {
+    // SAFETY: the executor passes arrays of `nkeys`/`norderbys` scan keys that fit the
+    // descriptor's arrays allocated by RelationGetIndexScan.
+    unsafe {
+        if !keys.is_null() && nkeys > 0 {
+            std::ptr::copy(keys, (*scan).keyData, nkeys as usize);
+        }
+        if !orderbys.is_null() && norderbys > 0 {
+            std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
+        }
+        *(*scan).opaque.cast::<ScanState>() = ScanState::default();
+    }
+}
+
+/// Runs the search for the scan's ORDER BY argument; heap TIDs nearest first.
+///
+/// # Safety
+/// `scan` must be an open scan with one ORDER BY key.
+unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
+    // SAFETY: the caller passes a live scan descriptor.
+    let (index, key) = unsafe {
+        if (*scan).numberOfOrderBys < 1 {
+            raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "cannot scan hnsw index without order",
+                None,
+            );
+        }
+        ((*scan).indexRelation, *(*scan).orderByData)
+    };
+    let meta = Meta::read(index);
+    let Some((entry, top)) = meta.entry else {
+        return Vec::new();
+    };
+    let query = if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
+        vec![0.0; meta.dim]
+    } else {
+        // SAFETY: a non-null ORDER BY argument of type vector.
+        let v = unsafe { VectorArg::from_datum(key.sk_argument) };
+        if v.len() != meta.dim {
+            VectorError::DifferentDimensions(meta.dim, v.len()).report();
+        }
+        match meta.metric.prepare(&v) {
+            Some(q) => q,
+            None => return Vec::new(),
+        }
+    };
+    let mut graph = DiskGraph::new(index, meta.metric);
+    let mut visited = HashSet::new();
+    let entry = Candidate {
+        distance: graph.distance(&query, entry.pack()),
+        id: entry.pack(),
+    };
+    let entry = descend(&mut graph, &query, entry, top, 0, &mut visited);
+    let found = search_layer(&mut graph, &query, &[entry], ef_search(), 0, &mut visited);
+    let mut tids = Vec::with_capacity(found.len());
+    for c in found {
+        let at = Tid::unpack(c.id);
+        let page = ReadPage::read(index, at.block, PAGE_ELEMENTS);
+        if let Some(e) = page.item(at.offset).and_then(Element::parse) {
+            if !e.deleted() {
+                tids.extend(e.heap_tids());
+            }
+        }
+    }
+    tids
+}
+
+/// `amgettuple`: the next heap TID in distance order.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amgettuple(
+    scan: pg_sys::IndexScanDesc,
+    _dir: pg_sys::ScanDirection::Type,
+) -> bool {
+    // SAFETY: `opaque` is the ScanState set by ambeginscan.
+    unsafe {
+        let state = &mut *(*scan).opaque.cast::<ScanState>();
+        if !state.started {
+            state.started = true;
+            state.results = search(scan);
+            state.next = 0;
+        }
+        let Some(tid) = state.results.get(state.next) else {
+            return false;
+        };
+        state.next += 1;
+        pgrx::itemptr::item_pointer_set_all(&mut (*scan).xs_heaptid, tid.block, tid.offset);
+        (*scan).xs_recheck = false;
+        (*scan).xs_recheckorderby = false;
+        true
+    }
+}
+
+/// `amendscan`: the state is freed with its memory context.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amendscan(_scan: pg_sys::IndexScanDesc) {}
