@@ -3,4 +3,6 @@
 //! functions in the schema `tests`).
 
 mod errors;
+mod hnsw_index;
+mod hnsw_recall;
 mod vector_sql;

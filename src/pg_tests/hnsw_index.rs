@@ -1,0 +1,219 @@
+//! The `hnsw` access method on small tables: exact results for each operator class,
+//! NULL and zero vectors, inserts after the build, TRUNCATE, EXPLAIN, `SET LOCAL
+//! hnsw.ef_search`, and the errors of options, settings and columns.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn ids(sql: &str) -> Vec<i32> {
+        Spi::connect(|client| {
+            client
+                .select(sql, None, &[])
+                .unwrap()
+                .map(|row| row.get::<i32>(1).unwrap().unwrap())
+                .collect()
+        })
+    }
+
+    fn error_of(query: &str) -> String {
+        Spi::run(
+            r#"CREATE OR REPLACE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
+            BEGIN EXECUTE q; RETURN 'ok';
+            EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $f$"#,
+        )
+        .unwrap();
+        Spi::get_one_with_args::<String>("SELECT pg_temp.error_of($1)", &[query.into()])
+            .unwrap()
+            .unwrap()
+    }
+
+    fn setup(opclass: &str) {
+        Spi::run("SET enable_seqscan = off").unwrap();
+        Spi::run("CREATE TABLE t (id int, v vector(3))").unwrap();
+        Spi::run("INSERT INTO t VALUES (1, '[1,1,1]'), (2, '[2,2,2]'), (3, '[1,1,2]'), (4, NULL), (5, '[0,0,0]')")
+            .unwrap();
+        Spi::run(&format!("CREATE INDEX t_idx ON t USING hnsw (v {opclass})")).unwrap();
+    }
+
+    #[pg_test]
+    fn l2_exact_order_and_inserts_after_build() {
+        setup("vector_l2_ops");
+        let q = "SELECT id FROM t ORDER BY v <-> '[3,3,3]' LIMIT 10";
+        assert_eq!(ids(q), vec![2, 3, 1, 5]);
+        Spi::run("INSERT INTO t VALUES (6, '[3,3,3]'), (7, NULL)").unwrap();
+        assert_eq!(ids(q), vec![6, 2, 3, 1, 5]);
+        Spi::run("TRUNCATE t").unwrap();
+        assert_eq!(ids(q), Vec::<i32>::new());
+        Spi::run("INSERT INTO t VALUES (8, '[1,2,3]'), (9, '[3,2,1]')").unwrap();
+        assert_eq!(ids(q), vec![9, 8]);
+    }
+
+    #[pg_test]
+    fn inner_product_cosine_l1() {
+        setup("vector_ip_ops");
+        assert_eq!(
+            ids("SELECT id FROM t ORDER BY v <#> '[1,2,3]' LIMIT 10"),
+            vec![2, 3, 1, 5]
+        );
+        Spi::run("DROP INDEX t_idx; CREATE INDEX ON t USING hnsw (v vector_cosine_ops)").unwrap();
+        // the zero vector has no cosine distance and is not indexed
+        assert_eq!(
+            ids("SELECT id FROM t ORDER BY v <=> '[1,1,2]' LIMIT 10")[0],
+            3
+        );
+        assert_eq!(
+            ids("SELECT id FROM t ORDER BY v <=> '[1,1,2]' LIMIT 10").len(),
+            3
+        );
+        assert_eq!(
+            ids("SELECT id FROM t ORDER BY v <=> '[0,0,0]' LIMIT 10"),
+            Vec::<i32>::new()
+        );
+        Spi::run("DROP INDEX t_v_idx; CREATE INDEX ON t USING hnsw (v vector_l1_ops)").unwrap();
+        assert_eq!(
+            ids("SELECT id FROM t ORDER BY v <+> '[1,1,2.2]' LIMIT 10"),
+            vec![3, 1, 2, 5]
+        );
+    }
+
+    #[pg_test]
+    fn duplicates_nulls_and_null_query() {
+        setup("vector_l2_ops");
+        Spi::run("INSERT INTO t SELECT 100 + i, '[5,5,5]' FROM generate_series(1, 25) i").unwrap();
+        let dups = ids("SELECT id FROM t ORDER BY v <-> '[5,5,5]' LIMIT 25");
+        assert_eq!(dups.len(), 25);
+        assert!(dups.iter().all(|&id| id > 100));
+        // a NULL query returns rows without error
+        assert_eq!(ids("SELECT id FROM t ORDER BY v <-> NULL LIMIT 3").len(), 3);
+        assert_eq!(
+            error_of("SELECT id FROM t ORDER BY v <-> '[1,2]' LIMIT 3"),
+            "22000: different vector dimensions 3 and 2"
+        );
+    }
+
+    #[pg_test]
+    fn explain_uses_the_index_only_with_order_by() {
+        Spi::run("CREATE TABLE e (id int, v vector(3))").unwrap();
+        Spi::run("INSERT INTO e SELECT i, ARRAY[i, i % 7, i % 13] FROM generate_series(1, 5000) i")
+            .unwrap();
+        Spi::run("CREATE INDEX e_idx ON e USING hnsw (v vector_l2_ops)").unwrap();
+        Spi::run("ANALYZE e").unwrap();
+        let plan = |q: &str| -> String {
+            Spi::connect(|c| {
+                c.select(&format!("EXPLAIN (COSTS OFF) {q}"), None, &[])
+                    .unwrap()
+                    .map(|r| r.get::<String>(1).unwrap().unwrap())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        };
+        assert!(plan("SELECT id FROM e ORDER BY v <-> '[1,2,3]' LIMIT 5")
+            .contains("Index Scan using e_idx"));
+        assert!(!plan("SELECT id FROM e WHERE v = '[1,2,3]'").contains("e_idx"));
+        assert!(!plan("SELECT count(*) FROM e").contains("e_idx"));
+    }
+
+    #[pg_test]
+    fn ef_search_is_a_user_setting_that_set_local_reverts() {
+        let get = || {
+            Spi::get_one::<String>("SHOW hnsw.ef_search")
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(get(), "40");
+        Spi::run("SET LOCAL hnsw.ef_search = 100").unwrap();
+        assert_eq!(get(), "100");
+        Spi::run("SAVEPOINT s; SET LOCAL hnsw.ef_search = 7; ROLLBACK TO s").unwrap();
+        assert_eq!(get(), "100");
+        assert_eq!(
+            error_of("SET hnsw.ef_search = 0"),
+            "22023: 0 is outside the valid range for parameter \"hnsw.ef_search\" (1 .. 1000)"
+        );
+        assert_eq!(
+            error_of("SET hnsw.ef_search = 1001"),
+            "22023: 1001 is outside the valid range for parameter \"hnsw.ef_search\" (1 .. 1000)"
+        );
+        assert_eq!(
+            error_of("SET hnsw.nonexistent = 1"),
+            "42704: invalid configuration parameter name \"hnsw.nonexistent\""
+        );
+    }
+
+    #[pg_test]
+    fn option_and_column_errors() {
+        Spi::run("CREATE TABLE o (v vector(3), w vector, x vector(2001))").unwrap();
+        let cases = [
+            (
+                "CREATE INDEX ON o USING hnsw (v) WITH (m = 1)",
+                "22023: value 1 out of bounds for option \"m\"",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (v) WITH (m = 101)",
+                "22023: value 101 out of bounds for option \"m\"",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (v) WITH (ef_construction = 3)",
+                "22023: value 3 out of bounds for option \"ef_construction\"",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (v) WITH (ef_construction = 1001)",
+                "22023: value 1001 out of bounds for option \"ef_construction\"",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (v) WITH (m = 16, ef_construction = 31)",
+                "22023: ef_construction must be greater than or equal to 2 * m",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (v) WITH (foo = 1)",
+                "22023: unrecognized parameter \"foo\"",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (w)",
+                "22023: column does not have dimensions",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (x)",
+                "54000: column cannot have more than 2000 dimensions for hnsw index",
+            ),
+            (
+                "CREATE INDEX ON o USING hnsw (v) WITH (m = 2, ef_construction = 4)",
+                "ok",
+            ),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(error_of(query), expected, "{query}");
+        }
+    }
+
+    #[pg_test]
+    fn unlogged_tables_and_empty_builds() {
+        Spi::run("CREATE UNLOGGED TABLE u (id int, v vector(2))").unwrap();
+        Spi::run("CREATE INDEX ON u USING hnsw (v vector_l2_ops)").unwrap();
+        Spi::run("SET enable_seqscan = off").unwrap();
+        assert_eq!(
+            ids("SELECT id FROM u ORDER BY v <-> '[1,1]' LIMIT 3"),
+            Vec::<i32>::new()
+        );
+        Spi::run("INSERT INTO u VALUES (1, '[1,1]'), (2, '[5,5]')").unwrap();
+        assert_eq!(
+            ids("SELECT id FROM u ORDER BY v <-> '[4,4]' LIMIT 3"),
+            vec![2, 1]
+        );
+    }
+
+    #[pg_test]
+    fn lateral_joins_rescan_and_prepared_statements() {
+        setup("vector_l2_ops");
+        Spi::run("CREATE TABLE q (qid int, qv vector(3))").unwrap();
+        Spi::run("INSERT INTO q VALUES (1, '[3,3,3]'), (2, '[0,0,0.1]')").unwrap();
+        let got = ids(
+            "SELECT n.id FROM q CROSS JOIN LATERAL (SELECT id FROM t ORDER BY v <-> q.qv LIMIT 1) n ORDER BY q.qid",
+        );
+        assert_eq!(got, vec![2, 5]);
+        Spi::run("PREPARE near(vector) AS SELECT id FROM t ORDER BY v <-> $1 LIMIT 2").unwrap();
+        assert_eq!(ids("EXECUTE near('[1,1,1.1]')"), vec![1, 3]);
+        assert_eq!(ids("EXECUTE near('[2,2,2]')"), vec![2, 3]);
+        Spi::run("DEALLOCATE near").unwrap();
+    }
+}
