@@ -44,6 +44,7 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
         --host="$work/regress" --port="$port" --user=postgres \
         --inputdir="$repo/tests/pg_regress" --outputdir="$work/regress-out" \
         --dbname=pgvec_regress --load-extension=pgvec_hnsw $tests 2>&1 | tee "$work/regress.log"
+    regress_status=${PIPESTATUS[0]}
     # Keep the results and diffs where pg_regress users look for them (git-ignored).
     rm -rf tests/pg_regress/results tests/pg_regress/regression.diffs
     cp -r "$work/regress-out/results" tests/pg_regress/results 2>/dev/null || true
@@ -51,14 +52,15 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
         cp "$work/regress-out/regression.diffs" tests/pg_regress/regression.diffs
         cat tests/pg_regress/regression.diffs
     fi
-    ok=$(grep -cE "^(ok|test) .* \.\.\. ok|^ok [0-9]+ " "$work/regress.log" || true)
-    bad=$(grep -cE "\.\.\. FAILED|^not ok " "$work/regress.log" || true)
+    total=$(echo "$tests" | wc -w)
+    ok=$(grep -cE "\.\.\. ok|^ok [0-9]+ " "$work/regress.log" || true)
+    bad=$((total - ok))
+    if [ "$regress_status" != 0 ] && [ "$bad" = 0 ]; then
+        echo "pg_regress failed (exit $regress_status)"
+        bad=1
+    fi
     passed=$((passed + ok))
     failed=$((failed + bad))
-    if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then
-        echo "pg_regress ran no test"
-        failed=$((failed + 1))
-    fi
 else
     cat "$work/install.log"
     echo "cargo pgrx install failed"
