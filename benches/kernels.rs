@@ -1,10 +1,13 @@
 //! Distance kernels against the scalar reference, at 384 and 1536 dimensions.
 //!
 //! `cargo bench --bench kernels` prints criterion's time per call (one distance
-//! between two vectors) for every instruction set this CPU has (`portable`, `avx2`,
-//! `avx512`) and for the f64 scalar reference in `src/distance/scalar.rs`.
+//! between two vectors) for our kernels on every instruction set this CPU has
+//! (`portable`, `avx2`, `avx512`), for simsimd's kernels on the same instruction sets
+//! (`simsimd-…`, squared L2 and inner product), and for the f64 scalar reference in
+//! `src/distance/scalar.rs`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use pgvec_hnsw::distance::simsimd::Simsimd;
 use pgvec_hnsw::distance::{scalar, Isa, Kernels};
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
@@ -38,6 +41,16 @@ fn candidates(metric: &str) -> Vec<(String, Kernel)> {
             _ => Box::new(move |a, b| k.l1_distance(a, b)),
         };
         out.push((k.isa().name().into(), f));
+        if let Some(s) = Simsimd::for_isa(k.isa()) {
+            let f: Option<Kernel> = match metric {
+                "l2_squared" => Some(Box::new(move |a, b| s.l2_squared(a, b))),
+                "inner_product" => Some(Box::new(move |a, b| s.inner_product(a, b))),
+                _ => None,
+            };
+            if let Some(f) = f {
+                out.push((format!("simsimd-{}", k.isa().name()), f));
+            }
+        }
     }
     out
 }

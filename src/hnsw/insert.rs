@@ -19,7 +19,9 @@ pub struct Neighbourhood<Id> {
 }
 
 /// Phase 1: greedy descent to `level + 1`, then an `ef_construction` search on each
-/// layer from `min(level, entry level)` down to 0.
+/// layer from `min(level, entry level)` down to 0. The new element takes up to the
+/// layer's maximum links (`2·m` on layer 0, as pgvector does; hnswlib takes `m`),
+/// which costs some build time and buys recall.
 pub fn find_neighbours<G: GraphMut>(
     graph: &mut G,
     query: &[f32],
@@ -44,7 +46,7 @@ pub fn find_neighbours<G: GraphMut>(
     for layer in (0..=top).rev() {
         visited.clear();
         let found = search_layer(graph, query, &eps, params.ef_construction, layer, visited);
-        layers[layer] = select_neighbours(graph, &found, params.m);
+        layers[layer] = select_neighbours(graph, &found, params.max_links(layer));
         if layer == 0 {
             nearest = found.first().copied();
         }

@@ -1,4 +1,5 @@
-//! FFI to simsimd's kernel registry.
+//! simsimd's f32 kernels, an independent implementation our kernels are tested and
+//! benchmarked against.
 //!
 //! The `simsimd` crate compiles its C library with dynamic dispatch, which contains
 //! every x86 variant of each kernel (`serial`, `haswell` = AVX2+FMA, `skylake` =
@@ -17,12 +18,12 @@ use std::ffi::c_void;
 extern crate simsimd;
 
 /// `simsimd_metric_dense_punned_t`: `(a, b, n, *distance)`, distance is `f64`.
-pub type DenseKernel = unsafe extern "C" fn(*const c_void, *const c_void, usize, *mut f64);
+type DenseKernel = unsafe extern "C" fn(*const c_void, *const c_void, usize, *mut f64);
 
 /// The simsimd metrics we use (`simsimd_metric_kind_t`, a C enum of ASCII codes).
 #[derive(Clone, Copy, Debug)]
 #[repr(u32)]
-pub enum Metric {
+enum Metric {
     /// `simsimd_metric_l2sq_k`: squared Euclidean distance.
     L2Squared = b'e' as u32,
     /// `simsimd_metric_dot_k`: inner product.
@@ -33,11 +34,11 @@ pub enum Metric {
 const DATATYPE_F32: u32 = 1 << 11;
 
 /// `simsimd_cap_serial_k`: portable C, no SIMD.
-pub const CAP_SERIAL: u32 = 1;
+const CAP_SERIAL: u32 = 1;
 /// `simsimd_cap_haswell_k`: AVX2 with FMA and F16C.
-pub const CAP_HASWELL: u32 = 1 << 10;
+const CAP_HASWELL: u32 = 1 << 10;
 /// `simsimd_cap_skylake_k`: AVX-512 F/CD/VL/DQ/BW.
-pub const CAP_SKYLAKE: u32 = 1 << 11;
+const CAP_SKYLAKE: u32 = 1 << 11;
 
 extern "C" {
     fn simsimd_capabilities() -> u32;
@@ -52,14 +53,14 @@ extern "C" {
 }
 
 /// The capability bits simsimd detected on this CPU (CPUID, cached by simsimd).
-pub fn capabilities() -> u32 {
+fn capabilities() -> u32 {
     // SAFETY: a pure C function without arguments; it reads CPUID and a static cache.
     unsafe { simsimd_capabilities() }
 }
 
 /// The f32 kernel of `metric` compiled for exactly `capability`, if this CPU supports
 /// that capability and simsimd has such a kernel.
-pub fn find_kernel(metric: Metric, capability: u32) -> Option<DenseKernel> {
+fn find_kernel(metric: Metric, capability: u32) -> Option<DenseKernel> {
     let supported = capabilities();
     if supported & capability == 0 {
         return None;
@@ -85,11 +86,43 @@ pub fn find_kernel(metric: Metric, capability: u32) -> Option<DenseKernel> {
     }
 }
 
+/// simsimd's squared-L2 and inner-product kernels for one instruction set.
+#[derive(Clone, Copy, Debug)]
+pub struct Simsimd {
+    l2_squared: DenseKernel,
+    dot: DenseKernel,
+}
+
+impl Simsimd {
+    /// The kernels compiled for `isa`, when this CPU supports it.
+    pub fn for_isa(isa: super::Isa) -> Option<Simsimd> {
+        let cap = match isa {
+            super::Isa::Portable => CAP_SERIAL,
+            super::Isa::Avx2 => CAP_HASWELL,
+            super::Isa::Avx512 => CAP_SKYLAKE,
+        };
+        Some(Simsimd {
+            l2_squared: find_kernel(Metric::L2Squared, cap)?,
+            dot: find_kernel(Metric::Dot, cap)?,
+        })
+    }
+
+    /// Squared Euclidean distance.
+    pub fn l2_squared(&self, a: &[f32], b: &[f32]) -> f64 {
+        call(self.l2_squared, a, b)
+    }
+
+    /// Inner product.
+    pub fn inner_product(&self, a: &[f32], b: &[f32]) -> f64 {
+        call(self.dot, a, b)
+    }
+}
+
 /// Calls a dense kernel on two slices of equal length.
 ///
 /// # Panics
 /// If the slices differ in length (callers check dimensions first).
-pub fn call(kernel: DenseKernel, a: &[f32], b: &[f32]) -> f64 {
+fn call(kernel: DenseKernel, a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(
         a.len(),
         b.len(),
