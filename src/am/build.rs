@@ -3,9 +3,10 @@
 //! The heap is scanned once. Each row's vector is inserted into an in-memory graph
 //! ([`MemoryGraph`]) whose memory is counted exactly and kept within
 //! `maintenance_work_mem`. When the graph is complete it is written to pages in one
-//! pass, in an order chosen for locality: elements sorted by level (highest first,
-//! so the upper layers that every search walks share a few pages), each element's
-//! neighbour tuple beside it. Every page is WAL-logged once at the end.
+//! pass, in an order chosen for locality (see [`locality_order`]): the upper layers
+//! that every search walks together on the first pages, then layer 0 in breadth-first
+//! order, each element's neighbour tuple beside it. Every page is WAL-logged once at
+//! the end.
 //!
 //! When the next element would not fit, the build raises a NOTICE (how many tuples
 //! fitted and roughly how much memory the whole graph needs), writes the graph it has,
@@ -142,8 +143,7 @@ impl BuildState {
         if n == 0 {
             return;
         }
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_by_key(|&id| (std::cmp::Reverse(g.level(id)), id));
+        let order = locality_order(g);
 
         // Plan where every element goes, so neighbour TIDs are known before writing.
         let align = |x: usize| (x + 7) & !7;
@@ -231,6 +231,39 @@ impl BuildState {
             true
         });
     }
+}
+
+/// The order elements are written in: the elements of the upper layers first, highest
+/// level first (every search walks them), then the rest in breadth-first order over
+/// layer 0 from the entry point, so that an element's neighbours tend to sit on the
+/// same or nearby pages and a search pins fewer distinct pages.
+fn locality_order(g: &MemoryGraph) -> Vec<u32> {
+    let n = g.len();
+    let mut order: Vec<u32> = (0..n as u32).filter(|&id| g.level(id) > 0).collect();
+    order.sort_by_key(|&id| (std::cmp::Reverse(g.level(id)), id));
+    let mut seen = vec![false; n];
+    let mut queue = std::collections::VecDeque::new();
+    let entry = g.entry().map_or(0, |(e, _)| e);
+    for start in std::iter::once(entry).chain(0..n as u32) {
+        if seen[start as usize] {
+            continue;
+        }
+        seen[start as usize] = true;
+        queue.push_back(start);
+        while let Some(id) = queue.pop_front() {
+            if g.level(id) == 0 {
+                order.push(id);
+            }
+            for &next in g.links(id, 0) {
+                if !seen[next as usize] {
+                    seen[next as usize] = true;
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    debug_assert_eq!(order.len(), n);
+    order
 }
 
 #[pg_guard]

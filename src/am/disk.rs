@@ -19,13 +19,13 @@
 
 use crate::hnsw::insert::find_neighbours;
 use crate::hnsw::select::prune;
-use crate::hnsw::{Candidate, Graph, GraphMut, Metric, Params};
+use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Metric, Params};
 use crate::storage::meta::Meta;
-use crate::storage::page::{max_level, ReadPage, WritePage};
+use crate::storage::page::{max_level, Pinned, ReadPage, WritePage};
 use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// HNSW graph access over the pages of one index.
 pub struct DiskGraph {
@@ -34,6 +34,8 @@ pub struct DiskGraph {
     /// Vectors read for distances between elements (one insert's worth).
     vectors: HashMap<u64, Vec<f32>>,
     tids: Vec<Tid>,
+    /// Pages pinned by `prefetch`, waiting for their `distance` call.
+    pinned: Vec<Pinned>,
 }
 
 impl DiskGraph {
@@ -44,6 +46,7 @@ impl DiskGraph {
             metric,
             vectors: HashMap::new(),
             tids: Vec::new(),
+            pinned: Vec::new(),
         }
     }
 
@@ -68,7 +71,7 @@ impl DiskGraph {
 
     /// Reads the TIDs of `id`'s neighbour list on `layer` into `out`; returns where the
     /// neighbour tuple is.
-    fn read_layer(&self, id: u64, layer: usize, out: &mut Vec<Tid>) -> Option<Tid> {
+    fn read_layer(&mut self, id: u64, layer: usize, out: &mut Vec<Tid>) -> Option<Tid> {
         out.clear();
         let (nb, done) = self.with_element(id, |e, n| match n {
             Some(n) => {
@@ -136,6 +139,16 @@ impl Graph for DiskGraph {
 
     fn metric(&self) -> Metric {
         self.metric
+    }
+
+    fn prefetch(&mut self, ids: &[u64]) {
+        self.pinned.clear();
+        for &id in ids {
+            let block = Tid::unpack(id).block;
+            if !self.pinned.iter().any(|p| p.block() == block) {
+                self.pinned.push(Pinned::pin(self.rel, block));
+            }
+        }
     }
 }
 
@@ -328,7 +341,7 @@ fn insert_locked(
     level: usize,
 ) {
     let mut graph = DiskGraph::new(rel, meta.metric);
-    let mut visited = HashSet::new();
+    let mut visited = IdSet::default();
     let found = find_neighbours(&mut graph, vector, level, params, &mut visited);
     if let Some(nearest) = found.nearest {
         let exact = if meta.metric.self_distance_is_zero() {

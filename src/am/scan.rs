@@ -12,7 +12,7 @@ use super::disk::DiskGraph;
 use super::options::ef_search;
 use crate::error::raise;
 use crate::hnsw::search::{descend, search_layer};
-use crate::hnsw::{Candidate, Graph};
+use crate::hnsw::{Candidate, Graph, IdSet};
 use crate::storage::meta::Meta;
 use crate::storage::page::ReadPage;
 use crate::storage::tuple::{Element, Tid};
@@ -20,7 +20,6 @@ use crate::storage::PAGE_ELEMENTS;
 use crate::types::datum::VectorArg;
 use crate::types::error::VectorError;
 use pgrx::{pg_guard, pg_sys, PgMemoryContexts, PgSqlErrorCode};
-use std::collections::HashSet;
 
 #[derive(Default)]
 struct ScanState {
@@ -103,7 +102,7 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
         }
     };
     let mut graph = DiskGraph::new(index, meta.metric);
-    let mut visited = HashSet::new();
+    let mut visited = IdSet::default();
     let entry = Candidate {
         distance: graph.distance(&query, entry.pack()),
         id: entry.pack(),

@@ -105,6 +105,10 @@ pub trait Graph {
 
     /// The metric distances are measured in.
     fn metric(&self) -> Metric;
+
+    /// A hint that the distances to `ids` will be asked for next, so their memory can
+    /// be fetched together. The default does nothing.
+    fn prefetch(&mut self, _ids: &[Self::Id]) {}
 }
 
 /// Write access to an HNSW graph.
@@ -138,6 +142,31 @@ pub trait GraphMut: Graph {
     }
 }
 
+/// A multiply-shift hasher for integer ids (the FxHash scheme): visited sets hash
+/// thousands of ids per search, and SipHash's DoS resistance buys nothing here.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+}
+
+/// A hash set of ids using [`IdHasher`]; the visited set of on-disk searches.
+pub type IdSet<Id> = std::collections::HashSet<Id, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// A set of visited elements for one search.
 pub trait Visited<Id> {
     /// Marks `id` visited; `true` when it was not visited before.
@@ -146,7 +175,7 @@ pub trait Visited<Id> {
     fn clear(&mut self);
 }
 
-impl<Id: Hash + Eq> Visited<Id> for std::collections::HashSet<Id> {
+impl<Id: Hash + Eq, S: std::hash::BuildHasher> Visited<Id> for std::collections::HashSet<Id, S> {
     fn insert(&mut self, id: Id) -> bool {
         std::collections::HashSet::insert(self, id)
     }

@@ -32,16 +32,17 @@ pub fn search_layer<G: Graph>(
         }
     }
     let mut neighbours = Vec::new();
+    let mut fresh = Vec::new();
     while let Some(Reverse(nearest)) = candidates.pop() {
         let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
         if nearest.distance > farthest && results.len() >= ef {
             break;
         }
         graph.neighbours(nearest.id, layer, &mut neighbours);
-        for &id in &neighbours {
-            if !visited.insert(id) {
-                continue;
-            }
+        fresh.clear();
+        fresh.extend(neighbours.iter().copied().filter(|&id| visited.insert(id)));
+        graph.prefetch(&fresh);
+        for &id in &fresh {
             let distance = graph.distance(query, id);
             let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
             if results.len() < ef || distance < farthest {

@@ -1,7 +1,9 @@
 //! `SELECT-NEIGHBORS-HEURISTIC` (Algorithm 4 of the paper) without the optional
-//! candidate extension and with `keepPrunedConnections` (as pgvector does): once the
-//! diverse candidates are chosen, free slots are filled with the nearest pruned ones,
-//! which raises recall at a given `ef_search`.
+//! candidate extension. `keepPrunedConnections` (fill free slots with the nearest
+//! pruned candidates) is used for a new element's own links, which raises recall at a
+//! given `ef_search`, but not when re-selecting a full list of an existing element:
+//! there it would keep every list full, so every later back-link would pay for the
+//! heuristic again (pgvector keeps them in both places and builds 2–3× slower).
 
 use super::{Candidate, Graph};
 
@@ -16,6 +18,7 @@ pub fn select_neighbours<G: Graph + ?Sized>(
     graph: &mut G,
     candidates: &[Candidate<G::Id>],
     m: usize,
+    keep_pruned: bool,
 ) -> Vec<Candidate<G::Id>> {
     let drop_copies = graph.metric().self_distance_is_zero();
     let mut kept: Vec<Candidate<G::Id>> = Vec::with_capacity(m);
@@ -36,9 +39,11 @@ pub fn select_neighbours<G: Graph + ?Sized>(
             pruned.push(c);
         }
     }
-    // keepPrunedConnections: fill free slots with the nearest pruned candidates.
-    let free = m - kept.len();
-    kept.extend(pruned.into_iter().take(free));
+    if keep_pruned {
+        // keepPrunedConnections: fill free slots with the nearest pruned candidates.
+        let free = m - kept.len();
+        kept.extend(pruned.into_iter().take(free));
+    }
     kept
 }
 
@@ -60,7 +65,7 @@ pub fn prune<G: Graph + ?Sized>(
         .collect();
     candidates.push(new);
     candidates.sort_unstable();
-    select_neighbours(graph, &candidates, max)
+    select_neighbours(graph, &candidates, max, false)
         .into_iter()
         .map(|c| c.id)
         .collect()

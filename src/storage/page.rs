@@ -137,6 +137,88 @@ fn read_buffer(
     }
 }
 
+/// A pinned (not locked) buffer, with its page's first cache lines prefetched: a
+/// search pins the pages of a whole neighbour list first, so their memory loads
+/// overlap, then reads them one by one with [`ReadPage::from_pinned`].
+pub struct Pinned {
+    buffer: pg_sys::Buffer,
+    block: u32,
+}
+
+type RecentBuffers = std::collections::HashMap<
+    (u32, u32, u32),
+    Vec<pg_sys::Buffer>,
+    std::hash::BuildHasherDefault<crate::hnsw::IdHasher>,
+>;
+
+thread_local! {
+    /// Per backend: for each index (by relfilenode), the buffer each block was last
+    /// found in. `ReadRecentBuffer` pins such a buffer after checking it still holds
+    /// that block, skipping the shared buffer-mapping lookup that otherwise dominates
+    /// a search; a stale hint just falls back to `ReadBuffer`.
+    static RECENT: std::cell::RefCell<RecentBuffers> = std::cell::RefCell::new(RecentBuffers::default());
+}
+
+/// Pins `block` of `rel`'s main fork, through the recent-buffer hint when it holds.
+fn pin_recent(rel: pg_sys::Relation, block: u32) -> pg_sys::Buffer {
+    // SAFETY: reads the relation's file node; ReadRecentBuffer validates the hint
+    // (buffer tag) under the buffer header lock and pins only on a match.
+    unsafe {
+        let node = (*rel).rd_node;
+        let key = (node.spcNode.to_u32(), node.dbNode.to_u32(), node.relNode.to_u32());
+        let hint = RECENT.with(|r| r.borrow().get(&key).and_then(|v| v.get(block as usize).copied()));
+        if let Some(buffer) = hint.filter(|&b| b != 0) {
+            if pg_sys::ReadRecentBuffer(node, pg_sys::ForkNumber::MAIN_FORKNUM, block, buffer) {
+                return buffer;
+            }
+        }
+        let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
+        RECENT.with(|r| {
+            let mut map = r.borrow_mut();
+            let hints = map.entry(key).or_default();
+            if hints.len() <= block as usize {
+                hints.resize(block as usize + 1, 0);
+            }
+            hints[block as usize] = buffer;
+        });
+        buffer
+    }
+}
+
+impl Pinned {
+    /// Pins block `block` of `rel` and prefetches its header, line pointers and
+    /// special area into the CPU cache.
+    pub fn pin(rel: pg_sys::Relation, block: u32) -> Pinned {
+        let buffer = pin_recent(rel, block);
+        // SAFETY: the buffer is pinned, so its page address is stable; prefetching
+        // reads nothing architecturally and cannot fault.
+        unsafe {
+            let page = pg_sys::BufferGetPage(buffer).cast::<i8>();
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(page);
+                _mm_prefetch::<_MM_HINT_T0>(page.add(64));
+                _mm_prefetch::<_MM_HINT_T0>(page.add(BLOCK_SIZE - SPECIAL_SIZE));
+            }
+            let _ = page;
+        }
+        Pinned { buffer, block }
+    }
+
+    /// The block number.
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // SAFETY: releases the pin taken in `pin` (not handed to a ReadPage).
+        unsafe { pg_sys::ReleaseBuffer(self.buffer) }
+    }
+}
+
 /// A pinned, share-locked page; unlocked and unpinned on drop.
 pub struct ReadPage {
     buffer: pg_sys::Buffer,
@@ -147,7 +229,7 @@ pub struct ReadPage {
 impl ReadPage {
     /// Reads block `block` of `rel`, checking it is a page of `page_type`.
     pub fn read(rel: pg_sys::Relation, block: u32, page_type: u16) -> ReadPage {
-        let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
+        let buffer = pin_recent(rel, block);
         // SAFETY: `buffer` is pinned; we lock it before reading the page.
         unsafe {
             pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
@@ -157,6 +239,22 @@ impl ReadPage {
                 page,
                 block,
             };
+            check_page(rel, block, page, page_type);
+            guard
+        }
+    }
+
+    /// Share-locks a page pinned by [`Pinned::pin`] with a pin of its own, so the
+    /// `Pinned` can serve several reads of the same page.
+    pub fn from_pinned(rel: pg_sys::Relation, pinned: &Pinned, page_type: u16) -> ReadPage {
+        let (buffer, block) = (pinned.buffer, pinned.block);
+        // SAFETY: the buffer is pinned by `pinned`; IncrBufferRefCount adds the pin this
+        // guard releases on drop (cheap: no buffer mapping lookup); lock before reading.
+        unsafe {
+            pg_sys::IncrBufferRefCount(buffer);
+            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
+            let page = pg_sys::BufferGetPage(buffer);
+            let guard = ReadPage { buffer, page, block };
             check_page(rel, block, page, page_type);
             guard
         }
