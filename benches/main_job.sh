@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job (README): set up what is missing, build and install the extension
 # (release), start a throwaway PostgreSQL 15 on a loopback port with its socket under
-# /tmp, load the wordnet-minilm-384 embeddings and query them. Extra arguments go to
-# benches/wordnet.py (e.g. --rows 10000, --data DIR).
+# /tmp, load the wordnet-minilm-384 embeddings, build the hnsw index, query it at
+# several ef_search and print recall and speed beside hnswlib's (benches/hnsw_bench.py).
+# Extra arguments go to hnsw_bench.py: --rows N, --data DIR, --m, --ef-construction,
+# --ef-search 10,20,40, --workers, --maintenance-work-mem, --queries, --no-hnswlib.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,15 +17,15 @@ cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >t
     { cat target/install.log; exit 1; }
 
 venv=target/venv
-if ! "$venv/bin/python" -c "import numpy, psycopg" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import numpy, psycopg, hnswlib" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --upgrade pip
-    "$venv/bin/pip" install -q numpy "psycopg[binary]"
+    "$venv/bin/pip" install -q numpy "psycopg[binary]" hnswlib
 fi
 
 work=$(mktemp -d /tmp/pgvec_hnsw_main.XXXXXX)
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
 trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
 port=${PGVEC_MAIN_PORT:-54330}
-cluster_start "$work/pg" "$port" shared_buffers=1GB maintenance_work_mem=1GB
-"$venv/bin/python" benches/wordnet.py --host "$work/pg" --port "$port" "$@"
+cluster_start "$work/pg" "$port" shared_buffers=1GB
+"$venv/bin/python" benches/hnsw_bench.py --host "$work/pg" --port "$port" "$@"

@@ -3,7 +3,8 @@
 #   1. `cargo pgrx test pg15`: plain #[test]s (Postgres-free code) and #[pg_test]s
 #      inside a PostgreSQL backend;
 #   2. pg_regress: the SQL files in tests/pg_regress/sql against a throwaway cluster,
-#      compared with tests/pg_regress/expected.
+#      compared with tests/pg_regress/expected;
+#   3. tests/concurrent_inserts.sh: pgbench clients inserting into one hnsw index.
 # Prints one closing line `tests: N passed, M failed` and exits non-zero on any failure.
 set -uo pipefail
 
@@ -61,6 +62,12 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
+    # 3. concurrent inserts from several sessions, on the same cluster
+    if bash tests/concurrent_inserts.sh "$work/regress" "$port"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
 else
     cat "$work/install.log"
     echo "cargo pgrx install failed"

@@ -21,7 +21,7 @@ use crate::hnsw::insert::find_neighbours;
 use crate::hnsw::select::prune;
 use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Metric, Params};
 use crate::storage::meta::Meta;
-use crate::storage::page::{max_level, Pinned, ReadPage, WritePage};
+use crate::storage::page::{max_level, InsertLock, Pinned, ReadPage, WritePage};
 use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
@@ -50,38 +50,34 @@ impl DiskGraph {
         }
     }
 
-    /// Reads element `id` and passes it (and its neighbour tuple, when on the same
-    /// page) to `f`; `None` when there is no element at that TID.
-    fn with_element<R>(
-        &self,
-        id: u64,
-        f: impl FnOnce(&Element, Option<Neighbours>) -> R,
-    ) -> Option<R> {
+    fn read_page(&mut self, block: u32) -> ReadPage {
+        match self.pinned.iter().find(|p| p.block() == block) {
+            Some(p) => ReadPage::from_pinned(self.rel, p, PAGE_ELEMENTS),
+            None => ReadPage::read(self.rel, block, PAGE_ELEMENTS),
+        }
+    }
+
+    /// Reads element `id` and passes it to `f`; `None` when there is no element at
+    /// that TID.
+    fn with_element<R>(&mut self, id: u64, f: impl FnOnce(&Element) -> R) -> Option<R> {
         let tid = Tid::unpack(id);
-        let page = ReadPage::read(self.rel, tid.block, PAGE_ELEMENTS);
+        let page = self.read_page(tid.block);
         let element = Element::parse(page.item(tid.offset)?)?;
-        let nb = element.neighbours();
-        let neighbours = if nb.block == tid.block {
-            page.item(nb.offset).and_then(Neighbours::parse)
-        } else {
-            None
-        };
-        Some(f(&element, neighbours))
+        Some(f(&element))
     }
 
     /// Reads the TIDs of `id`'s neighbour list on `layer` into `out`; returns where the
     /// neighbour tuple is.
     fn read_layer(&mut self, id: u64, layer: usize, out: &mut Vec<Tid>) -> Option<Tid> {
         out.clear();
-        let (nb, done) = self.with_element(id, |e, n| match n {
-            Some(n) => {
-                n.layer(layer, out);
-                (e.neighbours(), true)
-            }
-            None => (e.neighbours(), false),
-        })?;
-        if !done {
-            let page = ReadPage::read(self.rel, nb.block, PAGE_ELEMENTS);
+        let tid = Tid::unpack(id);
+        let page = self.read_page(tid.block);
+        let nb = Element::parse(page.item(tid.offset)?)?.neighbours();
+        if nb.block == tid.block {
+            Neighbours::parse(page.item(nb.offset)?)?.layer(layer, out);
+        } else {
+            drop(page);
+            let page = self.read_page(nb.block);
             Neighbours::parse(page.item(nb.offset)?)?.layer(layer, out);
         }
         Some(nb)
@@ -90,7 +86,7 @@ impl DiskGraph {
     fn vector(&mut self, id: u64) -> Option<&[f32]> {
         if !self.vectors.contains_key(&id) {
             let mut v = Vec::new();
-            self.with_element(id, |e, _| e.vector_into(&mut v))?;
+            self.with_element(id, |e| e.vector_into(&mut v))?;
             self.vectors.insert(id, v);
         }
         self.vectors.get(&id).map(Vec::as_slice)
@@ -107,7 +103,7 @@ impl Graph for DiskGraph {
 
     fn distance(&mut self, query: &[f32], id: u64) -> f32 {
         let metric = self.metric;
-        self.with_element(id, |e, _| match e.vector() {
+        self.with_element(id, |e| match e.vector() {
             Some(v) => metric.distance(query, v),
             None => {
                 let mut v = Vec::new();
@@ -305,31 +301,16 @@ pub fn insert(rel: pg_sys::Relation, vector: &[f32], heap_tid: Tid, rng: &mut im
         ef_construction: meta.ef_construction,
     };
     let level = params.random_level(rng).min(max_level(meta.dim, meta.m));
-    let top = meta.entry.map(|(_, l)| l);
-    let exclusive = top.is_none_or(|l| level > l);
-    let mode = if exclusive {
-        pg_sys::ExclusiveLock
-    } else {
-        pg_sys::ShareLock
-    } as pg_sys::LOCKMODE;
-    // SAFETY: a heavyweight lock on a pseudo page of the index, released below (and by
-    // transaction abort on error).
-    unsafe { pg_sys::LockPage(rel, 0, mode) };
-    let meta = Meta::read(rel); // the entry point may have moved while we waited
-    if !exclusive && meta.entry.is_none_or(|(_, l)| level > l) {
-        // SAFETY: as above; trade the shared lock for an exclusive one.
-        unsafe {
-            pg_sys::UnlockPage(rel, 0, mode);
-            pg_sys::LockPage(rel, 0, pg_sys::ExclusiveLock as pg_sys::LOCKMODE);
-        }
-        insert_locked(rel, &Meta::read(rel), &params, vector, heap_tid, level);
-        // SAFETY: releases the lock taken just above.
-        unsafe { pg_sys::UnlockPage(rel, 0, pg_sys::ExclusiveLock as pg_sys::LOCKMODE) };
-        return;
+    let needs_top = |meta: &Meta| meta.entry.is_none_or(|(_, l)| level > l);
+    let mut lock = InsertLock::acquire(rel, needs_top(&meta));
+    let mut meta = Meta::read(rel); // the entry point may have moved while we waited
+    if !lock.exclusive() && needs_top(&meta) {
+        drop(lock);
+        lock = InsertLock::acquire(rel, true);
+        meta = Meta::read(rel);
     }
     insert_locked(rel, &meta, &params, vector, heap_tid, level);
-    // SAFETY: releases the lock taken above.
-    unsafe { pg_sys::UnlockPage(rel, 0, mode) };
+    drop(lock);
 }
 
 fn insert_locked(

@@ -8,6 +8,10 @@
 //! - [`vacuum`]: `ambulkdelete`, `amvacuumcleanup`;
 //! - [`cost`]: `amcostestimate`; [`options`]: `amoptions` and `hnsw.ef_search`.
 
+// Functions here take `pg_sys::Relation` pointers handed to the access method by
+// PostgreSQL, valid for the duration of the callback; they are not user input.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 pub mod build;
 pub mod cost;
 pub mod disk;
@@ -36,7 +40,7 @@ pub const MAX_INDEX_DIM: usize = 2000;
 /// # Errors
 /// `column does not have dimensions`; `column cannot have more than 2000 dimensions
 /// for hnsw index`.
-pub fn index_dimensions(index: pg_sys::Relation) -> usize {
+pub(crate) fn index_dimensions(index: pg_sys::Relation) -> usize {
     // SAFETY: an index relation has a tuple descriptor with at least one attribute.
     let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
     if typmod < 1 {
@@ -58,7 +62,7 @@ pub fn index_dimensions(index: pg_sys::Relation) -> usize {
 
 /// The metric of the index's operator class, from its support functions: function 1
 /// is the distance, function 2 (cosine only) the norm.
-pub fn index_metric(index: pg_sys::Relation) -> Metric {
+pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
     // SAFETY: the operator class of an hnsw index has support function 1; names come
     // back palloc'd and NUL-terminated.
     unsafe {

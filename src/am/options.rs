@@ -100,7 +100,7 @@ pub unsafe extern "C-unwind" fn amoptions(
 }
 
 /// `(m, ef_construction)` of an index: its reloptions or the defaults.
-pub fn index_options(index: pg_sys::Relation) -> (usize, usize) {
+pub(crate) fn index_options(index: pg_sys::Relation) -> (usize, usize) {
     // SAFETY: `rd_options` is null or points to the HnswOptions built by amoptions.
     unsafe {
         let opts = (*index).rd_options.cast::<HnswOptions>();

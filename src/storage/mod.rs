@@ -13,6 +13,10 @@
 //! at most one buffer lock at a time (plus the relation extension lock while adding a
 //! page), so page locks cannot deadlock.
 
+// Functions here take `pg_sys::Relation` pointers handed to the access method by
+// PostgreSQL, valid for the duration of the callback; they are not user input.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 pub mod meta;
 pub mod page;
 pub mod tuple;
