@@ -50,3 +50,4 @@ SELECT ARRAY[1,2,3]::vector, ARRAY[1.5,2,3]::real[]::vector,
        ARRAY[1.5,2,3]::double precision[]::vector, ARRAY[1.5,2,3]::numeric[]::vector;
 SELECT '[1,2.5]'::vector::real[];
 SELECT '[1,2,3]'::vector::vector(3);
+DROP TABLE items;
