@@ -165,8 +165,16 @@ fn pin_recent(rel: pg_sys::Relation, block: u32) -> pg_sys::Buffer {
     // (buffer tag) under the buffer header lock and pins only on a match.
     unsafe {
         let node = (*rel).rd_node;
-        let key = (node.spcNode.to_u32(), node.dbNode.to_u32(), node.relNode.to_u32());
-        let hint = RECENT.with(|r| r.borrow().get(&key).and_then(|v| v.get(block as usize).copied()));
+        let key = (
+            node.spcNode.to_u32(),
+            node.dbNode.to_u32(),
+            node.relNode.to_u32(),
+        );
+        let hint = RECENT.with(|r| {
+            r.borrow()
+                .get(&key)
+                .and_then(|v| v.get(block as usize).copied())
+        });
         if let Some(buffer) = hint.filter(|&b| b != 0) {
             if pg_sys::ReadRecentBuffer(node, pg_sys::ForkNumber::MAIN_FORKNUM, block, buffer) {
                 return buffer;
@@ -254,7 +262,11 @@ impl ReadPage {
             pg_sys::IncrBufferRefCount(buffer);
             pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
             let page = pg_sys::BufferGetPage(buffer);
-            let guard = ReadPage { buffer, page, block };
+            let guard = ReadPage {
+                buffer,
+                page,
+                block,
+            };
             check_page(rel, block, page, page_type);
             guard
         }
@@ -500,7 +512,11 @@ pub struct InsertLock {
 impl InsertLock {
     /// Takes the lock in exclusive or shared mode.
     pub fn acquire(rel: pg_sys::Relation, exclusive: bool) -> InsertLock {
-        let mode = if exclusive { pg_sys::ExclusiveLock } else { pg_sys::ShareLock } as pg_sys::LOCKMODE;
+        let mode = if exclusive {
+            pg_sys::ExclusiveLock
+        } else {
+            pg_sys::ShareLock
+        } as pg_sys::LOCKMODE;
         // SAFETY: `rel` is an open index; LockPage on block 0 is a lock tag only.
         unsafe { pg_sys::LockPage(rel, 0, mode) };
         InsertLock { rel, mode }
