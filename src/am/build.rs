@@ -65,7 +65,20 @@ struct BuildState {
     tmp: PgMemoryContexts,
 }
 
+/// Bytes per element that writing the graph out takes on top of the graph (the page
+/// placement, the write order and the breadth-first traversal), reserved up front so
+/// the flush stays within the limit too.
+const FLUSH_BYTES_PER_ELEMENT: usize = 8 + 4 + 1 + 4;
+
 impl BuildState {
+    /// Memory of the build: graph, heap TIDs, visited set, and what the flush will need.
+    fn bytes(&self) -> usize {
+        self.graph.bytes()
+            + self.tids.bytes()
+            + self.visited.bytes()
+            + FLUSH_BYTES_PER_ELEMENT * (self.graph.len() + 1)
+    }
+
     fn add(&mut self, raw: &[f32], heap_tid: Tid) {
         if raw.len() != self.dim {
             crate::types::error::VectorError::ExpectedDimensions {
@@ -83,8 +96,8 @@ impl BuildState {
             return;
         }
         let level = self.params.random_level(&mut self.rng).min(self.max_level);
-        let needed = MemoryGraph::element_bytes(self.dim, self.params.m, level) + 8;
-        if self.graph.bytes() + self.tids.bytes() + needed > self.limit {
+        let needed = MemoryGraph::element_bytes(self.dim, self.params.m, level) + 8 + 4;
+        if self.bytes() + needed > self.limit {
             self.spill();
             disk::insert(self.index, &v, heap_tid, &mut self.rng);
             return;

@@ -212,6 +212,13 @@ pub struct EpochVisited {
     epoch: u32,
 }
 
+impl EpochVisited {
+    /// Bytes of heap memory held.
+    pub fn bytes(&self) -> usize {
+        self.stamps.capacity() * 4
+    }
+}
+
 impl Visited<u32> for EpochVisited {
     #[inline]
     fn insert(&mut self, id: u32) -> bool {
