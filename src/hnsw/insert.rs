@@ -46,7 +46,12 @@ pub fn find_neighbours<G: GraphMut>(
     for layer in (0..=top).rev() {
         visited.clear();
         let found = search_layer(graph, query, &eps, params.ef_construction, layer, visited);
-        layers[layer] = select_neighbours(graph, &found, params.max_links(layer), true);
+        layers[layer] = select_neighbours(
+            graph,
+            &found,
+            params.max_links(layer),
+            params.max_links(layer),
+        );
         if layer == 0 {
             nearest = found.first().copied();
         }

@@ -9,7 +9,9 @@ use super::{Candidate, Graph};
 
 /// Chooses up to `m` neighbours among `candidates` (sorted nearest first to the base
 /// element): a candidate is kept unless it is nearer to an already kept neighbour than
-/// to the base, which spreads links in different directions.
+/// to the base, which spreads links in different directions. Then, while fewer than
+/// `fill_to` are kept, the nearest pruned candidates are added back
+/// (`keepPrunedConnections`; 0 disables it).
 ///
 /// One deviation from the paper: a candidate identical to a kept neighbour (distance 0)
 /// is also dropped (for metrics where only a copy is at distance 0, not inner product). Otherwise many copies of one vector fill each other's lists with
@@ -18,7 +20,7 @@ pub fn select_neighbours<G: Graph + ?Sized>(
     graph: &mut G,
     candidates: &[Candidate<G::Id>],
     m: usize,
-    keep_pruned: bool,
+    fill_to: usize,
 ) -> Vec<Candidate<G::Id>> {
     let drop_copies = graph.metric().self_distance_is_zero();
     let mut kept: Vec<Candidate<G::Id>> = Vec::with_capacity(m);
@@ -39,11 +41,10 @@ pub fn select_neighbours<G: Graph + ?Sized>(
             pruned.push(c);
         }
     }
-    if keep_pruned {
-        // keepPrunedConnections: fill free slots with the nearest pruned candidates.
-        let free = m - kept.len();
-        kept.extend(pruned.into_iter().take(free));
-    }
+    // keepPrunedConnections: fill free slots up to `fill_to` with the nearest pruned
+    // candidates.
+    let free = fill_to.min(m).saturating_sub(kept.len());
+    kept.extend(pruned.into_iter().take(free));
     kept
 }
 
@@ -65,7 +66,7 @@ pub fn prune<G: Graph + ?Sized>(
         .collect();
     candidates.push(new);
     candidates.sort_unstable();
-    select_neighbours(graph, &candidates, max, false)
+    select_neighbours(graph, &candidates, max, 0)
         .into_iter()
         .map(|c| c.id)
         .collect()
