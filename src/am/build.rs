@@ -19,6 +19,7 @@
 
 use super::disk;
 use super::options::index_options;
+use super::progress::{self, Phase};
 use super::{index_dimensions, index_metric};
 use crate::hnsw::insert::{connect, find_neighbours};
 use crate::hnsw::memory::{EpochVisited, MemoryGraph};
@@ -65,6 +66,18 @@ struct BuildState {
     tmp: PgMemoryContexts,
 }
 
+/// Memory an in-memory build of `rows` vectors of `dim` dimensions with `m` needs, in
+/// bytes: per element its vector, its link slots (`2·m` on layer 0, `m` per upper
+/// layer, `1/(m-1)` upper layers on average), its heap TID, the visited set and the
+/// flush's bookkeeping, plus the spare capacity of growing in eighths (at most 12.5%) and 1 MB.
+/// `hnsw_build_memory()` in SQL; the NOTICE of an over-budget build quotes it.
+pub fn build_memory(rows: u64, dim: usize, m: usize) -> u64 {
+    let m = m.max(2);
+    let links = (2 * m * 4 + 1) as f64 + (m * 4 + 1) as f64 / (m - 1) as f64;
+    let per_element = (dim * 4 + 1 + 4) as f64 + links + 8.0 + 4.0 + FLUSH_BYTES_PER_ELEMENT as f64;
+    (rows as f64 * per_element * 1.125) as u64 + (1 << 20)
+}
+
 /// Bytes per element that writing the graph out takes on top of the graph (the page
 /// placement, the write order and the breadth-first traversal), reserved up front so
 /// the flush stays within the limit too.
@@ -91,6 +104,7 @@ impl BuildState {
             return;
         };
         self.indexed += 1.0;
+        progress::tuples_done(self.indexed);
         if self.on_disk {
             disk::insert(self.index, &v, heap_tid, &mut self.rng);
             return;
@@ -140,6 +154,7 @@ impl BuildState {
         .set_hint(format!("Set maintenance_work_mem to at least '{needed_mb}MB' for a faster build."))
         .report(PgLogLevel::NOTICE);
         self.flush();
+        progress::phase(Phase::InsertingOnDisk);
         self.on_disk = true;
         self.graph = MemoryGraph::new(self.dim, self.metric, self.params);
         self.tids = Tids {
@@ -156,6 +171,7 @@ impl BuildState {
         if n == 0 {
             return;
         }
+        progress::phase(Phase::WritingPages);
         let order = locality_order(g);
 
         // Plan where every element goes, so neighbour TIDs are known before writing.
@@ -367,6 +383,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         heap_tuples_estimate: estimate,
         tmp: PgMemoryContexts::new("hnsw build tuple"),
     };
+    progress::tuples_total(estimate);
+    progress::phase(Phase::LoadingTuples);
     // SAFETY: standard index build scan; the callback receives `state`.
     let heap_tuples = unsafe {
         pg_sys::table_index_build_scan(
@@ -398,4 +416,41 @@ pub unsafe extern "C-unwind" fn ambuild(
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambuildempty(index: pg_sys::Relation) {
     new_meta(index).write_new(index, pg_sys::ForkNumber::INIT_FORKNUM, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The estimate covers what a build of that many elements really allocates.
+    #[test]
+    fn build_memory_covers_the_graph() {
+        for (n, dim, m) in [
+            (20_000usize, 384usize, 16usize),
+            (5_000, 1536, 32),
+            (30_000, 16, 4),
+        ] {
+            let params = Params {
+                m,
+                ef_construction: 2 * m,
+            };
+            let mut g = MemoryGraph::new(dim, Metric::L2, params);
+            let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+            let v = vec![0.25f32; dim];
+            for _ in 0..n {
+                g.push(&v, params.random_level(&mut rng));
+            }
+            let used = g.bytes() + n * (8 + 4 + FLUSH_BYTES_PER_ELEMENT);
+            let estimate = build_memory(n as u64, dim, m) as usize;
+            assert!(
+                estimate >= used,
+                "{n}x{dim} m={m}: estimate {estimate} < used {used}"
+            );
+            assert!(
+                estimate <= used + used / 8 + (1 << 20),
+                "{n}x{dim} m={m}: estimate {estimate} ≫ {used}"
+            );
+        }
+    }
 }

@@ -6,7 +6,8 @@
 //! - `aminsert` (here): one row into the on-disk graph ([`disk::insert`]);
 //! - [`scan`]: `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`;
 //! - [`vacuum`]: `ambulkdelete`, `amvacuumcleanup`;
-//! - [`cost`]: `amcostestimate`; [`options`]: `amoptions` and `hnsw.ef_search`.
+//! - [`cost`]: `amcostestimate`; [`options`]: `amoptions` and `hnsw.ef_search`;
+//! - [`progress`]: `ambuildphasename` and `pg_stat_progress_create_index` updates.
 
 // Functions here take `pg_sys::Relation` pointers handed to the access method by
 // PostgreSQL, valid for the duration of the callback; they are not user input.
@@ -16,6 +17,7 @@ pub mod build;
 pub mod cost;
 pub mod disk;
 pub mod options;
+pub mod progress;
 pub mod scan;
 pub mod vacuum;
 
@@ -124,6 +126,35 @@ unsafe extern "C-unwind" fn aminsert(
     false
 }
 
+/// `hnsw_build_memory(rows, dimensions, m DEFAULT 16)`: bytes of
+/// `maintenance_work_mem` that `CREATE INDEX … USING hnsw` needs to build the graph of
+/// `rows` vectors in memory (see [`build::build_memory`]).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn hnsw_build_memory(rows: i64, dimensions: i32, m: default!(i32, 16)) -> i64 {
+    if rows < 0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "rows must not be negative",
+            None,
+        );
+    }
+    if !(1..=MAX_INDEX_DIM as i32).contains(&dimensions) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("dimensions must be between 1 and {MAX_INDEX_DIM}, not {dimensions}"),
+            None,
+        );
+    }
+    if !(2..=100).contains(&m) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("m must be between 2 and 100, not {m}"),
+            None,
+        );
+    }
+    build::build_memory(rows as u64, dimensions as usize, m as usize) as i64
+}
+
 #[pg_guard]
 unsafe extern "C-unwind" fn amvalidate(_opclass: pg_sys::Oid) -> bool {
     true
@@ -189,6 +220,7 @@ fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> AmRoutine {
         (*am).amvacuumcleanup = Some(vacuum::amvacuumcleanup);
         (*am).amcostestimate = Some(cost::amcostestimate);
         (*am).amoptions = Some(options::amoptions);
+        (*am).ambuildphasename = Some(progress::ambuildphasename);
         (*am).amvalidate = Some(amvalidate);
         (*am).ambeginscan = Some(scan::ambeginscan);
         (*am).amrescan = Some(scan::amrescan);

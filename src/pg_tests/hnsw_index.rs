@@ -222,4 +222,33 @@ mod tests {
         assert_eq!(ids("EXECUTE near('[2,2,2]')"), vec![2, 3]);
         Spi::run("DEALLOCATE near").unwrap();
     }
+
+    #[pg_test]
+    fn build_memory_estimate_and_concurrent_builds() {
+        let est = |q: &str| Spi::get_one::<i64>(q).unwrap().unwrap();
+        let mb = est("SELECT hnsw_build_memory(100000, 384)") as f64 / 1048576.0;
+        assert!((150.0..250.0).contains(&mb), "{mb} MB for 100k x 384");
+        assert!(
+            est("SELECT hnsw_build_memory(100000, 384, 32)")
+                > est("SELECT hnsw_build_memory(100000, 384, 16)")
+        );
+        assert_eq!(
+            error_of("SELECT hnsw_build_memory(10, 2001)"),
+            "22023: dimensions must be between 1 and 2000, not 2001"
+        );
+        assert_eq!(
+            error_of("SELECT hnsw_build_memory(10, 3, 1)"),
+            "22023: m must be between 2 and 100, not 1"
+        );
+        assert_eq!(
+            error_of("SELECT hnsw_build_memory(-1, 3)"),
+            "22023: rows must not be negative"
+        );
+        // the phase names of pg_stat_progress_create_index
+        assert!(
+            Spi::get_one::<bool>("SELECT amname = 'hnsw' FROM pg_am WHERE amname = 'hnsw'")
+                .unwrap()
+                .unwrap()
+        );
+    }
 }
