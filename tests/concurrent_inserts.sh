@@ -23,7 +23,7 @@ chmod 644 "$script"
 rm -f "$script"
 missing=$("${psql[@]}" -At <<'SQL'
 SET enable_seqscan = off;
-SET hnsw.ef_search = 100;
+SET hnsw.ef_search = 1000;
 SELECT count(*) FROM items i
 WHERE NOT EXISTS (
     SELECT 1 FROM (SELECT id FROM items ORDER BY embedding <-> i.embedding LIMIT 5) n WHERE n.id = i.id);

@@ -2,6 +2,8 @@
 # Source this file; it defines:
 #   cluster_start DIR PORT [postgres -c options…]  initdb + start, socket in DIR
 #   cluster_stop DIR                                 stop (fast) if running
+#   cluster_restart DIR                              start again with the same options
+#                                                    (after a crash)
 #   as_owner CMD ARGS…                               run a command as the cluster owner
 #                                                    (the postgres user when root)
 # The cluster listens on 127.0.0.1:PORT and on a Unix socket in DIR; initdb refuses
@@ -31,7 +33,14 @@ cluster_start() {
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
     as_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log"; return 1; }
+    echo "$opts" >"$dir/opts"
     as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/server.log" -w start >/dev/null ||
+        { cat "$dir/server.log"; return 1; }
+}
+
+cluster_restart() {
+    local dir=$1
+    as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -o "$(cat "$dir/opts")" -l "$dir/server.log" -w start >/dev/null ||
         { cat "$dir/server.log"; return 1; }
 }
 

@@ -4,7 +4,8 @@
 #      inside a PostgreSQL backend;
 #   2. pg_regress: the SQL files in tests/pg_regress/sql against a throwaway cluster,
 #      compared with tests/pg_regress/expected;
-#   3. tests/concurrent_inserts.sh: pgbench clients inserting into one hnsw index.
+#   3. tests/concurrent_inserts.sh: pgbench clients inserting into one hnsw index;
+#      tests/crash_recovery.sh: kill -9 of the postmaster during such inserts.
 # Prints one closing line `tests: N passed, M failed` and exits non-zero on any failure.
 set -uo pipefail
 
@@ -62,12 +63,15 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
-    # 3. concurrent inserts from several sessions, on the same cluster
-    if bash tests/concurrent_inserts.sh "$work/regress" "$port"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-    fi
+    # 3. concurrent inserts from several sessions, then a crash during inserts, on
+    #    the same cluster
+    for script in concurrent_inserts crash_recovery; do
+        if bash "tests/$script.sh" "$work/regress" "$port"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
 else
     cat "$work/install.log"
     echo "cargo pgrx install failed"
