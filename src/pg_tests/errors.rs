@@ -5,23 +5,9 @@
 mod tests {
     use pgrx::prelude::*;
 
-    /// Runs `query` and returns `SQLSTATE: message [| detail]`, or `ok`.
+    /// `SQLSTATE: message [| detail]`, or `ok`.
     fn error_of(query: &str) -> String {
-        Spi::run(
-            r#"CREATE OR REPLACE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
-            DECLARE detail text;
-            BEGIN
-                EXECUTE q;
-                RETURN 'ok';
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-                RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(detail, ''), '');
-            END $f$"#,
-        )
-        .unwrap();
-        Spi::get_one_with_args::<String>("SELECT pg_temp.error_of($1)", &[query.into()])
-            .unwrap()
-            .unwrap()
+        crate::pg_tests::support::error_report(query, true)
     }
 
     #[pg_test]

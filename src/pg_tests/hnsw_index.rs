@@ -17,15 +17,7 @@ mod tests {
     }
 
     fn error_of(query: &str) -> String {
-        Spi::run(
-            r#"CREATE OR REPLACE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
-            BEGIN EXECUTE q; RETURN 'ok';
-            EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $f$"#,
-        )
-        .unwrap();
-        Spi::get_one_with_args::<String>("SELECT pg_temp.error_of($1)", &[query.into()])
-            .unwrap()
-            .unwrap()
+        crate::pg_tests::support::error_report(query, false)
     }
 
     fn setup(opclass: &str) {

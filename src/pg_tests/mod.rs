@@ -5,4 +5,5 @@
 mod errors;
 mod hnsw_index;
 mod hnsw_recall;
+mod support;
 mod vector_sql;

@@ -103,6 +103,21 @@ unsafe fn item<'a>(page: pg_sys::Page, offset: u16) -> Option<&'a mut [u8]> {
     }
 }
 
+/// The metapage data after the page header, with `pd_lower` moved past it so that
+/// full-page images and `log_newpage` keep it (they drop the "hole" after `pd_lower`).
+///
+/// # Safety
+/// `page` must be writable and exclusively locked; `len` must fit in the page.
+unsafe fn contents_mut<'a>(page: pg_sys::Page, len: usize) -> &'a mut [u8] {
+    // SAFETY: per the caller's guarantee.
+    unsafe {
+        let start = pg_sys::PageGetContents(page).cast::<u8>();
+        let header = page.cast::<pg_sys::PageHeaderData>();
+        (*header).pd_lower = (start.add(len) as usize - page as usize) as u16;
+        std::slice::from_raw_parts_mut(start, len)
+    }
+}
+
 /// # Safety
 /// `page` must be writable and locked.
 unsafe fn add_item(page: pg_sys::Page, bytes: &[u8]) -> Option<u16> {
@@ -235,10 +250,10 @@ pub struct ReadPage {
 }
 
 impl ReadPage {
-    /// Reads block `block` of `rel`, checking it is a page of `page_type`.
-    pub fn read(rel: pg_sys::Relation, block: u32, page_type: u16) -> ReadPage {
-        let buffer = pin_recent(rel, block);
-        // SAFETY: `buffer` is pinned; we lock it before reading the page.
+    /// Share-locks pinned `buffer` (block `block` of `rel`), taking over the pin, and
+    /// checks the page is of `page_type`.
+    fn lock(rel: pg_sys::Relation, buffer: pg_sys::Buffer, block: u32, page_type: u16) -> ReadPage {
+        // SAFETY: the caller hands us a pin on `buffer`; lock before reading the page.
         unsafe {
             pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
             let page = pg_sys::BufferGetPage(buffer);
@@ -252,24 +267,18 @@ impl ReadPage {
         }
     }
 
+    /// Reads block `block` of `rel`, checking it is a page of `page_type`.
+    pub fn read(rel: pg_sys::Relation, block: u32, page_type: u16) -> ReadPage {
+        ReadPage::lock(rel, pin_recent(rel, block), block, page_type)
+    }
+
     /// Share-locks a page pinned by [`Pinned::pin`] with a pin of its own, so the
     /// `Pinned` can serve several reads of the same page.
     pub fn from_pinned(rel: pg_sys::Relation, pinned: &Pinned, page_type: u16) -> ReadPage {
-        let (buffer, block) = (pinned.buffer, pinned.block);
-        // SAFETY: the buffer is pinned by `pinned`; IncrBufferRefCount adds the pin this
-        // guard releases on drop (cheap: no buffer mapping lookup); lock before reading.
-        unsafe {
-            pg_sys::IncrBufferRefCount(buffer);
-            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
-            let page = pg_sys::BufferGetPage(buffer);
-            let guard = ReadPage {
-                buffer,
-                page,
-                block,
-            };
-            check_page(rel, block, page, page_type);
-            guard
-        }
+        // SAFETY: the buffer is pinned by `pinned`; IncrBufferRefCount adds the pin the
+        // guard releases on drop (cheap: no buffer mapping lookup).
+        unsafe { pg_sys::IncrBufferRefCount(pinned.buffer) };
+        ReadPage::lock(rel, pinned.buffer, pinned.block, page_type)
     }
 
     /// The tuple at `offset`, if there is one.
@@ -390,12 +399,7 @@ impl WritePage {
     /// `pd_lower` past them so full-page images keep them.
     pub fn contents_mut(&mut self, len: usize) -> &mut [u8] {
         // SAFETY: the page copy is ours and `len` is within the page.
-        unsafe {
-            let start = pg_sys::PageGetContents(self.page).cast::<u8>();
-            let header = self.page.cast::<pg_sys::PageHeaderData>();
-            (*header).pd_lower = (start.add(len) as usize - self.page as usize) as u16;
-            std::slice::from_raw_parts_mut(start, len)
-        }
+        unsafe { contents_mut(self.page, len) }
     }
 
     /// Initialises the page as an empty page of `page_type` (for the metapage).
@@ -464,13 +468,8 @@ impl BuildPage {
 
     /// The page contents after the header, writable (see [`WritePage::contents_mut`]).
     pub fn contents_mut(&mut self, len: usize) -> &mut [u8] {
-        // SAFETY: the page is exclusively locked by us.
-        unsafe {
-            let start = pg_sys::PageGetContents(self.page).cast::<u8>();
-            let header = self.page.cast::<pg_sys::PageHeaderData>();
-            (*header).pd_lower = (start.add(len) as usize - self.page as usize) as u16;
-            std::slice::from_raw_parts_mut(start, len)
-        }
+        // SAFETY: the page is exclusively locked by us and `len` is within it.
+        unsafe { contents_mut(self.page, len) }
     }
 
     /// The block number.

@@ -1,0 +1,28 @@
+//! Helpers shared by the `#[pg_test]` suites.
+
+use pgrx::prelude::*;
+
+/// Runs `query` and returns `SQLSTATE: message`, with ` | detail` appended when
+/// `with_detail` and the error has one, or `ok` when it succeeds.
+pub fn error_report(query: &str, with_detail: bool) -> String {
+    Spi::run(
+        r#"CREATE OR REPLACE FUNCTION pg_temp.error_of(q text, with_detail bool) RETURNS text
+        LANGUAGE plpgsql AS $f$
+        DECLARE detail text;
+        BEGIN
+            EXECUTE q;
+            RETURN 'ok';
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+            RETURN SQLSTATE || ': ' || SQLERRM
+                || CASE WHEN with_detail THEN coalesce(' | ' || nullif(detail, ''), '') ELSE '' END;
+        END $f$"#,
+    )
+    .unwrap();
+    Spi::get_one_with_args::<String>(
+        "SELECT pg_temp.error_of($1, $2)",
+        &[query.into(), with_detail.into()],
+    )
+    .unwrap()
+    .unwrap()
+}
