@@ -34,4 +34,15 @@ if [ "$total" != 2500 ] || [ "$missing" != 0 ]; then
     echo "concurrent inserts: $total rows, $missing not found by the index"
     exit 1
 fi
-echo "concurrent inserts: ok ($total rows, all found)"
+# VACUUM removes the TIDs of deleted rows from the index (ambulkdelete).
+read -r tids deleted < <("${psql[@]}" -At -F ' ' <<'SQL'
+DELETE FROM items WHERE id % 2 = 0;
+VACUUM items;
+SELECT heap_tids, deleted_elements FROM hnsw_index_stats('items_embedding_idx');
+SQL
+)
+if [ "$tids" != 1250 ] || [ "$deleted" -lt 1 ]; then
+    echo "vacuum: $tids heap TIDs left in the index (expected 1250), $deleted elements flagged deleted"
+    exit 1
+fi
+echo "concurrent inserts: ok ($total rows, all found; after deleting half and VACUUM the index holds $tids TIDs)"

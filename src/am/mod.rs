@@ -7,7 +7,8 @@
 //! - [`scan`]: `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`;
 //! - [`vacuum`]: `ambulkdelete`, `amvacuumcleanup`;
 //! - [`cost`]: `amcostestimate`; [`options`]: `amoptions` and `hnsw.ef_search`;
-//! - [`progress`]: `ambuildphasename` and `pg_stat_progress_create_index` updates.
+//! - [`progress`]: `ambuildphasename` and `pg_stat_progress_create_index` updates;
+//! - `hnsw_index_stats()`, in [`stats`].
 
 // Functions here take `pg_sys::Relation` pointers handed to the access method by
 // PostgreSQL, valid for the duration of the callback; they are not user input.
@@ -19,6 +20,7 @@ pub mod disk;
 pub mod options;
 pub mod progress;
 pub mod scan;
+pub mod stats;
 pub mod vacuum;
 
 use crate::error::raise;

@@ -243,4 +243,52 @@ mod tests {
                 .unwrap()
         );
     }
+
+    #[pg_test]
+    fn index_stats_describe_the_graph() {
+        Spi::run("CREATE TABLE s (id int, v vector(4))").unwrap();
+        Spi::run(
+            "INSERT INTO s SELECT i, ARRAY[i, i % 5, i % 7, 1] FROM generate_series(1, 300) i",
+        )
+        .unwrap();
+        Spi::run("INSERT INTO s SELECT 1000 + i, '[9,9,9,9]' FROM generate_series(1, 3) i")
+            .unwrap();
+        Spi::run("CREATE INDEX s_idx ON s USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16)").unwrap();
+        let row = |sql: &str| Spi::get_one::<i64>(sql).unwrap().unwrap();
+        // 300 distinct vectors + one element holding the 3 identical ones
+        assert_eq!(
+            row("SELECT live_elements FROM hnsw_index_stats('s_idx')"),
+            301
+        );
+        assert_eq!(row("SELECT heap_tids FROM hnsw_index_stats('s_idx')"), 303);
+        assert_eq!(
+            row("SELECT deleted_elements FROM hnsw_index_stats('s_idx')"),
+            0
+        );
+        assert_eq!(row("SELECT (SELECT sum(x) FROM unnest(elements_per_level) x)::bigint FROM hnsw_index_stats('s_idx')"), 301);
+        assert_eq!(
+            row("SELECT (entry_level + 1 = cardinality(elements_per_level))::int::bigint FROM hnsw_index_stats('s_idx')"),
+            1
+        );
+        let degree = Spi::get_one::<f64>("SELECT avg_out_degree[1] FROM hnsw_index_stats('s_idx')")
+            .unwrap()
+            .unwrap();
+        assert!(
+            (2.0..=8.0).contains(&degree),
+            "average layer-0 links {degree}"
+        );
+        assert_eq!(
+            row("SELECT bytes FROM hnsw_index_stats('s_idx')"),
+            row("SELECT pg_relation_size('s_idx')")
+        );
+        assert_eq!(
+            error_of("SELECT * FROM hnsw_index_stats('s')"),
+            "42809: \"s\" is not an index"
+        );
+        Spi::run("CREATE INDEX s_btree ON s (id)").unwrap();
+        assert_eq!(
+            error_of("SELECT * FROM hnsw_index_stats('s_btree')"),
+            "42809: \"s_btree\" is not an hnsw index"
+        );
+    }
 }
