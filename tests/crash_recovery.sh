@@ -6,21 +6,10 @@
 set -euo pipefail
 dir=$1 port=$2
 source "$(dirname "$0")/pgcluster.sh"
-psql=(/usr/lib/postgresql/15/bin/psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d pgvec_crash)
-/usr/lib/postgresql/15/bin/createdb -h "$dir" -p "$port" -U postgres pgvec_crash
-"${psql[@]}" <<'SQL'
-CREATE EXTENSION pgvec_hnsw;
-CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(16));
-INSERT INTO items (embedding)
-    SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16) d, generate_series(1, 1000) r GROUP BY r;
-CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32);
-CHECKPOINT;
-SQL
-script=$(mktemp)
-echo "INSERT INTO items (embedding) SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16);" >"$script"
-chmod 644 "$script"
-/usr/lib/postgresql/15/bin/pgbench -n -h "$dir" -p "$port" -U postgres -c 4 -j 2 -T 20 -f "$script" pgvec_crash \
-    >/dev/null 2>&1 &
+source "$(dirname "$0")/workload.sh"
+items_setup "$dir" "$port" pgvec_crash 1000
+script=$(items_insert_script)
+"$PG_BIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c 4 -j 2 -T 20 -f "$script" pgvec_crash >/dev/null 2>&1 &
 bench=$!
 sleep 4
 postmaster=$(head -1 "$dir/data/postmaster.pid")
@@ -41,14 +30,7 @@ if [ "$(awk '{print $3}' "/proc/$postmaster/stat" 2>/dev/null)" = Z ]; then
 fi
 cluster_restart "$dir"
 grep -q "redo done" "$dir/server.log" || { echo "crash recovery: no WAL replay seen"; exit 1; }
-read -r total missing < <("${psql[@]}" -At -F ' ' <<'SQL'
-SET enable_seqscan = off;
-SET hnsw.ef_search = 1000;
-SELECT (SELECT count(*) FROM items),
-       (SELECT count(*) FROM items i WHERE NOT EXISTS (
-            SELECT 1 FROM (SELECT id FROM items ORDER BY embedding <-> i.embedding LIMIT 5) n WHERE n.id = i.id));
-SQL
-)
+read -r total missing < <(items_unfound "$dir" "$port" pgvec_crash)
 if [ "$missing" != 0 ] || [ "$total" -le 1000 ]; then
     echo "crash recovery: $total rows after recovery, $missing not found by the index"
     exit 1
