@@ -136,10 +136,8 @@ impl BuildState {
 
     /// The graph no longer fits: say so, write it out, continue on disk.
     fn spill(&mut self) {
-        let per_element =
-            (self.graph.bytes() + self.tids.bytes()) as f64 / self.graph.len().max(1) as f64;
-        let total = self.heap_tuples_estimate.max(self.indexed);
-        let needed_mb = (per_element * total / (1024.0 * 1024.0)).ceil() as u64 + 1;
+        let total = self.heap_tuples_estimate.max(self.indexed) as u64;
+        let needed_mb = build_memory(total, self.dim, self.params.m).div_ceil(1024 * 1024);
         ErrorReport::new(
             PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
             format!(
