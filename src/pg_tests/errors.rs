@@ -24,9 +24,7 @@ mod tests {
             ("SELECT '[]'::vector", "22000: vector must have at least 1 dimension"),
             ("SELECT '[1,2]'::vector(3)", "22000: expected 3 dimensions, not 2"),
         ];
-        for (query, expected) in cases {
-            assert_eq!(error_of(query), expected, "{query}");
-        }
+        crate::pg_tests::support::assert_errors(&cases, true);
         let too_many = format!("SELECT '[{}]'::vector", vec!["0"; 16001].join(","));
         assert_eq!(
             error_of(&too_many),
@@ -67,9 +65,7 @@ mod tests {
                 "22000: expected 3 dimensions, not 2",
             ),
         ];
-        for (query, expected) in cases {
-            assert_eq!(error_of(query), expected, "{query}");
-        }
+        crate::pg_tests::support::assert_errors(&cases, true);
     }
 
     #[pg_test]
@@ -148,9 +144,7 @@ mod tests {
                 "54000: vector cannot have more than 16000 dimensions",
             ),
         ];
-        for (query, expected) in cases {
-            assert_eq!(error_of(query), expected, "{query}");
-        }
+        crate::pg_tests::support::assert_errors(&cases, true);
         let concat = format!("SELECT '[{}]'::vector || '[1]'", vec!["0"; 16000].join(","));
         assert_eq!(
             error_of(&concat),

@@ -179,9 +179,7 @@ mod tests {
                 "ok",
             ),
         ];
-        for (query, expected) in cases {
-            assert_eq!(error_of(query), expected, "{query}");
-        }
+        crate::pg_tests::support::assert_errors(&cases, false);
     }
 
     #[pg_test]

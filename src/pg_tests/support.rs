@@ -26,3 +26,11 @@ pub fn error_report(query: &str, with_detail: bool) -> String {
     .unwrap()
     .unwrap()
 }
+
+/// Asserts, for each `(query, expected)`, that [`error_report`] of the query is
+/// `expected`.
+pub fn assert_errors(cases: &[(&str, &str)], with_detail: bool) {
+    for (query, expected) in cases {
+        assert_eq!(error_report(query, with_detail), *expected, "{query}");
+    }
+}
