@@ -21,7 +21,7 @@ use crate::hnsw::insert::find_neighbours;
 use crate::hnsw::select::prune;
 use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Metric, Params};
 use crate::storage::meta::Meta;
-use crate::storage::page::{max_level, InsertLock, Pinned, ReadPage, WritePage};
+use crate::storage::page::{self, max_level, InsertLock, ReadPage, WritePage};
 use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
@@ -34,8 +34,6 @@ pub struct DiskGraph {
     /// Vectors read for distances between elements (one insert's worth).
     vectors: HashMap<u64, Vec<f32>>,
     tids: Vec<Tid>,
-    /// Pages pinned by `prefetch`, waiting for their `distance` call.
-    pinned: Vec<Pinned>,
 }
 
 impl DiskGraph {
@@ -46,15 +44,11 @@ impl DiskGraph {
             metric,
             vectors: HashMap::new(),
             tids: Vec::new(),
-            pinned: Vec::new(),
         }
     }
 
     fn read_page(&mut self, block: u32) -> ReadPage {
-        match self.pinned.iter().find(|p| p.block() == block) {
-            Some(p) => ReadPage::from_pinned(self.rel, p, PAGE_ELEMENTS),
-            None => ReadPage::read(self.rel, block, PAGE_ELEMENTS),
-        }
+        ReadPage::read(self.rel, block, PAGE_ELEMENTS)
     }
 
     /// Reads element `id` and passes it to `f`; `None` when there is no element at
@@ -98,20 +92,25 @@ impl DiskGraph {
     }
 }
 
+/// The distance from `query` to element `e`'s vector, read in place when aligned
+/// (always, on a page) or through `scratch`.
+fn measure(metric: Metric, query: &[f32], e: &Element, scratch: &mut Vec<f32>) -> f32 {
+    match e.vector() {
+        Some(v) => metric.distance(query, v),
+        None => {
+            e.vector_into(scratch);
+            metric.distance(query, scratch)
+        }
+    }
+}
+
 impl Graph for DiskGraph {
     type Id = u64;
 
     fn distance(&mut self, query: &[f32], id: u64) -> f32 {
         let metric = self.metric;
-        self.with_element(id, |e| match e.vector() {
-            Some(v) => metric.distance(query, v),
-            None => {
-                let mut v = Vec::new();
-                e.vector_into(&mut v);
-                metric.distance(query, &v)
-            }
-        })
-        .unwrap_or(f32::INFINITY)
+        self.with_element(id, |e| measure(metric, query, e, &mut Vec::new()))
+            .unwrap_or(f32::INFINITY)
     }
 
     fn distance_between(&mut self, a: u64, b: u64) -> f32 {
@@ -137,12 +136,27 @@ impl Graph for DiskGraph {
         self.metric
     }
 
-    fn prefetch(&mut self, ids: &[u64]) {
-        self.pinned.clear();
-        for &id in ids {
-            let block = Tid::unpack(id).block;
-            if !self.pinned.iter().any(|p| p.block() == block) {
-                self.pinned.push(Pinned::pin(self.rel, block));
+    /// Reads each page once: the elements of `ids` on one page are measured under one
+    /// share lock, after the pages were all prefetched.
+    fn distances(&mut self, query: &[f32], ids: &[u64], out: &mut Vec<f32>) {
+        let tids: Vec<Tid> = ids.iter().map(|&id| Tid::unpack(id)).collect();
+        page::prefetch(self.rel, tids.iter().map(|t| t.block));
+        out.clear();
+        out.resize(ids.len(), f32::NAN);
+        let mut scratch = Vec::new();
+        for first in 0..tids.len() {
+            if !out[first].is_nan() {
+                continue;
+            }
+            let block = tids[first].block;
+            let page = self.read_page(block);
+            for (i, t) in tids.iter().enumerate().skip(first) {
+                if t.block == block {
+                    out[i] = match page.item(t.offset).and_then(Element::parse) {
+                        Some(e) => measure(self.metric, query, &e, &mut scratch),
+                        None => f32::INFINITY,
+                    };
+                }
             }
         }
     }

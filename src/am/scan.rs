@@ -102,13 +102,15 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
         }
     };
     let mut graph = DiskGraph::new(index, meta.metric);
-    let mut visited = IdSet::default();
+    let ef = ef_search();
+    // About ef·m elements are visited; sizing the set once avoids rehashing it.
+    let mut visited = IdSet::with_capacity_and_hasher(ef * 48, Default::default());
     let entry = Candidate {
         distance: graph.distance(&query, entry.pack()),
         id: entry.pack(),
     };
     let entry = descend(&mut graph, &query, entry, top, 0, &mut visited);
-    let found = search_layer(&mut graph, &query, &[entry], ef_search(), 0, &mut visited);
+    let found = search_layer(&mut graph, &query, &[entry], ef, 0, &mut visited);
     let mut tids = Vec::with_capacity(found.len());
     for c in found {
         let at = Tid::unpack(c.id);

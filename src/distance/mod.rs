@@ -172,6 +172,22 @@ pub fn init() -> &'static Kernels {
     })
 }
 
+/// Asks the CPU to start loading the first `lines` 64-byte cache lines of `v` (x86-64;
+/// elsewhere a no-op), so that a distance computed a little later does not wait for
+/// memory. Used when the next vector to be measured is known in advance.
+#[inline]
+pub fn prefetch(v: &[f32], lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in (0..std::mem::size_of_val(v)).step_by(64).take(lines) {
+        // SAFETY: the address lies within `v`; a prefetch cannot fault.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                v.as_ptr().cast::<i8>().add(line),
+            )
+        }
+    }
+}
+
 /// The process-wide kernel table (chosen by [`init`] on first use).
 #[inline]
 pub fn kernels() -> &'static Kernels {

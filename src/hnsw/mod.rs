@@ -106,9 +106,18 @@ pub trait Graph {
     /// The metric distances are measured in.
     fn metric(&self) -> Metric;
 
-    /// A hint that the distances to `ids` will be asked for next, so their memory can
-    /// be fetched together. The default does nothing.
-    fn prefetch(&mut self, _ids: &[Self::Id]) {}
+    /// Replaces `out` with the distances from `query` to each of `ids`, in order.
+    ///
+    /// One call per expanded neighbour list lets an implementation fetch the
+    /// elements' memory together and read each page once; the default calls
+    /// [`Graph::distance`] for each.
+    fn distances(&mut self, query: &[f32], ids: &[Self::Id], out: &mut Vec<f32>) {
+        out.clear();
+        for &id in ids {
+            let d = self.distance(query, id);
+            out.push(d);
+        }
+    }
 }
 
 /// Write access to an HNSW graph.

@@ -33,6 +33,7 @@ pub fn search_layer<G: Graph>(
     }
     let mut neighbours = Vec::new();
     let mut fresh = Vec::new();
+    let mut distances = Vec::new();
     while let Some(Reverse(nearest)) = candidates.pop() {
         let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
         if nearest.distance > farthest && results.len() >= ef {
@@ -41,9 +42,8 @@ pub fn search_layer<G: Graph>(
         graph.neighbours(nearest.id, layer, &mut neighbours);
         fresh.clear();
         fresh.extend(neighbours.iter().copied().filter(|&id| visited.insert(id)));
-        graph.prefetch(&fresh);
-        for &id in &fresh {
-            let distance = graph.distance(query, id);
+        graph.distances(query, &fresh, &mut distances);
+        for (&id, &distance) in fresh.iter().zip(&distances) {
             let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
             if results.len() < ef || distance < farthest {
                 let c = Candidate { distance, id };

@@ -152,14 +152,6 @@ fn read_buffer(
     }
 }
 
-/// A pinned (not locked) buffer, with its page's first cache lines prefetched: a
-/// search pins the pages of a whole neighbour list first, so their memory loads
-/// overlap, then reads them one by one with [`ReadPage::from_pinned`].
-pub struct Pinned {
-    buffer: pg_sys::Buffer,
-    block: u32,
-}
-
 type RecentBuffers = std::collections::HashMap<
     (u32, u32, u32),
     Vec<pg_sys::Buffer>,
@@ -174,17 +166,24 @@ thread_local! {
     static RECENT: std::cell::RefCell<RecentBuffers> = std::cell::RefCell::new(RecentBuffers::default());
 }
 
+/// The key of `rel`'s hints in [`RECENT`]: its tablespace, database and file node.
+fn relation_key(rel: pg_sys::Relation) -> (u32, u32, u32) {
+    // SAFETY: `rel` is an open relation.
+    let node = unsafe { (*rel).rd_node };
+    (
+        node.spcNode.to_u32(),
+        node.dbNode.to_u32(),
+        node.relNode.to_u32(),
+    )
+}
+
 /// Pins `block` of `rel`'s main fork, through the recent-buffer hint when it holds.
 fn pin_recent(rel: pg_sys::Relation, block: u32) -> pg_sys::Buffer {
     // SAFETY: reads the relation's file node; ReadRecentBuffer validates the hint
     // (buffer tag) under the buffer header lock and pins only on a match.
     unsafe {
         let node = (*rel).rd_node;
-        let key = (
-            node.spcNode.to_u32(),
-            node.dbNode.to_u32(),
-            node.relNode.to_u32(),
-        );
+        let key = relation_key(rel);
         let hint = RECENT.with(|r| {
             r.borrow()
                 .get(&key)
@@ -208,38 +207,56 @@ fn pin_recent(rel: pg_sys::Relation, block: u32) -> pg_sys::Buffer {
     }
 }
 
-impl Pinned {
-    /// Pins block `block` of `rel` and prefetches its header, line pointers and
-    /// special area into the CPU cache.
-    pub fn pin(rel: pg_sys::Relation, block: u32) -> Pinned {
-        let buffer = pin_recent(rel, block);
-        // SAFETY: the buffer is pinned, so its page address is stable; prefetching
-        // reads nothing architecturally and cannot fault.
-        unsafe {
-            let page = pg_sys::BufferGetPage(buffer).cast::<i8>();
-            #[cfg(target_arch = "x86_64")]
-            {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(page);
-                _mm_prefetch::<_MM_HINT_T0>(page.add(64));
-                _mm_prefetch::<_MM_HINT_T0>(page.add(BLOCK_SIZE - SPECIAL_SIZE));
-            }
-            let _ = page;
+/// Calls `f` with the buffer hints of `rel` (indexed by block; 0 where unknown).
+fn with_hints(rel: pg_sys::Relation, f: impl FnOnce(&[pg_sys::Buffer])) {
+    let key = relation_key(rel);
+    RECENT.with(|r| {
+        if let Some(hints) = r.borrow().get(&key) {
+            f(hints);
         }
-        Pinned { buffer, block }
-    }
+    });
+}
 
-    /// The block number.
-    pub fn block(&self) -> u32 {
-        self.block
+/// The address of shared `buffer`'s page, if `buffer` is a shared buffer number.
+fn hinted_page(hints: &[pg_sys::Buffer], block: u32) -> Option<usize> {
+    let buffer = *hints.get(block as usize)?;
+    // SAFETY: only an address inside the shared buffer pool is computed (`buffer` is
+    // 1-based); nothing is read.
+    (buffer > 0)
+        .then(|| unsafe { pg_sys::BufferBlocks as usize + (buffer as usize - 1) * BLOCK_SIZE })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn prefetch_line(address: usize) {
+    // SAFETY: a prefetch reads nothing architecturally and cannot fault, whatever the
+    // address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address as *const i8)
     }
 }
 
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        // SAFETY: releases the pin taken in `pin` (not handed to a ReadPage).
-        unsafe { pg_sys::ReleaseBuffer(self.buffer) }
-    }
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch_line(_address: usize) {}
+
+/// Prefetches into the CPU cache, for each of `blocks` of `rel` whose buffer is known
+/// from an earlier read, the buffer descriptor, the page header with the first line
+/// pointers and the special area, so that reading a neighbour list's elements does
+/// not wait for memory one page at a time. Pins nothing; a stale hint costs a useless
+/// cache line at worst.
+pub fn prefetch(rel: pg_sys::Relation, blocks: impl IntoIterator<Item = u32>) {
+    with_hints(rel, |hints| {
+        for block in blocks {
+            if let Some(page) = hinted_page(hints, block) {
+                let buffer = hints[block as usize] as usize;
+                // SAFETY: computes the address of a shared buffer descriptor (the
+                // array has one per shared buffer); nothing is read.
+                let desc = unsafe { pg_sys::BufferDescriptors.add(buffer - 1) } as usize;
+                prefetch_line(desc);
+                prefetch_line(page);
+                prefetch_line(page + BLOCK_SIZE - SPECIAL_SIZE);
+            }
+        }
+    });
 }
 
 /// A pinned, share-locked page; unlocked and unpinned on drop.
@@ -270,15 +287,6 @@ impl ReadPage {
     /// Reads block `block` of `rel`, checking it is a page of `page_type`.
     pub fn read(rel: pg_sys::Relation, block: u32, page_type: u16) -> ReadPage {
         ReadPage::lock(rel, pin_recent(rel, block), block, page_type)
-    }
-
-    /// Share-locks a page pinned by [`Pinned::pin`] with a pin of its own, so the
-    /// `Pinned` can serve several reads of the same page.
-    pub fn from_pinned(rel: pg_sys::Relation, pinned: &Pinned, page_type: u16) -> ReadPage {
-        // SAFETY: the buffer is pinned by `pinned`; IncrBufferRefCount adds the pin the
-        // guard releases on drop (cheap: no buffer mapping lookup).
-        unsafe { pg_sys::IncrBufferRefCount(pinned.buffer) };
-        ReadPage::lock(rel, pinned.buffer, pinned.block, page_type)
     }
 
     /// The tuple at `offset`, if there is one.
