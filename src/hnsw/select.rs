@@ -1,9 +1,13 @@
 //! `SELECT-NEIGHBORS-HEURISTIC` (Algorithm 4 of the paper) without the optional
 //! candidate extension. `keepPrunedConnections` (fill free slots with the nearest
 //! pruned candidates) is used for a new element's own links, which raises recall at a
-//! given `ef_search`, but not when re-selecting a full list of an existing element:
-//! there it would keep every list full, so every later back-link would pay for the
-//! heuristic again (pgvector keeps them in both places and builds 2–3× slower).
+//! given `ef_search`. When a full list of an existing element is re-selected, pruned
+//! candidates fill it only to three quarters: filling it completely would keep every
+//! list full, so every later back-link would pay for the heuristic again (pgvector
+//! does that and builds 2–3× slower), while not filling at all loses recall.
+//! Measured on the 100k wordnet set (m 16, ef_construction 64, ef_search 40): no
+//! refill 0.968 recall / 23 s build, half 0.971 / 22 s, three quarters 0.975 / 25 s,
+//! full 0.976 / 48 s.
 
 use super::{Candidate, Graph};
 
@@ -48,8 +52,14 @@ pub fn select_neighbours<G: Graph + ?Sized>(
     kept
 }
 
-/// Re-selects the links of `base` when adding `new` to its full list `current`: the
-/// heuristic over the old links and `new`, by distance from `base`.
+/// Share of a re-selected full list refilled with pruned candidates (see the module
+/// docs): `max · NUM / DEN` links at least, when there are that many candidates.
+const PRUNE_FILL_NUM: usize = 3;
+const PRUNE_FILL_DEN: usize = 4;
+
+/// Re-selects the links of `base` when adding `new` to its full list `current` of
+/// `max` links: the heuristic over the old links and `new`, by distance from `base`,
+/// refilled with the nearest pruned ones to three quarters of `max`.
 pub fn prune<G: Graph + ?Sized>(
     graph: &mut G,
     base: G::Id,
@@ -66,8 +76,13 @@ pub fn prune<G: Graph + ?Sized>(
         .collect();
     candidates.push(new);
     candidates.sort_unstable();
-    select_neighbours(graph, &candidates, max, 0)
-        .into_iter()
-        .map(|c| c.id)
-        .collect()
+    select_neighbours(
+        graph,
+        &candidates,
+        max,
+        max * PRUNE_FILL_NUM / PRUNE_FILL_DEN,
+    )
+    .into_iter()
+    .map(|c| c.id)
+    .collect()
 }
