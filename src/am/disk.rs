@@ -18,7 +18,9 @@
 //! cannot both believe they are the top of the graph (as pgvector does).
 
 use crate::hnsw::insert::find_neighbours;
+use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::select::prune;
+use crate::hnsw::select::select_neighbours;
 use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Metric, Params};
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, max_level, InsertLock, ReadPage, WritePage};
@@ -34,6 +36,8 @@ pub struct DiskGraph {
     /// Vectors read for distances between elements (one insert's worth).
     vectors: HashMap<u64, Vec<f32>>,
     tids: Vec<Tid>,
+    /// Elements found flagged deleted while their vectors were read.
+    deleted: IdSet<u64>,
 }
 
 impl DiskGraph {
@@ -44,6 +48,7 @@ impl DiskGraph {
             metric,
             vectors: HashMap::new(),
             tids: Vec::new(),
+            deleted: IdSet::default(),
         }
     }
 
@@ -80,7 +85,12 @@ impl DiskGraph {
     fn vector(&mut self, id: u64) -> Option<&[f32]> {
         if !self.vectors.contains_key(&id) {
             let mut v = Vec::new();
-            self.with_element(id, |e| e.vector_into(&mut v))?;
+            if self.with_element(id, |e| {
+                e.vector_into(&mut v);
+                e.deleted()
+            })? {
+                self.deleted.insert(id);
+            }
             self.vectors.insert(id, v);
         }
         self.vectors.get(&id).map(Vec::as_slice)
@@ -89,6 +99,7 @@ impl DiskGraph {
     /// Forgets cached vectors (between inserts).
     pub fn clear_cache(&mut self) {
         self.vectors.clear();
+        self.deleted.clear();
     }
 }
 
@@ -109,8 +120,15 @@ impl Graph for DiskGraph {
 
     fn distance(&mut self, query: &[f32], id: u64) -> f32 {
         let metric = self.metric;
-        self.with_element(id, |e| measure(metric, query, e, &mut Vec::new()))
-            .unwrap_or(f32::INFINITY)
+        let Some((distance, deleted)) = self.with_element(id, |e| {
+            (measure(metric, query, e, &mut Vec::new()), e.deleted())
+        }) else {
+            return f32::INFINITY;
+        };
+        if deleted {
+            self.deleted.insert(id);
+        }
+        distance
     }
 
     fn distance_between(&mut self, a: u64, b: u64) -> f32 {
@@ -136,6 +154,10 @@ impl Graph for DiskGraph {
         self.metric
     }
 
+    fn is_deleted(&self, id: u64) -> bool {
+        self.deleted.contains(&id)
+    }
+
     /// Reads each page once: the elements of `ids` on one page are measured under one
     /// share lock, after the pages were all prefetched.
     fn distances(&mut self, query: &[f32], ids: &[u64], out: &mut Vec<f32>) {
@@ -153,7 +175,12 @@ impl Graph for DiskGraph {
             for (i, t) in tids.iter().enumerate().skip(first) {
                 if t.block == block {
                     out[i] = match page.item(t.offset).and_then(Element::parse) {
-                        Some(e) => measure(self.metric, query, &e, &mut scratch),
+                        Some(e) => {
+                            if e.deleted() {
+                                self.deleted.insert(ids[i]);
+                            }
+                            measure(self.metric, query, &e, &mut scratch)
+                        }
                         None => f32::INFINITY,
                     };
                 }
@@ -191,39 +218,149 @@ impl GraphMut for DiskGraph {
     }
 
     fn add_link(&mut self, id: u64, layer: usize, new: Candidate<u64>, max: usize) {
+        self.link(id, layer, new, max, false);
+    }
+}
+
+impl DiskGraph {
+    /// Replaces `id`'s list on `layer` with what `choose` makes of the current one
+    /// (`None`: leave it), writing only if the list is still the one `choose` saw when
+    /// re-read under the page's exclusive lock; tries three times. `false` when
+    /// nothing was written.
+    fn update_layer(
+        &mut self,
+        id: u64,
+        layer: usize,
+        mut choose: impl FnMut(&mut DiskGraph, &[Tid]) -> Option<Vec<Tid>>,
+    ) -> bool {
         let mut current = Vec::new();
         for _attempt in 0..3 {
             let Some(nb) = self.read_layer(id, layer, &mut current) else {
-                return;
+                return false;
             };
-            let new_tid = Tid::unpack(new.id);
-            if current.contains(&new_tid) {
-                return;
+            let Some(chosen) = choose(self, &current) else {
+                return false;
+            };
+            let mut page = WritePage::lock(self.rel, nb.block, PAGE_ELEMENTS);
+            let Some(bytes) = page.item_mut(nb.offset) else {
+                return false;
+            };
+            let Some(list) = Neighbours::parse(bytes) else {
+                return false;
+            };
+            let mut now = Vec::new();
+            list.layer(layer, &mut now);
+            if now == current {
+                tuple::set_layer(bytes, layer, &chosen);
+                page.commit();
+                return true;
             }
-            let chosen: Vec<Tid> = if current.len() < max {
+            // The list changed since we read it: drop the guard (abort) and retry.
+        }
+        false
+    }
+
+    /// Adds the link `id → new` on `layer` (list of at most `max`), re-selecting a
+    /// full list with the heuristic. With `force`, `new` stays in the list even when
+    /// the heuristic would drop it (it replaces the farthest kept link). Returns
+    /// whether the list now holds `new`.
+    pub fn link(
+        &mut self,
+        id: u64,
+        layer: usize,
+        new: Candidate<u64>,
+        max: usize,
+        force: bool,
+    ) -> bool {
+        let new_tid = Tid::unpack(new.id);
+        let (mut present, mut holds) = (false, false);
+        let written = self.update_layer(id, layer, |graph, current| {
+            present = current.contains(&new_tid);
+            if present {
+                return None;
+            }
+            let mut kept: Vec<Tid> = if current.len() < max {
                 current.iter().copied().chain([new_tid]).collect()
             } else {
                 let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
-                prune(self, id, &ids, new, max)
+                prune(graph, id, &ids, new, max)
                     .into_iter()
                     .map(Tid::unpack)
                     .collect()
             };
-            let mut page = WritePage::lock(self.rel, nb.block, PAGE_ELEMENTS);
-            let Some(bytes) = page.item_mut(nb.offset) else {
-                return;
-            };
-            let mut now = Vec::new();
-            Neighbours::parse(bytes)
-                .expect("neighbour tuple")
-                .layer(layer, &mut now);
-            if now == current {
-                tuple::set_layer(bytes, layer, &chosen);
-                page.commit();
-                return;
+            if force && !kept.contains(&new_tid) {
+                if kept.len() == max {
+                    kept[max - 1] = new_tid;
+                } else {
+                    kept.push(new_tid);
+                }
             }
-            // The list changed since we read it: drop the guard (abort) and retry.
-        }
+            holds = kept.contains(&new_tid);
+            (holds || kept.as_slice() != current).then_some(kept)
+        });
+        present || (written && holds)
+    }
+
+    /// Re-selects `id`'s links on `layer` when some of them point at deleted
+    /// elements (VACUUM): searches the layer for `id`'s vector with
+    /// `ef_construction`, starting from its live neighbours (or from the entry point
+    /// when none is left), and keeps what the heuristic chooses among the live
+    /// elements found. Returns whether the list was rewritten.
+    pub fn repair_layer(&mut self, id: u64, layer: usize, params: &Params) -> bool {
+        let Some(vector) = self.vector(id).map(<[f32]>::to_vec) else {
+            return false;
+        };
+        let max = params.max_links(layer);
+        self.update_layer(id, layer, |graph, current| {
+            let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
+            let mut distances = Vec::new();
+            graph.distances(&vector, &ids, &mut distances);
+            let live: Vec<Candidate<u64>> = ids
+                .iter()
+                .zip(&distances)
+                .filter(|&(&n, d)| !graph.is_deleted(n) && n != id && d.is_finite())
+                .map(|(&n, &distance)| Candidate { distance, id: n })
+                .collect();
+            if live.len() == current.len() {
+                return None;
+            }
+            let mut visited = IdSet::default();
+            let entries = if live.is_empty() {
+                let (ep, top) = graph.entry_point()?;
+                if top < layer || ep == id {
+                    return Some(Vec::new());
+                }
+                let start = Candidate {
+                    distance: graph.distance(&vector, ep),
+                    id: ep,
+                };
+                vec![descend(graph, &vector, start, top, layer, &mut visited)]
+            } else {
+                live.clone()
+            };
+            let found = search_layer(
+                graph,
+                &vector,
+                &entries,
+                params.ef_construction,
+                layer,
+                &mut visited,
+            );
+            let mut candidates: Vec<Candidate<u64>> = found
+                .into_iter()
+                .chain(live)
+                .filter(|c| c.id != id && !graph.is_deleted(c.id))
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup_by_key(|c| c.id);
+            let chosen = select_neighbours(graph, &candidates, max, max);
+            Some(chosen.iter().map(|c| Tid::unpack(c.id)).collect())
+        })
+    }
+
+    /// The vector of element `id`, copied.
+    pub fn vector_of(&mut self, id: u64) -> Option<Vec<f32>> {
+        self.vector(id).map(<[f32]>::to_vec)
     }
 }
 
@@ -251,6 +388,26 @@ fn place_element(
             page = Some(p);
         }
     }
+    // Then space VACUUM freed, as the free space map records it (it may be stale:
+    // correct it and ask again, a few times).
+    let mut from_fsm = false;
+    for _ in 0..4 {
+        if page.is_some() {
+            break;
+        }
+        let Some(block) = page::page_with_free_space(rel, need) else {
+            break;
+        };
+        let p = WritePage::lock(rel, block, PAGE_ELEMENTS);
+        if p.free_space() >= need {
+            page = Some(p);
+            from_fsm = true;
+        } else {
+            let free = p.free_space();
+            drop(p);
+            page::record_free_space(rel, block, free);
+        }
+    }
     let extended = page.is_none();
     let mut page = page.unwrap_or_else(|| WritePage::extend(rel, PAGE_ELEMENTS));
     let mut nb = vec![0u8; tuple::neighbour_size(meta.m, level)];
@@ -273,7 +430,11 @@ fn place_element(
         vector,
     );
     let offset = page.add_item(&el).expect("space checked");
+    let free = page.free_space();
     page.commit();
+    if from_fsm {
+        page::record_free_space(rel, block, free);
+    }
     if extended {
         Meta::update(rel, |m| {
             let newer = block > m.insert_page;
@@ -350,16 +511,23 @@ fn insert_locked(
     }
     let id = place_element(rel, meta, level, vector, heap_tid, &found.layers).pack();
     for (layer, selected) in found.layers.iter().enumerate() {
+        let max = params.max_links(layer);
+        let mut linked = false;
         for c in selected {
-            graph.add_link(
-                c.id,
-                layer,
-                Candidate {
-                    distance: c.distance,
-                    id,
-                },
-                params.max_links(layer),
-            );
+            let back = Candidate {
+                distance: c.distance,
+                id,
+            };
+            linked |= graph.link(c.id, layer, back, max, false);
+        }
+        // Every neighbour's heuristic may have preferred its old links; then the
+        // nearest one keeps a link anyway, so that searches can reach the new row.
+        if let (false, Some(nearest)) = (linked, selected.first()) {
+            let back = Candidate {
+                distance: nearest.distance,
+                id,
+            };
+            graph.link(nearest.id, layer, back, max, true);
         }
     }
     if meta.entry.is_none_or(|(_, l)| level > l) {

@@ -17,11 +17,13 @@
 pub mod build;
 pub mod cost;
 pub mod disk;
+pub mod graphscan;
 pub mod options;
 pub mod progress;
 pub mod scan;
 pub mod stats;
 pub mod vacuum;
+pub mod verify;
 
 use crate::error::raise;
 use crate::hnsw::Metric;

@@ -11,7 +11,7 @@ use pgrx::{pg_sys, PgSqlErrorCode};
 use std::ffi::CStr;
 
 /// A `regclass` argument (the relation's OID).
-pub struct RegClass(pg_sys::Oid);
+pub struct RegClass(pub pg_sys::Oid);
 
 pgrx::impl_sql_translatable!(RegClass, arg_only = "regclass");
 
@@ -28,10 +28,10 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for RegClass {
 }
 
 /// An hnsw index opened with `AccessShareLock`, closed on drop.
-struct OpenIndex(pg_sys::Relation);
+pub struct OpenIndex(pub pg_sys::Relation);
 
 impl OpenIndex {
-    fn open(oid: pg_sys::Oid) -> OpenIndex {
+    pub fn open(oid: pg_sys::Oid) -> OpenIndex {
         // SAFETY: index_open raises an ERROR for a missing or non-index relation; the
         // access method name comes back palloc'd.
         unsafe {

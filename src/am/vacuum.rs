@@ -1,17 +1,268 @@
-//! `ambulkdelete` and `amvacuumcleanup`.
+//! `ambulkdelete` and `amvacuumcleanup`: dead rows leave the index, the graph is
+//! repaired around them, their space is reused, and no live element stays
+//! unreachable.
 //!
-//! Bulk delete visits every element page under an exclusive lock (one page at a
-//! time) and removes the heap TIDs that VACUUM reports dead; an element left without
-//! TIDs is flagged deleted: scans no longer return it but still route through it, so
-//! the graph stays connected. (Unlinking such elements and repairing their
-//! neighbours is a later step.)
+//! Bulk delete runs in three passes (the scheme pgvector uses):
+//! 1. **Remove dead TIDs.** Every element page, one at a time under an exclusive
+//!    lock: heap TIDs that VACUUM reports dead are removed; an element left without
+//!    TIDs is flagged deleted. From then on scans skip it, inserts never take it as
+//!    a neighbour ([`crate::hnsw::Graph::is_deleted`]) nor add a row to it; both
+//!    still route through it.
+//! 2. **Repair.** First a barrier: VACUUM takes the insert lock (page 0) exclusively
+//!    and releases it at once, so every insert that might have chosen a now-deleted
+//!    element as a neighbour before it was flagged has finished. A deleted entry
+//!    point is replaced by the live element of the highest level. Then every live
+//!    element whose list on some layer holds a deleted (or missing) element gets that
+//!    list re-selected: a search of the layer with `ef_construction` from its live
+//!    neighbours and the neighbour-selection heuristic, the build's own code
+//!    ([`DiskGraph::repair_layer`]).
+//! 3. **Free.** The deleted elements and their neighbour tuples are removed from
+//!    their pages (under the exclusive lock, re-checking that each is still deleted
+//!    and TID-less) and the pages' free space is recorded in the free space map,
+//!    where inserts look before extending the index.
+//!
+//! A list is rewritten only if it is unchanged under the exclusive page lock since it
+//! was read (optimistically, as inserts do), so concurrent inserts are never lost.
+//! Scans and inserts that still hold the TID of a freed element read whatever is
+//! there now (nothing, or a newer element) and cope: every tuple is parsed by tag.
+//! A crash between passes leaves flagged elements that the next VACUUM picks up.
+//!
+//! Cleanup (`amvacuumcleanup`, every VACUUM) reads the graph and links each live
+//! element that no search can reach from the entry point (the heuristic can prune
+//! away all of an element's in-links) from its nearest reachable element.
 
-use crate::storage::page::{block_count, WritePage};
-use crate::storage::tuple::{Element, ElementMut, Tid};
+use super::disk::DiskGraph;
+use super::graphscan::GraphScan;
+use crate::hnsw::search::{descend, search_layer};
+use crate::hnsw::{Candidate, Graph, IdSet, Params};
+use crate::storage::meta::Meta;
+use crate::storage::page::{self, block_count, InsertLock, WritePage};
+use crate::storage::tuple::{Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::{pg_guard, pg_sys};
 
-/// `ambulkdelete`.
+/// What pass 1 found.
+#[derive(Default)]
+struct Removed {
+    /// Heap TIDs left in the index.
+    live_tids: f64,
+    /// Heap TIDs removed.
+    removed: f64,
+    /// Every element flagged deleted (newly or by an earlier, interrupted VACUUM).
+    deleted: Vec<u64>,
+    /// The live element of the highest level, a replacement entry point.
+    top_live: Option<(Tid, usize)>,
+}
+
+/// Pass 1: removes the TIDs `dead` says are dead; flags elements left without any.
+fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) -> Removed {
+    let mut r = Removed::default();
+    for block in 1..block_count(index) {
+        // SAFETY: lets VACUUM's cost-based delay and interrupts act between pages.
+        unsafe { pg_sys::vacuum_delay_point() };
+        let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
+        let mut changed = false;
+        for offset in 1..=page.max_offset() {
+            let Some(bytes) = page.item_mut(offset) else {
+                continue;
+            };
+            if Element::parse(bytes).is_none() {
+                continue;
+            }
+            let n = ElementMut(bytes).retain_heap_tids(|t| !dead(t));
+            changed |= n > 0;
+            r.removed += n as f64;
+            let e = Element::parse(bytes).expect("still an element");
+            let tid = Tid { block, offset };
+            if e.deleted() {
+                r.deleted.push(tid.pack());
+            } else {
+                r.live_tids += e.heap_tids().count() as f64;
+                if r.top_live.is_none_or(|(_, l)| e.level() > l) {
+                    r.top_live = Some((tid, e.level()));
+                }
+            }
+        }
+        if changed {
+            page.commit();
+        }
+    }
+    r
+}
+
+/// Pass 2: entry point replacement and repair of every list that points at a
+/// deleted or missing element. Returns the number of lists rewritten.
+fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, usize)>) -> usize {
+    // The barrier: wait for inserts that began before the elements were flagged.
+    drop(InsertLock::acquire(index, true));
+    Meta::update(index, |m| {
+        let gone = m.entry.is_some_and(|(t, _)| deleted.contains(&t.pack()));
+        if gone {
+            m.entry = top_live;
+        }
+        gone
+    });
+    let meta = Meta::read(index);
+    let params = Params {
+        m: meta.m,
+        ef_construction: meta.ef_construction,
+    };
+    let scan = GraphScan::read(index);
+    let mut graph = DiskGraph::new(index, meta.metric);
+    let mut ids: Vec<u64> = scan.elements.keys().copied().collect();
+    ids.sort_unstable();
+    let mut rewritten = 0;
+    for id in ids {
+        if scan.elements[&id].deleted || deleted.contains(&id) {
+            continue;
+        }
+        let Some(layers) = scan.layers(id) else {
+            continue;
+        };
+        for (layer, links) in layers.iter().enumerate() {
+            let stale = links.iter().any(|t| {
+                deleted.contains(&t.pack())
+                    || scan.elements.get(&t.pack()).is_none_or(|e| e.deleted)
+            });
+            if stale {
+                // SAFETY: as in pass 1.
+                unsafe { pg_sys::vacuum_delay_point() };
+                rewritten += usize::from(graph.repair_layer(id, layer, &params));
+            }
+        }
+        graph.clear_cache();
+    }
+    rewritten
+}
+
+/// Pass 3: removes the deleted elements and their neighbour tuples from their pages
+/// and records the freed space. Returns the number of elements freed.
+fn free(index: pg_sys::Relation, deleted: &[u64]) -> usize {
+    let mut by_block: Vec<Tid> = deleted.iter().map(|&id| Tid::unpack(id)).collect();
+    by_block.sort_unstable();
+    let mut elsewhere = Vec::new();
+    let mut freed = 0;
+    for group in by_block.chunk_by(|a, b| a.block == b.block) {
+        let block = group[0].block;
+        let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
+        for t in group {
+            let Some(e) = page.item_mut(t.offset).and_then(|b| Element::parse(b)) else {
+                continue;
+            };
+            if !e.deleted() || e.heap_tids().next().is_some() {
+                continue;
+            }
+            let nb = e.neighbours();
+            page.delete_item(t.offset);
+            if nb.block == block {
+                page.delete_item(nb.offset);
+            } else {
+                elsewhere.push(nb);
+            }
+            freed += 1;
+        }
+        let space = page.free_space();
+        page.commit();
+        page::record_free_space(index, block, space);
+    }
+    for nb in elsewhere {
+        let mut page = WritePage::lock(index, nb.block, PAGE_ELEMENTS);
+        if page
+            .item_mut(nb.offset)
+            .and_then(|b| Neighbours::parse(b))
+            .is_some()
+        {
+            page.delete_item(nb.offset);
+        }
+        let space = page.free_space();
+        page.commit();
+        page::record_free_space(index, nb.block, space);
+    }
+    page::vacuum_free_space_map(index);
+    freed
+}
+
+/// Links every live element that cannot be reached from the entry point from its
+/// nearest reachable element (a forced link). Returns how many were linked.
+fn reconnect(index: pg_sys::Relation) -> usize {
+    let meta = Meta::read(index);
+    let Some((entry, top)) = meta.entry else {
+        return 0;
+    };
+    let params = Params {
+        m: meta.m,
+        ef_construction: meta.ef_construction,
+    };
+    let scan = GraphScan::read(index);
+    let mut reached = IdSet::default();
+    scan.reachable_from(entry.pack(), &mut reached);
+    let mut lost: Vec<u64> = scan
+        .elements
+        .iter()
+        .filter(|&(id, e)| !e.deleted && !reached.contains(id))
+        .map(|(&id, _)| id)
+        .collect();
+    lost.sort_unstable();
+    let mut graph = DiskGraph::new(index, meta.metric);
+    let mut linked = 0;
+    for u in lost {
+        if reached.contains(&u) {
+            continue;
+        }
+        // SAFETY: as in pass 1.
+        unsafe { pg_sys::vacuum_delay_point() };
+        let Some(v) = graph.vector_of(u) else {
+            continue;
+        };
+        let mut visited = IdSet::default();
+        let start = Candidate {
+            distance: graph.distance(&v, entry.pack()),
+            id: entry.pack(),
+        };
+        let first = descend(&mut graph, &v, start, top, 0, &mut visited);
+        let found = search_layer(
+            &mut graph,
+            &v,
+            &[first],
+            params.ef_construction,
+            0,
+            &mut visited,
+        );
+        let nearest = found
+            .iter()
+            .find(|c| c.id != u && reached.contains(&c.id) && !graph.is_deleted(c.id))
+            .copied();
+        if let Some(n) = nearest {
+            let back = Candidate {
+                distance: n.distance,
+                id: u,
+            };
+            if graph.link(n.id, 0, back, params.max_links(0), true) {
+                scan.reachable_from(u, &mut reached);
+                linked += 1;
+            }
+        }
+        graph.clear_cache();
+    }
+    linked
+}
+
+/// Allocates a zeroed result when VACUUM passed none.
+///
+/// # Safety
+/// Must run in a PostgreSQL memory context that outlives the VACUUM call.
+unsafe fn result_or_new(
+    stats: *mut pg_sys::IndexBulkDeleteResult,
+) -> *mut pg_sys::IndexBulkDeleteResult {
+    if stats.is_null() {
+        // SAFETY: palloc0 returns zeroed memory of the requested size or raises.
+        unsafe { pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast() }
+    } else {
+        stats
+    }
+}
+
+/// `ambulkdelete`: the three passes of the module docs.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn ambulkdelete(
     info: *mut pg_sys::IndexVacuumInfo,
@@ -22,46 +273,28 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     // SAFETY: VACUUM passes a live info struct, a result struct or null, and a
     // callback that answers for heap TIDs.
     unsafe {
-        let stats = if stats.is_null() {
-            pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast()
-        } else {
-            stats
-        };
+        let stats = result_or_new(stats);
         let index = (*info).index;
         let callback = callback.expect("bulk delete callback");
-        let (mut live, mut removed) = (0.0f64, 0.0f64);
-        for block in 1..block_count(index) {
-            pg_sys::vacuum_delay_point();
-            let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
-            let mut changed = false;
-            for offset in 1..=page.max_offset() {
-                let Some(bytes) = page.item_mut(offset) else {
-                    continue;
-                };
-                if Element::parse(bytes).is_none() {
-                    continue;
-                }
-                let n = ElementMut(bytes).retain_heap_tids(|t: Tid| {
-                    let mut ip = pg_sys::ItemPointerData::default();
-                    pgrx::itemptr::item_pointer_set_all(&mut ip, t.block, t.offset);
-                    !callback(&mut ip, callback_state)
-                });
-                changed |= n > 0;
-                removed += n as f64;
-                live += Element::parse(bytes).map_or(0, |e| e.heap_tids().count()) as f64;
-            }
-            if changed {
-                page.commit();
-            }
+        let removed = remove_dead_tids(index, |t| {
+            let mut ip = pg_sys::ItemPointerData::default();
+            pgrx::itemptr::item_pointer_set_all(&mut ip, t.block, t.offset);
+            callback(&mut ip, callback_state)
+        });
+        if !removed.deleted.is_empty() {
+            let deleted: IdSet<u64> = removed.deleted.iter().copied().collect();
+            repair(index, &deleted, removed.top_live);
+            free(index, &removed.deleted);
         }
         (*stats).num_pages = block_count(index);
-        (*stats).num_index_tuples = live;
-        (*stats).tuples_removed += removed;
+        (*stats).num_index_tuples = removed.live_tids;
+        (*stats).tuples_removed += removed.removed;
         stats
     }
 }
 
-/// `amvacuumcleanup`: page count, and the tuple count when bulk delete did not run.
+/// `amvacuumcleanup`: reconnects unreachable live elements; page count, and the
+/// tuple count when bulk delete did not run.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amvacuumcleanup(
     info: *mut pg_sys::IndexVacuumInfo,
@@ -72,16 +305,17 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
         if (*info).analyze_only {
             return stats;
         }
+        let index = (*info).index;
+        reconnect(index);
         let stats = if stats.is_null() {
-            let s: *mut pg_sys::IndexBulkDeleteResult =
-                pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBulkDeleteResult>()).cast();
+            let s = result_or_new(stats);
             (*s).num_index_tuples = (*info).num_heap_tuples;
             (*s).estimated_count = (*info).estimated_count;
             s
         } else {
             stats
         };
-        (*stats).num_pages = block_count((*info).index);
+        (*stats).num_pages = block_count(index);
         stats
     }
 }

@@ -46,14 +46,19 @@ pub fn find_neighbours<G: GraphMut>(
     for layer in (0..=top).rev() {
         visited.clear();
         let found = search_layer(graph, query, &eps, params.ef_construction, layer, visited);
+        let usable: Vec<Candidate<G::Id>> = found
+            .iter()
+            .copied()
+            .filter(|c| !graph.is_deleted(c.id))
+            .collect();
         layers[layer] = select_neighbours(
             graph,
-            &found,
+            &usable,
             params.max_links(layer),
             params.max_links(layer),
         );
         if layer == 0 {
-            nearest = found.first().copied();
+            nearest = usable.first().copied();
         }
         eps = found;
     }

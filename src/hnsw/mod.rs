@@ -106,6 +106,14 @@ pub trait Graph {
     /// The metric distances are measured in.
     fn metric(&self) -> Metric;
 
+    /// Whether `id` is deleted (all its rows are gone; VACUUM will unlink it): a
+    /// search still routes through it, but it is never chosen as a neighbour. Needs
+    /// to be right only for elements whose distance was just asked for; the default
+    /// (an in-memory build graph) has no deleted elements.
+    fn is_deleted(&self, _id: Self::Id) -> bool {
+        false
+    }
+
     /// Replaces `out` with the distances from `query` to each of `ids`, in order.
     ///
     /// One call per expanded neighbour list lets an implementation fetch the

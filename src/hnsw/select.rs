@@ -74,6 +74,8 @@ pub fn prune<G: Graph + ?Sized>(
             id,
         })
         .collect();
+    // Known once their vectors were read: deleted elements lose their place here.
+    candidates.retain(|c| !graph.is_deleted(c.id));
     candidates.push(new);
     candidates.sort_unstable();
     select_neighbours(

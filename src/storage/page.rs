@@ -46,23 +46,32 @@ fn corrupted(rel: pg_sys::Relation, block: u32, what: &str) -> ! {
     )
 }
 
+/// What is wrong with the special area of `page`, if anything.
+///
+/// # Safety
+/// `page` must point to a locked page.
+unsafe fn page_problem(page: pg_sys::Page, page_type: u16) -> Option<&'static str> {
+    // SAFETY: the caller holds a lock on the page.
+    unsafe {
+        if pg_sys::PageGetSpecialSize(page) as usize != SPECIAL_SIZE {
+            return Some("wrong special area size");
+        }
+        let special = pg_sys::PageGetSpecialPointer(page).cast::<Special>();
+        if (*special).magic != PAGE_MAGIC {
+            return Some("wrong magic number");
+        }
+        ((*special).page_type != page_type).then_some("unexpected page type")
+    }
+}
+
 /// Checks the special area of `page` (block `block` of `rel`) against `page_type`.
 ///
 /// # Safety
 /// `page` must point to a locked page of `rel`.
 unsafe fn check_page(rel: pg_sys::Relation, block: u32, page: pg_sys::Page, page_type: u16) {
     // SAFETY: the caller holds a lock on the page.
-    unsafe {
-        if pg_sys::PageGetSpecialSize(page) as usize != SPECIAL_SIZE {
-            corrupted(rel, block, "wrong special area size");
-        }
-        let special = pg_sys::PageGetSpecialPointer(page).cast::<Special>();
-        if (*special).magic != PAGE_MAGIC {
-            corrupted(rel, block, "wrong magic number");
-        }
-        if (*special).page_type != page_type {
-            corrupted(rel, block, "unexpected page type");
-        }
+    if let Some(problem) = unsafe { page_problem(page, page_type) } {
+        corrupted(rel, block, problem);
     }
 }
 
@@ -289,6 +298,37 @@ impl ReadPage {
         ReadPage::lock(rel, pin_recent(rel, block), block, page_type)
     }
 
+    /// Reads block `block` of `rel` without checking it; with what is wrong with its
+    /// special area for a page of `page_type` (for `hnsw_verify`, which reports
+    /// problems instead of raising them).
+    pub fn read_unchecked(
+        rel: pg_sys::Relation,
+        block: u32,
+        page_type: u16,
+    ) -> (ReadPage, Option<&'static str>) {
+        let buffer = pin_recent(rel, block);
+        // SAFETY: `buffer` is pinned; locked before the page is read.
+        unsafe {
+            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
+            let page = pg_sys::BufferGetPage(buffer);
+            let problem = page_problem(page, page_type);
+            (
+                ReadPage {
+                    buffer,
+                    page,
+                    block,
+                },
+                problem,
+            )
+        }
+    }
+
+    /// Free bytes for new tuples.
+    pub fn free_space(&self) -> usize {
+        // SAFETY: the page is locked.
+        unsafe { free_space(self.page) }
+    }
+
     /// The tuple at `offset`, if there is one.
     pub fn item(&self, offset: u16) -> Option<&[u8]> {
         // SAFETY: the page is share-locked for the guard's lifetime.
@@ -401,6 +441,20 @@ impl WritePage {
     pub fn free_space(&self) -> usize {
         // SAFETY: the page copy is ours.
         unsafe { free_space(self.page) }
+    }
+
+    /// Removes the tuple at `offset`, keeping the other tuples' offsets (its line
+    /// pointer becomes unused and can be taken by a later [`WritePage::add_item`]).
+    pub fn delete_item(&mut self, offset: u16) {
+        // SAFETY: the page copy is ours; the offset is checked against the line
+        // pointers before PostgreSQL removes the tuple and compacts the free space.
+        unsafe {
+            if item(self.page, offset).is_some() {
+                pg_sys::PageIndexTupleDeleteNoCompact(self.page, offset);
+                (*self.page.cast::<pg_sys::PageHeaderData>()).pd_flags |=
+                    pg_sys::PD_HAS_FREE_LINES as u16;
+            }
+        }
     }
 
     /// The page contents after the header, writable (the metapage's data); sets
@@ -569,4 +623,24 @@ pub fn log_build(rel: pg_sys::Relation) {
 pub fn block_count(rel: pg_sys::Relation) -> u32 {
     // SAFETY: `rel` is an open relation.
     unsafe { pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) }
+}
+
+/// Records in `rel`'s free space map that `block` has `bytes` free (PostgreSQL's
+/// `storage/freespace`), so later inserts can find room there.
+pub fn record_free_space(rel: pg_sys::Relation, block: u32, bytes: usize) {
+    // SAFETY: `rel` is an open index; the FSM is created on first use.
+    unsafe { pg_sys::RecordPageWithFreeSpace(rel, block, bytes) }
+}
+
+/// A block the free space map believes has `bytes` free (it may be stale).
+pub fn page_with_free_space(rel: pg_sys::Relation, bytes: usize) -> Option<u32> {
+    // SAFETY: `rel` is an open index; an absent FSM answers InvalidBlockNumber.
+    let block = unsafe { pg_sys::GetPageWithFreeSpace(rel, bytes) };
+    (block != pg_sys::InvalidBlockNumber).then_some(block)
+}
+
+/// Propagates recorded free space to the upper levels of the free space map.
+pub fn vacuum_free_space_map(rel: pg_sys::Relation) {
+    // SAFETY: `rel` is an open index.
+    unsafe { pg_sys::IndexFreeSpaceMapVacuum(rel) }
 }

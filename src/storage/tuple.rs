@@ -180,10 +180,11 @@ impl<'a> Element<'a> {
 pub struct ElementMut<'a>(pub &'a mut [u8]);
 
 impl ElementMut<'_> {
-    /// Adds a heap TID; `false` when all slots are taken.
+    /// Adds a heap TID; `false` when all slots are taken or the element is deleted
+    /// (VACUUM may be about to free it, so it must not take a row again).
     pub fn add_heap_tid(&mut self, tid: Tid) -> bool {
         let n = self.0[3] as usize;
-        if n >= MAX_HEAP_TIDS {
+        if n >= MAX_HEAP_TIDS || self.0[2] & FLAG_DELETED != 0 {
             return false;
         }
         Tid::write(
@@ -191,7 +192,6 @@ impl ElementMut<'_> {
             &mut self.0[12 + n * TID_BYTES..12 + (n + 1) * TID_BYTES],
         );
         self.0[3] = (n + 1) as u8;
-        self.0[2] &= !FLAG_DELETED;
         true
     }
 

@@ -1,0 +1,116 @@
+//! A read of the whole graph, page by page: every element with its heap TIDs and
+//! every neighbour list. `hnsw_verify` checks it; VACUUM uses it to find the lists
+//! that point at deleted elements and the live elements no search can reach.
+//!
+//! Each page is share-locked only while it is read, so under concurrent inserts the
+//! result is a slightly smeared picture (an element added to a page already read is
+//! missing; its links on later pages are not). Callers treat it as a hint and
+//! re-check under the page lock before they change anything.
+
+use crate::hnsw::IdSet;
+use crate::storage::page::{block_count, ReadPage};
+use crate::storage::tuple::{Element, Neighbours, Tid};
+use crate::storage::PAGE_ELEMENTS;
+use pgrx::pg_sys;
+use std::collections::HashMap;
+
+/// What the graph read says about one element tuple.
+pub struct ElementInfo {
+    /// The element's level.
+    pub level: usize,
+    /// Flagged deleted (no heap TIDs left).
+    pub deleted: bool,
+    /// Its heap TIDs.
+    pub heap_tids: Vec<Tid>,
+    /// Where its neighbour tuple is.
+    pub neighbours: Tid,
+    /// Dimensions of its vector.
+    pub dim: usize,
+}
+
+/// A page whose special area is wrong (block, what is wrong).
+pub type BadPage = (u32, &'static str);
+
+/// Every element and neighbour tuple of an index (see the module docs).
+#[derive(Default)]
+pub struct GraphScan {
+    /// Element tuples by packed TID.
+    pub elements: HashMap<u64, ElementInfo>,
+    /// Neighbour tuples by packed TID: the TIDs on each layer (index = layer).
+    pub lists: HashMap<u64, Vec<Vec<Tid>>>,
+    /// Pages that are not element pages of this index.
+    pub bad_pages: Vec<BadPage>,
+    /// Blocks in the index when the read started.
+    pub pages: u32,
+}
+
+impl GraphScan {
+    /// Reads blocks `1..` of `rel`.
+    pub fn read(rel: pg_sys::Relation) -> GraphScan {
+        let mut scan = GraphScan {
+            pages: block_count(rel),
+            ..GraphScan::default()
+        };
+        for block in 1..scan.pages {
+            let (page, problem) = ReadPage::read_unchecked(rel, block, PAGE_ELEMENTS);
+            if let Some(problem) = problem {
+                scan.bad_pages.push((block, problem));
+                continue;
+            }
+            for offset in 1..=page.max_offset() {
+                let Some(bytes) = page.item(offset) else {
+                    continue;
+                };
+                let id = Tid { block, offset }.pack();
+                if let Some(e) = Element::parse(bytes) {
+                    scan.elements.insert(
+                        id,
+                        ElementInfo {
+                            level: e.level(),
+                            deleted: e.deleted(),
+                            heap_tids: e.heap_tids().collect(),
+                            neighbours: e.neighbours(),
+                            dim: e.dim(),
+                        },
+                    );
+                } else if let Some(n) = Neighbours::parse(bytes) {
+                    let layers = (0..=n.level())
+                        .map(|layer| {
+                            let mut out = Vec::new();
+                            n.layer(layer, &mut out);
+                            out
+                        })
+                        .collect();
+                    scan.lists.insert(id, layers);
+                }
+            }
+        }
+        scan
+    }
+
+    /// The neighbour lists of element `id` (index = layer), if its neighbour tuple
+    /// was found.
+    pub fn layers(&self, id: u64) -> Option<&Vec<Vec<Tid>>> {
+        let e = self.elements.get(&id)?;
+        self.lists.get(&e.neighbours.pack())
+    }
+
+    /// The elements reachable from `entry` by following links on any layer
+    /// (`entry` included).
+    pub fn reachable_from(&self, entry: u64, reached: &mut IdSet<u64>) {
+        if !self.elements.contains_key(&entry) || !reached.insert(entry) {
+            return;
+        }
+        let mut stack = vec![entry];
+        while let Some(id) = stack.pop() {
+            for layer in self.layers(id).into_iter().flatten() {
+                for t in layer {
+                    let n = t.pack();
+                    if self.elements.contains_key(&n) && reached.insert(n) {
+                        stack.push(n);
+                    }
+                }
+            }
+        }
+    }
+}

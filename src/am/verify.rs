@@ -1,0 +1,196 @@
+//! `hnsw_verify(index regclass)`: a row per problem found in an hnsw index, none for
+//! a healthy one. Checks the metapage, every page's special area, every element
+//! (its neighbour tuple, dimensions, heap TIDs in range), every link (to an existing
+//! element that lives on that layer), the entry point, and that every live element
+//! can be reached from the entry point. Reads each page under a share lock, so it can
+//! run beside inserts (an element added meanwhile may show up as unreachable).
+
+use super::graphscan::GraphScan;
+use super::stats::{OpenIndex, RegClass};
+use crate::hnsw::IdSet;
+use crate::storage::meta::Meta;
+use crate::storage::page::ReadPage;
+use crate::storage::tuple::Tid;
+use crate::storage::PAGE_META;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+/// PostgreSQL's `MaxHeapTuplesPerPage`: page minus header, over the smallest heap
+/// tuple (aligned header) plus its line pointer.
+const MAX_HEAP_TUPLES_PER_PAGE: u32 = (pg_sys::BLCKSZ - 24) / (24 + 4);
+
+/// Bytes of metapage data read for decoding.
+const META_READ: usize = 32;
+
+/// One problem: what, where (block and offset; NULL when it is about the whole
+/// index), and details.
+type Problem = (String, Option<i64>, Option<i32>, String);
+
+fn at(kind: &str, tid: Tid, detail: String) -> Problem {
+    (
+        kind.to_string(),
+        Some(i64::from(tid.block)),
+        Some(i32::from(tid.offset)),
+        detail,
+    )
+}
+
+/// Blocks of the table the index belongs to.
+fn heap_blocks(index: pg_sys::Relation) -> u32 {
+    // SAFETY: the index is open, so its pg_index row names the table; the table is
+    // opened and closed with AccessShareLock around the size lookup.
+    unsafe {
+        let heap_oid = (*(*index).rd_index).indrelid;
+        let heap = pg_sys::relation_open(heap_oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let n = pg_sys::RelationGetNumberOfBlocksInFork(heap, pg_sys::ForkNumber::MAIN_FORKNUM);
+        pg_sys::relation_close(heap, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        n
+    }
+}
+
+/// Every problem found in `index` (see the module docs), ordered by place.
+pub fn problems(rel: pg_sys::Relation) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let meta = {
+        let (page, problem) = ReadPage::read_unchecked(rel, 0, PAGE_META);
+        match problem {
+            Some(p) => Err(p),
+            None => Meta::decode(page.contents(META_READ)),
+        }
+    };
+    let meta = match meta {
+        Ok(meta) => meta,
+        Err(what) => {
+            out.push(("bad metapage".into(), Some(0), None, what.into()));
+            return out;
+        }
+    };
+    let scan = GraphScan::read(rel);
+    let heap_pages = heap_blocks(rel);
+    for &(block, what) in &scan.bad_pages {
+        out.push(("bad page".into(), Some(i64::from(block)), None, what.into()));
+    }
+    for (&id, e) in &scan.elements {
+        let tid = Tid::unpack(id);
+        if e.dim != meta.dim {
+            out.push(at(
+                "wrong dimensions",
+                tid,
+                format!("expected {}, not {}", meta.dim, e.dim),
+            ));
+        }
+        if e.heap_tids.is_empty() && !e.deleted {
+            out.push(at(
+                "element without heap TIDs",
+                tid,
+                "not flagged deleted".into(),
+            ));
+        }
+        for h in &e.heap_tids {
+            if h.block >= heap_pages || h.offset == 0 || h.offset as u32 > MAX_HEAP_TUPLES_PER_PAGE
+            {
+                out.push(at(
+                    "heap TID out of range",
+                    tid,
+                    format!(
+                        "({},{}) in a table of {heap_pages} pages",
+                        h.block, h.offset
+                    ),
+                ));
+            }
+        }
+        let Some(layers) = scan.layers(id) else {
+            out.push(at(
+                "missing neighbour tuple",
+                tid,
+                format!(
+                    "expected at ({},{})",
+                    e.neighbours.block, e.neighbours.offset
+                ),
+            ));
+            continue;
+        };
+        if layers.len() != e.level + 1 {
+            out.push(at(
+                "neighbour tuple of another level",
+                tid,
+                format!(
+                    "element level {}, neighbour tuple level {}",
+                    e.level,
+                    layers.len() - 1
+                ),
+            ));
+        }
+        for (layer, links) in layers.iter().enumerate() {
+            for t in links {
+                match scan.elements.get(&t.pack()) {
+                    None => out.push(at(
+                        "neighbour reference to a missing element",
+                        tid,
+                        format!("layer {layer} links to ({},{})", t.block, t.offset),
+                    )),
+                    Some(n) if n.level < layer => out.push(at(
+                        "neighbour reference below its layer",
+                        tid,
+                        format!(
+                            "layer {layer} links to ({},{}) of level {}",
+                            t.block, t.offset, n.level
+                        ),
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    let mut reached = IdSet::default();
+    if let Some((entry, level)) = meta.entry {
+        match scan.elements.get(&entry.pack()) {
+            None => out.push(at("entry point missing", entry, String::new())),
+            Some(e) => {
+                if e.level != level {
+                    out.push(at(
+                        "entry point level mismatch",
+                        entry,
+                        format!("metapage says {level}, element has {}", e.level),
+                    ));
+                }
+                if e.deleted {
+                    out.push(at("entry point is deleted", entry, String::new()));
+                }
+                scan.reachable_from(entry.pack(), &mut reached);
+            }
+        }
+    }
+    for (&id, e) in &scan.elements {
+        if !e.deleted && !reached.contains(&id) {
+            let what = if meta.entry.is_none() {
+                "live element but no entry point"
+            } else {
+                "unreachable live element"
+            };
+            out.push(at(what, Tid::unpack(id), String::new()));
+        }
+    }
+    out.sort_by(|a, b| (a.1, a.2, &a.0).cmp(&(b.1, b.2, &b.0)));
+    out
+}
+
+/// A row per problem found in the hnsw index (none when it is healthy): what is
+/// wrong, where (block and offset of the element or page; NULL for the whole
+/// index) and details.
+#[pg_extern(stable, strict, parallel_safe)]
+#[allow(clippy::type_complexity)]
+fn hnsw_verify(
+    index: RegClass,
+) -> TableIterator<
+    'static,
+    (
+        name!(problem, String),
+        name!(block, Option<i64>),
+        name!(offset, Option<i32>),
+        name!(detail, String),
+    ),
+> {
+    let rel = OpenIndex::open(index.0);
+    TableIterator::new(problems(rel.0))
+}
