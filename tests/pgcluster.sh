@@ -4,6 +4,8 @@
 #   cluster_stop DIR                                 stop (fast) if running
 #   cluster_restart DIR                              start again with the same options
 #                                                    (after a crash)
+#   cluster_kill DIR PORT                            kill -9 the postmaster, wait for its
+#                                                    backends to go, clear stale locks
 #   as_owner CMD ARGS…                               run a command as the cluster owner
 #                                                    (the postgres user when root)
 # The cluster listens on 127.0.0.1:PORT and on a Unix socket in DIR; initdb refuses
@@ -48,5 +50,24 @@ cluster_stop() {
     local dir=$1
     if [ -f "$dir/data/postmaster.pid" ]; then
         as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+}
+
+cluster_kill() {
+    local dir=$1 port=$2 postmaster
+    postmaster=$(head -1 "$dir/data/postmaster.pid")
+    kill -9 "$postmaster"
+    # Backends exit once they notice the postmaster is gone. A killed postmaster
+    # whose parent does not reap it stays a zombie, which PostgreSQL's lock-file
+    # check would take for a live server: remove the stale lock files then.
+    local _
+    for _ in $(seq 50); do
+        pgrep -f -- "-D $dir/data" >/dev/null || break
+        [ "$(awk '{print $3}' "/proc/$postmaster/stat" 2>/dev/null)" = Z ] &&
+            ! pgrep -f "postgres: .* $port " >/dev/null && ! pgrep -P "$postmaster" >/dev/null && break
+        sleep 0.2
+    done
+    if [ "$(awk '{print $3}' "/proc/$postmaster/stat" 2>/dev/null)" = Z ]; then
+        rm -f "$dir/data/postmaster.pid" "$dir/.s.PGSQL.$port.lock"
     fi
 }

@@ -4,8 +4,11 @@
 #      inside a PostgreSQL backend;
 #   2. pg_regress: the SQL files in tests/pg_regress/sql against a throwaway cluster,
 #      compared with tests/pg_regress/expected;
-#   3. tests/concurrent_inserts.sh: pgbench clients inserting into one hnsw index;
-#      tests/crash_recovery.sh: kill -9 of the postmaster during such inserts.
+#   3. shell tests against that cluster: tests/concurrent_inserts.sh (pgbench clients
+#      inserting into one hnsw index), tests/vacuum_churn.sh (recall and size after
+#      deletes and VACUUM on the real data), tests/vacuum_concurrency.sh (inserts,
+#      deletes and queries beside a VACUUM loop), tests/crash_recovery.sh (kill -9
+#      during inserts and during VACUUM).
 # Prints one closing line `tests: N passed, M failed` and exits non-zero on any failure.
 set -uo pipefail
 
@@ -63,9 +66,10 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
-    # 3. concurrent inserts from several sessions, then a crash during inserts, on
-    #    the same cluster
-    for script in concurrent_inserts crash_recovery; do
+    # 3. concurrent inserts from several sessions; quality after churn on the real
+    #    data; inserts, deletes and queries beside a VACUUM loop; crashes during
+    #    inserts and during VACUUM — on the same cluster
+    for script in concurrent_inserts vacuum_churn vacuum_concurrency crash_recovery; do
         if bash "tests/$script.sh" "$work/regress" "$port"; then
             passed=$((passed + 1))
         else

@@ -95,20 +95,21 @@ impl GraphScan {
         self.lists.get(&e.neighbours.pack())
     }
 
-    /// The elements reachable from `entry` by following links on any layer
-    /// (`entry` included).
+    /// Adds to `reached` the elements reachable from `entry` along layer-0 links
+    /// (`entry` included): what a search, which ends on layer 0, can find.
     pub fn reachable_from(&self, entry: u64, reached: &mut IdSet<u64>) {
         if !self.elements.contains_key(&entry) || !reached.insert(entry) {
             return;
         }
         let mut stack = vec![entry];
         while let Some(id) = stack.pop() {
-            for layer in self.layers(id).into_iter().flatten() {
-                for t in layer {
-                    let n = t.pack();
-                    if self.elements.contains_key(&n) && reached.insert(n) {
-                        stack.push(n);
-                    }
+            let Some(layer0) = self.layers(id).and_then(|l| l.first()) else {
+                continue;
+            };
+            for t in layer0 {
+                let n = t.pack();
+                if self.elements.contains_key(&n) && reached.insert(n) {
+                    stack.push(n);
                 }
             }
         }

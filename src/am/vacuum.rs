@@ -244,7 +244,47 @@ fn reconnect(index: pg_sys::Relation) -> usize {
         }
         graph.clear_cache();
     }
-    linked
+    // Reachable is not enough for a search to find an element: when its nearest
+    // neighbour does not link back to it, its in-links may all come from far away,
+    // and a search around its vector never expands them. The nearest neighbour
+    // links to it then.
+    let mut ids: Vec<u64> = scan.elements.keys().copied().collect();
+    ids.sort_unstable();
+    let mut mutual = 0;
+    for u in ids {
+        if scan.elements[&u].deleted {
+            continue;
+        }
+        let Some(out) = scan.layers(u).and_then(|l| l.first()) else {
+            continue;
+        };
+        let Some(v) = graph.vector_of(u) else {
+            continue;
+        };
+        let ids: Vec<u64> = out.iter().map(|t| t.pack()).collect();
+        let mut distances = Vec::new();
+        graph.distances(&v, &ids, &mut distances);
+        let nearest = ids
+            .iter()
+            .zip(&distances)
+            .filter(|&(&n, d)| !graph.is_deleted(n) && d.is_finite())
+            .min_by(|a, b| a.1.total_cmp(b.1));
+        graph.clear_cache();
+        let Some((&n, &distance)) = nearest else {
+            continue;
+        };
+        let u_tid = Tid::unpack(u);
+        let linked_back = scan
+            .layers(n)
+            .and_then(|l| l.first())
+            .is_some_and(|l| l.contains(&u_tid));
+        if !linked_back {
+            let back = Candidate { distance, id: u };
+            mutual += usize::from(graph.link(n, 0, back, params.max_links(0), true));
+        }
+    }
+    pgrx::debug1!("hnsw vacuum: {linked} unreachable and {mutual} elements relinked from their nearest neighbour");
+    linked + mutual
 }
 
 /// Allocates a zeroed result when VACUUM passed none.

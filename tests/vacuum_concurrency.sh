@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Several sessions insert, delete and query an hnsw index (pgbench, 4 clients) while
+# another runs VACUUM in a loop, for $PGVEC_CHURN_SECONDS seconds (default 120).
+# Fails on any error (pgbench or VACUUM), then after a last VACUUM requires every
+# committed row to be in the index and found by a search for its own vector, and
+# hnsw_verify to be empty (items_check in workload.sh).
+# Usage: vacuum_concurrency.sh SOCKET_DIR PORT.
+set -euo pipefail
+host=$1 port=$2
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/workload.sh"
+seconds=${PGVEC_CHURN_SECONDS:-120}
+db=pgvec_vacuum_loop
+items_setup "$host" "$port" "$db" 2000
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+insert_script=$(items_insert_script)
+mv "$insert_script" "$work/insert.sql"
+cat >"$work/delete.sql" <<'SQL'
+DELETE FROM items WHERE id IN (SELECT id FROM items TABLESAMPLE SYSTEM (1) LIMIT 2);
+SQL
+cat >"$work/query.sql" <<'SQL'
+SET enable_seqscan = off;
+SELECT id FROM items ORDER BY embedding <-> (SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16)) LIMIT 10;
+SQL
+chmod 644 "$work"/*.sql
+# VACUUM in a loop until pgbench is done.
+(
+    end=$((SECONDS + seconds))
+    runs=0
+    while [ "$SECONDS" -lt "$end" ]; do
+        items_psql "$host" "$port" "$db" -c "VACUUM items" || exit 1
+        runs=$((runs + 1))
+    done
+    echo "$runs" >"$work/vacuums"
+) &
+looper=$!
+bench_status=0
+"$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c 4 -j 2 -T "$seconds" \
+    -f "$work/insert.sql@4" -f "$work/delete.sql@2" -f "$work/query.sql@4" "$db" >"$work/pgbench.log" 2>&1 ||
+    bench_status=$?
+vacuum_status=0
+wait "$looper" || vacuum_status=$?
+if [ "$bench_status" != 0 ] || [ "$vacuum_status" != 0 ] || grep -qi "error\|deadlock" "$work/pgbench.log"; then
+    echo "vacuum concurrency: pgbench exit $bench_status, VACUUM loop exit $vacuum_status"
+    cat "$work/pgbench.log"
+    exit 1
+fi
+transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.log")
+items_psql "$host" "$port" "$db" -c "VACUUM items"
+read -r total missing tids problems < <(items_unfound "$host" "$port" "$db")
+if ! items_check "$total" "$missing" "$tids" "$problems"; then
+    echo "vacuum concurrency: $total rows, $tids TIDs in the index, $missing not found by a search," \
+        "$problems problems:"
+    items_problems "$host" "$port" "$db"
+    exit 1
+fi
+echo "vacuum concurrency: ok ($seconds s of 4 clients inserting/deleting/querying" \
+    "($transactions transactions) beside $(cat "$work/vacuums") VACUUM runs, no error;" \
+    "$total rows at the end, all found at ef_search 1000, hnsw_verify empty)"
