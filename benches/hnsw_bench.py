@@ -11,6 +11,7 @@ with the texts of their top-5 neighbours.
 import argparse
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -59,15 +60,55 @@ def bench_hnswlib(base, queries, truth, args, ef_values):
     return build, rows
 
 
-def vm_hwm_kb(pid):
+def proc_status_kb(pid, field):
+    """A field of /proc/PID/status in kB (None when unreadable)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         return None
     return None
+
+
+class PeakPrivateMemory:
+    """Samples a backend's private resident memory (RssAnon: its heap and memory
+    contexts, not the shared buffers it touched, which VmHWM also counts) every 10 ms
+    while the build runs, and keeps the peak, for the backend and its parallel
+    workers (children of the postmaster whose command line names the database)."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.stop = pid, {}, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def pids(self):
+        out = [self.pid]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != self.pid:
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        if b"parallel worker" in f.read():
+                            out.append(int(entry))
+                except OSError:
+                    pass
+        return out
+
+    def run(self):
+        while not self.stop.is_set():
+            for pid in self.pids():
+                kb = proc_status_kb(pid, "RssAnon")
+                if kb is not None:
+                    self.peak[pid] = max(self.peak.get(pid, 0), kb)
+            time.sleep(0.01)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
 
 
 def main():
@@ -111,18 +152,25 @@ def main():
     conn.execute(f"SET max_parallel_maintenance_workers = {args.workers}")
     pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
     conn.add_notice_handler(lambda d: print(f"NOTICE: {d.message_primary} {d.message_detail or ''}", flush=True))
+    anon_before = proc_status_kb(pid, "RssAnon") or 0
     t0 = time.perf_counter()
-    conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_cosine_ops) "
-                 f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
+    with PeakPrivateMemory(pid) as peak:
+        conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_cosine_ops) "
+                     f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
     build = time.perf_counter() - t0
-    hwm = vm_hwm_kb(pid)
+    hwm = proc_status_kb(pid, "VmHWM")
+    workers = {p: kb for p, kb in peak.peak.items() if p != pid}
     size_mb = conn.execute("SELECT pg_relation_size('items_embedding_idx')").fetchone()[0] / 2**20
     plan = "\n".join(r[0] for r in conn.execute(
         "EXPLAIN SELECT id FROM items ORDER BY embedding <=> %s::vector LIMIT 10",
         (vector_literal(queries[0]),)).fetchall())
     uses_index = "Index Scan using items_embedding_idx" in plan
-    print(f"build {build:.1f} s, index {size_mb:.0f} MB, backend peak RSS "
-          f"{(hwm or 0) / 1024:.0f} MB, plan uses index: {uses_index}", flush=True)
+    print(f"build {build:.1f} s, index {size_mb:.0f} MB, plan uses index: {uses_index}; "
+          f"leader peak private memory (RssAnon) {peak.peak.get(pid, 0) / 1024:.0f} MB "
+          f"({anon_before / 1024:.0f} MB before the build), VmHWM {(hwm or 0) / 1024:.0f} MB "
+          f"(includes shared buffers touched)"
+          + "".join(f"; worker {p} peak RssAnon {kb / 1024:.0f} MB" for p, kb in workers.items()),
+          flush=True)
 
     rows = []
     literals = [vector_literal(q) for q in queries]

@@ -8,7 +8,8 @@
 #      inserting into one hnsw index), tests/vacuum_churn.sh (recall and size after
 #      deletes and VACUUM on the real data), tests/vacuum_concurrency.sh (inserts,
 #      deletes and queries beside a VACUUM loop), tests/crash_recovery.sh (kill -9
-#      during inserts and during VACUUM).
+#      during inserts and during VACUUM), tests/replication.sh (a hot standby returns
+#      the primary's results).
 # Prints one closing line `tests: N passed, M failed` and exits non-zero on any failure.
 set -uo pipefail
 
@@ -68,8 +69,8 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
     failed=$((failed + bad))
     # 3. concurrent inserts from several sessions; quality after churn on the real
     #    data; inserts, deletes and queries beside a VACUUM loop; crashes during
-    #    inserts and during VACUUM — on the same cluster
-    for script in concurrent_inserts vacuum_churn vacuum_concurrency crash_recovery; do
+    #    inserts and during VACUUM; a streaming hot standby — on the same cluster
+    for script in concurrent_inserts vacuum_churn vacuum_concurrency replication crash_recovery; do
         if bash "tests/$script.sh" "$work/regress" "$port"; then
             passed=$((passed + 1))
         else

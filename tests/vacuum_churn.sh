@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quality of the hnsw index after churn, on the first 10,000 rows of the real dataset
-# (../shared/data/wordnet-minilm-384, or $PGVEC_DATA) with vector_cosine_ops:
+# (../shared/data/wordnet-minilm-384, or $PGVEC_HNSW_DATA) with vector_cosine_ops:
 #   1. delete half the rows, VACUUM: recall@10 at ef_search 40 over the survivors
 #      (ground truth by exact sequential scan, 200 queries) must be >= 0.98;
 #   2. three cycles of delete-all / VACUUM / reinsert-all: the index must stay
@@ -11,7 +11,7 @@ set -euo pipefail
 host=$1 port=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/workload.sh"
-data=${PGVEC_DATA:-$here/../../shared/data/wordnet-minilm-384}
+data=${PGVEC_HNSW_DATA:-$here/../../shared/data/wordnet-minilm-384}
 [ -f "$data/base.fvecs" ] || { echo "vacuum churn: dataset not found at $data"; exit 1; }
 db=pgvec_churn
 "$PG_BIN/createdb" -h "$host" -p "$port" -U postgres "$db"

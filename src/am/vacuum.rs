@@ -26,6 +26,9 @@
 //! Scans and inserts that still hold the TID of a freed element read whatever is
 //! there now (nothing, or a newer element) and cope: every tuple is parsed by tag.
 //! A crash between passes leaves flagged elements that the next VACUUM picks up.
+//! A scan collects its heap TIDs at its first `amgettuple` and holds no pin after
+//! it (as pgvector): VACUUM may then remove those TIDs and the heap reuse a slot, but
+//! a row put there later is invisible to the scan's MVCC snapshot.
 //!
 //! Cleanup (`amvacuumcleanup`, every VACUUM) reads the graph and links each live
 //! element that no search can reach from the entry point (the heuristic can prune
@@ -52,6 +55,8 @@ struct Removed {
     deleted: Vec<u64>,
     /// The live element of the highest level, a replacement entry point.
     top_live: Option<(Tid, usize)>,
+    /// Element pages without any tuple.
+    empty_pages: u32,
 }
 
 /// Pass 1: removes the TIDs `dead` says are dead; flags elements left without any.
@@ -62,6 +67,7 @@ fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) 
         unsafe { pg_sys::vacuum_delay_point() };
         let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
         let mut changed = false;
+        r.empty_pages += u32::from(page.max_offset() == 0);
         for offset in 1..=page.max_offset() {
             let Some(bytes) = page.item_mut(offset) else {
                 continue;
@@ -136,12 +142,12 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
 }
 
 /// Pass 3: removes the deleted elements and their neighbour tuples from their pages
-/// and records the freed space. Returns the number of elements freed.
-fn free(index: pg_sys::Relation, deleted: &[u64]) -> usize {
+/// and records the freed space. Returns the number of pages it left empty.
+fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
     let mut by_block: Vec<Tid> = deleted.iter().map(|&id| Tid::unpack(id)).collect();
     by_block.sort_unstable();
     let mut elsewhere = Vec::new();
-    let mut freed = 0;
+    let mut emptied = 0;
     for group in by_block.chunk_by(|a, b| a.block == b.block) {
         let block = group[0].block;
         let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
@@ -159,8 +165,8 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> usize {
             } else {
                 elsewhere.push(nb);
             }
-            freed += 1;
         }
+        emptied += u32::from(page.max_offset() == 0);
         let space = page.free_space();
         page.commit();
         page::record_free_space(index, block, space);
@@ -173,13 +179,14 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> usize {
             .is_some()
         {
             page.delete_item(nb.offset);
+            emptied += u32::from(page.max_offset() == 0);
         }
         let space = page.free_space();
         page.commit();
         page::record_free_space(index, nb.block, space);
     }
     page::vacuum_free_space_map(index);
-    freed
+    emptied
 }
 
 /// Links every live element that cannot be reached from the entry point from its
@@ -321,14 +328,18 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
             pgrx::itemptr::item_pointer_set_all(&mut ip, t.block, t.offset);
             callback(&mut ip, callback_state)
         });
+        let mut empty = removed.empty_pages;
         if !removed.deleted.is_empty() {
             let deleted: IdSet<u64> = removed.deleted.iter().copied().collect();
             repair(index, &deleted, removed.top_live);
-            free(index, &removed.deleted);
+            empty += free(index, &removed.deleted);
         }
+        // Heap TIDs are the index's tuples; empty pages are free for reuse (the
+        // index never gives pages back, like PostgreSQL's own index AMs).
         (*stats).num_pages = block_count(index);
         (*stats).num_index_tuples = removed.live_tids;
         (*stats).tuples_removed += removed.removed;
+        (*stats).pages_free = empty;
         stats
     }
 }

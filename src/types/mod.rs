@@ -11,6 +11,9 @@ pub mod error;
 pub mod text;
 pub mod vector;
 
+#[cfg(test)]
+mod fuzz;
+
 mod sql_aggregates;
 mod sql_compare;
 mod sql_io;

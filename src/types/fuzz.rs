@@ -1,0 +1,87 @@
+//! Property-based fuzzing of the `vector` input functions (text `vector_in` and
+//! binary `vector_recv`), which take untrusted bytes: whatever the input, they return
+//! a value or a [`VectorError`] (reported as an ERROR), never panic, and what they
+//! accept is a valid vector that survives a round trip.
+//!
+//! CI runs proptest's default 256 cases per property; the fuzzing run (2 million
+//! cases per property, about a minute and a half here) is
+//! `PROPTEST_CASES=2000000 cargo test --release --lib types::fuzz` (README, "Fuzzing").
+
+use super::text::{format, parse};
+use super::vector::{from_binary, to_binary};
+use super::MAX_DIM;
+use proptest::prelude::*;
+
+/// A finite f32, as stored in a vector.
+fn finite() -> impl Strategy<Value = f32> {
+    any::<f32>().prop_filter("finite", |x| x.is_finite())
+}
+
+/// Checks what an input function accepted.
+fn valid(v: &[f32]) -> Result<(), TestCaseError> {
+    prop_assert!((1..=MAX_DIM).contains(&v.len()));
+    prop_assert!(v.iter().all(|x| x.is_finite()));
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn text_input_never_panics(s in any::<String>()) {
+        if let Ok(v) = parse(&s) {
+            valid(&v)?;
+        }
+    }
+
+    #[test]
+    fn text_input_of_vector_like_strings(
+        s in r"[ \t\n]{0,2}\[[-+0-9eE.,naNifIty \t]{0,80}\][ \t\n]{0,2}[x,\]]{0,1}"
+    ) {
+        if let Ok(v) = parse(&s) {
+            valid(&v)?;
+            let again = parse(&format(&v)).expect("output reads back");
+            prop_assert_eq!(again, v);
+        }
+    }
+
+    #[test]
+    fn text_round_trip(v in prop::collection::vec(finite(), 1..40)) {
+        let back = parse(&format(&v)).expect("output reads back");
+        prop_assert_eq!(
+            back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn binary_input_never_panics(
+        bytes in prop::collection::vec(any::<u8>(), 0..200),
+        typmod in -1i32..60,
+    ) {
+        if let Ok((v, used)) = from_binary(&bytes, typmod) {
+            valid(&v)?;
+            prop_assert_eq!(used, 4 + 4 * v.len());
+            prop_assert!(used <= bytes.len());
+            prop_assert!(typmod == -1 || typmod as usize == v.len());
+        }
+    }
+
+    #[test]
+    fn binary_input_of_well_framed_messages(
+        v in prop::collection::vec(any::<f32>(), 1..40),
+        unused in prop_oneof![Just(0i16), any::<i16>()],
+        cut in 0usize..8,
+    ) {
+        let mut bytes = to_binary(&v);
+        bytes[2..4].copy_from_slice(&unused.to_be_bytes());
+        bytes.truncate(bytes.len() - cut.min(bytes.len()));
+        match from_binary(&bytes, -1) {
+            Ok((back, _)) => {
+                valid(&back)?;
+                prop_assert_eq!(unused, 0);
+                prop_assert_eq!(cut, 0);
+                prop_assert_eq!(back.len(), v.len());
+            }
+            Err(_) => prop_assert!(unused != 0 || cut != 0 || v.iter().any(|x| !x.is_finite())),
+        }
+    }
+}
