@@ -70,7 +70,7 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
     # 3. concurrent inserts from several sessions; quality after churn on the real
     #    data; inserts, deletes and queries beside a VACUUM loop; crashes during
     #    inserts and during VACUUM; a streaming hot standby — on the same cluster
-    for script in concurrent_inserts vacuum_churn vacuum_concurrency replication crash_recovery; do
+    for script in concurrent_inserts build_scale vacuum_churn vacuum_concurrency replication crash_recovery; do
         if bash "tests/$script.sh" "$work/regress" "$port"; then
             passed=$((passed + 1))
         else
