@@ -7,7 +7,7 @@
 #      32 MB;
 #   2. CREATE INDEX CONCURRENTLY and REINDEX INDEX CONCURRENTLY while pgbench clients
 #      insert: afterwards every committed row is in the index and found, and
-#      hnsw_verify is empty (items_check in workload.sh).
+#      hnsw_verify is empty (items_verify in workload.sh).
 # Usage: build_scale.sh SOCKET_DIR PORT.
 set -euo pipefail
 host=$1 port=$2
@@ -64,7 +64,7 @@ problems=$(q -At -c "SELECT count(*) FROM hnsw_verify('wide_idx')")
 script=$(items_insert_script)
 mv "$script" "$work/insert.sql"
 concurrently() {
-    local what=$1 sql=$2 total missing tids problems
+    local what=$1 sql=$2
     "$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c 2 -j 2 -T 5 -R 400 -f "$work/insert.sql" "$db" \
         >"$work/pgbench.log" 2>&1 &
     local bench=$!
@@ -72,13 +72,7 @@ concurrently() {
     q -c "$sql"
     wait "$bench" || { echo "$what: pgbench failed" >&2; cat "$work/pgbench.log" >&2; exit 1; }
     q -c "VACUUM items"
-    read -r total missing tids problems < <(items_unfound "$host" "$port" "$db")
-    if ! items_check "$total" "$missing" "$tids" "$problems"; then
-        echo "$what: $total rows, $tids TIDs in the index, $missing not found, $problems problems" >&2
-        items_problems "$host" "$port" "$db" >&2
-        exit 1
-    fi
-    echo "$total"
+    items_verify "$host" "$port" "$db" "$what"
 }
 q -c "DROP INDEX items_embedding_idx"
 after_create=$(concurrently "CREATE INDEX CONCURRENTLY" \

@@ -3,7 +3,7 @@
 # pgbench clients insert rows and (2) while VACUUM repairs the graph after half the
 # rows were deleted. After each restart (WAL replay of the GenericXLog records)
 # hnsw_verify must be empty and every committed row in the index and found by a
-# search for its own vector (items_check in workload.sh), before and after a VACUUM.
+# search for its own vector (items_verify in workload.sh), before and after a VACUUM.
 # An unlogged table's index must come back empty and usable.
 # Usage: crash_recovery.sh CLUSTER_DIR PORT (a cluster started by pgcluster.sh).
 set -euo pipefail
@@ -18,19 +18,6 @@ CREATE INDEX scratch_idx ON scratch USING hnsw (embedding vector_l2_ops);
 INSERT INTO scratch SELECT i, ARRAY[i, i, i]::vector FROM generate_series(1, 100) i;
 SQL
 
-# Checks the index after a restart; $1 names the moment for messages.
-check() {
-    local when=$1 total missing tids problems
-    read -r total missing tids problems < <(items_unfound "$dir" "$port" "$db")
-    if ! items_check "$total" "$missing" "$tids" "$problems"; then
-        echo "crash recovery ($when): $total rows, $tids TIDs in the index," \
-            "$missing not found by a search, $problems problems:"
-        items_problems "$dir" "$port" "$db"
-        exit 1
-    fi
-    echo "$total"
-}
-
 # 1. kill -9 during concurrent inserts
 script=$(items_insert_script)
 "$PG_BIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c 4 -j 2 -T 20 -f "$script" "$db" >/dev/null 2>&1 &
@@ -42,7 +29,7 @@ rm -f "$script"
 cluster_restart "$dir"
 grep -q "redo done" "$dir/server.log" || { echo "crash recovery: no WAL replay seen"; exit 1; }
 items_psql "$dir" "$port" "$db" -c "VACUUM items"
-inserted=$(check "after inserts")
+inserted=$(items_verify "$dir" "$port" "$db" "crash recovery (after inserts)")
 [ "$inserted" -gt 1000 ] || { echo "crash recovery: only $inserted rows committed"; exit 1; }
 
 # The unlogged table came back empty; its index is usable.
@@ -68,9 +55,9 @@ wait "$vacuum" || true
 cluster_restart "$dir"
 # Elements still flagged deleted show the crash hit VACUUM before its last pass.
 pending=$(items_psql "$dir" "$port" "$db" -At -c "SELECT deleted_elements FROM hnsw_index_stats('items_embedding_idx')")
-after_crash=$(check "after a crash during VACUUM")
+after_crash=$(items_verify "$dir" "$port" "$db" "crash recovery (after a crash during VACUUM)")
 items_psql "$dir" "$port" "$db" -c "VACUUM items"
-after_vacuum=$(check "after VACUUM once more")
+after_vacuum=$(items_verify "$dir" "$port" "$db" "crash recovery (after VACUUM once more)")
 echo "crash recovery: ok ($inserted committed rows after kill -9 during inserts and WAL replay;" \
     "$after_crash after kill -9 during VACUUM ($pending elements were still flagged deleted), $after_vacuum after a full VACUUM; all found" \
     "at ef_search 1000, hnsw_verify empty; the unlogged table came back empty and usable)"

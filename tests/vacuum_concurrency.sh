@@ -3,7 +3,7 @@
 # another runs VACUUM in a loop, for $PGVEC_CHURN_SECONDS seconds (default 120).
 # Fails on any error (pgbench or VACUUM), then after a last VACUUM requires every
 # committed row to be in the index and found by a search for its own vector, and
-# hnsw_verify to be empty (items_check in workload.sh).
+# hnsw_verify to be empty (items_verify in workload.sh).
 # Usage: vacuum_concurrency.sh SOCKET_DIR PORT.
 set -euo pipefail
 host=$1 port=$2
@@ -49,13 +49,7 @@ if [ "$bench_status" != 0 ] || [ "$vacuum_status" != 0 ] || grep -qi "error\|dea
 fi
 transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.log")
 items_psql "$host" "$port" "$db" -c "VACUUM items"
-read -r total missing tids problems < <(items_unfound "$host" "$port" "$db")
-if ! items_check "$total" "$missing" "$tids" "$problems"; then
-    echo "vacuum concurrency: $total rows, $tids TIDs in the index, $missing not found by a search," \
-        "$problems problems:"
-    items_problems "$host" "$port" "$db"
-    exit 1
-fi
+total=$(items_verify "$host" "$port" "$db" "vacuum concurrency")
 echo "vacuum concurrency: ok ($seconds s of 4 clients inserting/deleting/querying" \
     "($transactions transactions) beside $(cat "$work/vacuums") VACUUM runs, no error;" \
     "$total rows at the end, all found at ef_search 1000, hnsw_verify empty)"

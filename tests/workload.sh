@@ -6,9 +6,10 @@
 #   items_unfound HOST PORT DB        prints "TOTAL UNFOUND TIDS PROBLEMS": rows, rows an
 #                                     index scan for their own vector misses, heap TIDs
 #                                     in the index, rows of hnsw_verify()
-#   items_check TOTAL UNFOUND TIDS PROBLEMS
-#                                     fails unless every row's TID is in the index, every
-#                                     row is found by the search and hnsw_verify is empty
+#   items_verify HOST PORT DB LABEL   prints the row count when every row's TID is in the
+#                                     index, every row is found by the search and
+#                                     hnsw_verify is empty; else says what is wrong (on
+#                                     stderr, prefixed by LABEL) and fails
 #
 # Reachability: an insert always leaves its new element at least one in-link, but a
 # later insert's neighbour selection can prune away all the in-links of an older
@@ -57,12 +58,17 @@ SELECT (SELECT count(*) FROM items),
 SQL
 }
 
-items_check() {
-    local total=$1 unfound=$2 tids=$3 problems=$4
-    [ "$tids" -ge "$total" ] && [ "$unfound" = 0 ] && [ "$problems" = 0 ]
-}
-
-# Prints hnsw_verify's rows for the index (for failure messages).
-items_problems() {
-    items_psql "$1" "$2" "$3" -At -c "SELECT * FROM hnsw_verify('items_embedding_idx') LIMIT 20"
+items_verify() {
+    local host=$1 port=$2 db=$3 label=$4 total unfound tids problems
+    read -r total unfound tids problems < <(items_unfound "$host" "$port" "$db")
+    if [ "$tids" -ge "$total" ] && [ "$unfound" = 0 ] && [ "$problems" = 0 ]; then
+        echo "$total"
+        return 0
+    fi
+    {
+        echo "$label: $total rows, $tids heap TIDs in the index, $unfound rows not found by" \
+            "a search for their own vector, $problems rows of hnsw_verify:"
+        items_psql "$host" "$port" "$db" -At -c "SELECT * FROM hnsw_verify('items_embedding_idx') LIMIT 20"
+    } >&2
+    return 1
 }
