@@ -10,8 +10,9 @@
 //!
 //! When the next element would not fit, the build raises a NOTICE (how many tuples
 //! fitted and roughly how much memory the whole graph needs), writes the graph it has,
-//! and inserts the remaining rows on disk with the same algorithm `aminsert` uses. It
-//! never exceeds the limit and never fails for lack of memory.
+//! and inserts the remaining rows on disk with the same algorithm `aminsert` uses
+//! (without a WAL record per change: the build logs every page at its end). It never
+//! exceeds the limit and never fails for lack of memory.
 //!
 //! NULL rows are skipped, and so are zero vectors for `vector_cosine_ops` (their
 //! cosine distance is undefined). Rows with a vector identical to an element already
@@ -383,6 +384,9 @@ pub unsafe extern "C-unwind" fn ambuild(
     };
     progress::tuples_total(estimate);
     progress::phase(Phase::LoadingTuples);
+    // Until the build ends, only this backend sees the index and every page is
+    // WAL-logged at the end: the on-disk inserts skip their per-change WAL records.
+    let unlogged = page::UnloggedBuild::start(index);
     // SAFETY: standard index build scan; the callback receives `state`.
     let heap_tuples = unsafe {
         pg_sys::table_index_build_scan(
@@ -399,6 +403,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     if !state.on_disk {
         state.flush();
     }
+    drop(unlogged);
     page::log_build(index);
     // SAFETY: palloc0 returns zeroed memory for the result struct.
     unsafe {

@@ -21,20 +21,21 @@ use crate::hnsw::insert::find_neighbours;
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::select::prune;
 use crate::hnsw::select::select_neighbours;
-use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Metric, Params};
+use crate::hnsw::{Candidate, Graph, GraphMut, IdHasher, IdSet, Metric, Params};
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, max_level, InsertLock, ReadPage, WritePage};
 use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 /// HNSW graph access over the pages of one index.
 pub struct DiskGraph {
     rel: pg_sys::Relation,
     metric: Metric,
     /// Vectors read for distances between elements (one insert's worth).
-    vectors: HashMap<u64, Vec<f32>>,
+    vectors: HashMap<u64, Vec<f32>, BuildHasherDefault<IdHasher>>,
     tids: Vec<Tid>,
     /// Elements found flagged deleted while their vectors were read.
     deleted: IdSet<u64>,
@@ -46,7 +47,8 @@ impl DiskGraph {
         DiskGraph {
             rel,
             metric,
-            vectors: HashMap::new(),
+            // An insert reads a few hundred vectors; sized once, not rehashed.
+            vectors: HashMap::with_capacity_and_hasher(512, Default::default()),
             tids: Vec::new(),
             deleted: IdSet::default(),
         }
@@ -132,14 +134,10 @@ impl Graph for DiskGraph {
     }
 
     fn distance_between(&mut self, a: u64, b: u64) -> f32 {
-        let Some(va) = self.vector(a).map(<[f32]>::to_vec) else {
+        if self.vector(a).is_none() || self.vector(b).is_none() {
             return f32::INFINITY;
-        };
-        let metric = self.metric;
-        match self.vector(b) {
-            Some(vb) => metric.distance(&va, vb),
-            None => f32::INFINITY,
         }
+        self.metric.distance(&self.vectors[&a], &self.vectors[&b])
     }
 
     fn neighbours(&mut self, id: u64, layer: usize, out: &mut Vec<u64>) {

@@ -368,12 +368,61 @@ impl Drop for ReadPage {
 pub struct WritePage {
     buffer: pg_sys::Buffer,
     state: *mut pg_sys::GenericXLogState,
+    /// While the index is being built: our own working copy of the page (8-byte
+    /// aligned), copied over the buffer on commit without WAL.
+    copy: Option<Vec<u64>>,
     page: pg_sys::Page,
     block: u32,
 }
 
+thread_local! {
+    /// The index this backend is building (its relation key), if any: its page
+    /// changes skip GenericXLog, because [`log_build`] WAL-logs every page at the end
+    /// of the build and no other backend can see the index before that.
+    static BUILDING: std::cell::Cell<Option<(u32, u32, u32)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Marks `rel` as being built by this backend until dropped (see [`WritePage`]):
+/// the build's on-disk inserts then write pages without per-change WAL records.
+pub struct UnloggedBuild;
+
+impl UnloggedBuild {
+    /// Starts the unlogged phase for `rel`; [`log_build`] must follow.
+    pub fn start(rel: pg_sys::Relation) -> UnloggedBuild {
+        BUILDING.set(Some(relation_key(rel)));
+        UnloggedBuild
+    }
+}
+
+impl Drop for UnloggedBuild {
+    fn drop(&mut self) {
+        BUILDING.set(None);
+    }
+}
+
 impl WritePage {
     fn start(rel: pg_sys::Relation, buffer: pg_sys::Buffer, flags: u32) -> WritePage {
+        let block = {
+            // SAFETY: the buffer is pinned by the caller.
+            unsafe { pg_sys::BufferGetBlockNumber(buffer) }
+        };
+        if BUILDING.get() == Some(relation_key(rel)) {
+            let mut copy = vec![0u64; BLOCK_SIZE / 8];
+            // SAFETY: the buffer is pinned and exclusive-locked by the caller; the
+            // copy has the page's size.
+            let page = unsafe {
+                let original = pg_sys::BufferGetPage(buffer).cast::<u8>();
+                std::ptr::copy_nonoverlapping(original, copy.as_mut_ptr().cast::<u8>(), BLOCK_SIZE);
+                copy.as_mut_ptr().cast()
+            };
+            return WritePage {
+                buffer,
+                state: std::ptr::null_mut(),
+                copy: Some(copy),
+                page,
+                block,
+            };
+        }
         // SAFETY: the buffer is pinned and exclusive-locked by the caller; GenericXLog
         // returns a working copy of the page to modify.
         unsafe {
@@ -382,8 +431,9 @@ impl WritePage {
             WritePage {
                 buffer,
                 state,
+                copy: None,
                 page,
-                block: pg_sys::BufferGetBlockNumber(buffer),
+                block,
             }
         }
     }
@@ -475,8 +525,18 @@ impl WritePage {
         self.block
     }
 
-    /// Applies and WAL-logs the changes, then unlocks and unpins.
+    /// Applies and WAL-logs the changes (during a build: applies them, marking the
+    /// buffer dirty), then unlocks and unpins.
     pub fn commit(mut self) {
+        if let Some(copy) = self.copy.take() {
+            // SAFETY: the buffer is exclusive-locked by us; the copy is a full page.
+            unsafe {
+                let target = pg_sys::BufferGetPage(self.buffer).cast::<u8>();
+                std::ptr::copy_nonoverlapping(copy.as_ptr().cast::<u8>(), target, BLOCK_SIZE);
+                pg_sys::MarkBufferDirty(self.buffer);
+            }
+            return;
+        }
         // SAFETY: `state` is the live record started in `start`.
         unsafe {
             pg_sys::GenericXLogFinish(self.state);
