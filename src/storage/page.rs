@@ -383,7 +383,9 @@ thread_local! {
 }
 
 /// Marks `rel` as being built by this backend until dropped (see [`WritePage`]):
-/// the build's on-disk inserts then write pages without per-change WAL records.
+/// the build's on-disk inserts then write pages without per-change WAL records. The
+/// mark names the relation's file node, so one left behind by a failed build matches
+/// no later relation.
 pub struct UnloggedBuild;
 
 impl UnloggedBuild {
