@@ -11,8 +11,8 @@
 //! 2. **Repair.** First a barrier: VACUUM takes the insert lock (page 0) exclusively
 //!    and releases it at once, so every insert that might have chosen a now-deleted
 //!    element as a neighbour before it was flagged has finished. A deleted entry
-//!    point is replaced by the live element of the highest level. Then every live
-//!    element whose list on some layer holds a deleted (or missing) element gets that
+//!    point is replaced by the live element of the highest level. Then, page by page,
+//!    every live element whose list on some layer holds a deleted element gets that
 //!    list re-selected: a search of the layer with `ef_construction` from its live
 //!    neighbours and the neighbour-selection heuristic, the build's own code
 //!    ([`DiskGraph::repair_layer`]).
@@ -30,17 +30,20 @@
 //! it (as pgvector): VACUUM may then remove those TIDs and the heap reuse a slot, but
 //! a row put there later is invisible to the scan's MVCC snapshot.
 //!
-//! Cleanup (`amvacuumcleanup`, every VACUUM) reads the graph and links each live
-//! element that no search can reach from the entry point (the heuristic can prune
-//! away all of an element's in-links) from its nearest reachable element.
+//! Cleanup (`amvacuumcleanup`, every VACUUM) reads the graph's links into memory
+//! ([`GraphScan`], about [`SCAN_BYTES_PER_ELEMENT`] per element) and links each live
+//! element that no search can reach from the entry point, or that its nearest
+//! neighbour does not link to (the heuristic can prune away an element's near
+//! in-links), from that neighbour. It is skipped, with a LOG message, when that read
+//! would not fit in `maintenance_work_mem`.
 
 use super::disk::DiskGraph;
 use super::graphscan::GraphScan;
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, IdSet, Params};
 use crate::storage::meta::Meta;
-use crate::storage::page::{self, block_count, InsertLock, WritePage};
-use crate::storage::tuple::{Element, ElementMut, Neighbours, Tid};
+use crate::storage::page::{self, block_count, InsertLock, ReadPage, WritePage};
+use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::{pg_guard, pg_sys};
 
@@ -97,7 +100,7 @@ fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) 
 }
 
 /// Pass 2: entry point replacement and repair of every list that points at a
-/// deleted or missing element. Returns the number of lists rewritten.
+/// deleted element. Returns the number of lists rewritten.
 fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, usize)>) -> usize {
     // The barrier: wait for inserts that began before the elements were flagged.
     drop(InsertLock::acquire(index, true));
@@ -113,30 +116,33 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
         m: meta.m,
         ef_construction: meta.ef_construction,
     };
-    let scan = GraphScan::read(index);
     let mut graph = DiskGraph::new(index, meta.metric);
-    let mut ids: Vec<u64> = scan.elements.keys().copied().collect();
-    ids.sort_unstable();
     let mut rewritten = 0;
-    for id in ids {
-        if scan.elements[&id].deleted || deleted.contains(&id) {
-            continue;
-        }
-        let Some(layers) = scan.layers(id) else {
-            continue;
+    let mut links = Vec::new();
+    for block in 1..block_count(index) {
+        // The live elements of this page with their levels; their lists are read
+        // one at a time after the page is released.
+        let live: Vec<(u64, usize)> = {
+            let page = ReadPage::read(index, block, PAGE_ELEMENTS);
+            (1..=page.max_offset())
+                .filter_map(|offset| {
+                    let e = Element::parse(page.item(offset)?)?;
+                    let id = Tid { block, offset }.pack();
+                    (!e.deleted() && !deleted.contains(&id)).then_some((id, e.level()))
+                })
+                .collect()
         };
-        for (layer, links) in layers.iter().enumerate() {
-            let stale = links.iter().any(|t| {
-                deleted.contains(&t.pack())
-                    || scan.elements.get(&t.pack()).is_none_or(|e| e.deleted)
-            });
-            if stale {
-                // SAFETY: as in pass 1.
-                unsafe { pg_sys::vacuum_delay_point() };
-                rewritten += usize::from(graph.repair_layer(id, layer, &params));
+        for (id, level) in live {
+            for layer in 0..=level {
+                graph.neighbours(id, layer, &mut links);
+                if links.iter().any(|n| deleted.contains(n)) {
+                    // SAFETY: as in pass 1.
+                    unsafe { pg_sys::vacuum_delay_point() };
+                    rewritten += usize::from(graph.repair_layer(id, layer, &params));
+                }
             }
+            graph.clear_cache();
         }
-        graph.clear_cache();
     }
     rewritten
 }
@@ -189,13 +195,33 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
     emptied
 }
 
+/// Memory a [`GraphScan`] takes per element, estimated generously: the element's
+/// entry (TIDs, level, place of its lists) and its lists on layer 0 (the `2·m` TIDs
+/// are added per index).
+const SCAN_BYTES_PER_ELEMENT: usize = 450;
+
 /// Links every live element that cannot be reached from the entry point from its
-/// nearest reachable element (a forced link). Returns how many were linked.
+/// nearest reachable element, and every element its nearest neighbour does not link
+/// to from that neighbour (forced links). Returns how many were linked.
 fn reconnect(index: pg_sys::Relation) -> usize {
     let meta = Meta::read(index);
     let Some((entry, top)) = meta.entry else {
         return 0;
     };
+    let per_page = page::BLOCK_SIZE
+        / (tuple::element_size(meta.dim) + tuple::neighbour_size(meta.m, 0)).max(1);
+    let estimate =
+        block_count(index) as usize * per_page.max(1) * (SCAN_BYTES_PER_ELEMENT + 16 * meta.m);
+    // SAFETY: reads an integer GUC (kB).
+    let budget = unsafe { pg_sys::maintenance_work_mem } as usize * 1024;
+    if estimate > budget {
+        pgrx::log!(
+            "hnsw: reachability check of the index skipped: it needs about {} MB, maintenance_work_mem is {} MB",
+            estimate >> 20,
+            budget >> 20
+        );
+        return 0;
+    }
     let params = Params {
         m: meta.m,
         ef_construction: meta.ef_construction,
