@@ -216,7 +216,7 @@ impl GraphMut for DiskGraph {
     }
 
     fn add_link(&mut self, id: u64, layer: usize, new: Candidate<u64>, max: usize) {
-        self.link(id, layer, new, max, false);
+        self.link(id, layer, new, max, None);
     }
 }
 
@@ -260,15 +260,16 @@ impl DiskGraph {
 
     /// Adds the link `id → new` on `layer` (list of at most `max`), re-selecting a
     /// full list with the heuristic. With `force`, `new` stays in the list even when
-    /// the heuristic would drop it (it replaces the farthest kept link). Returns
-    /// whether the list now holds `new`.
+    /// the heuristic would drop it: it replaces the last kept link that `force` says
+    /// can be spared (has other in-links), else the last. Returns whether the list
+    /// now holds `new`.
     pub fn link(
         &mut self,
         id: u64,
         layer: usize,
         new: Candidate<u64>,
         max: usize,
-        force: bool,
+        force: Option<&dyn Fn(Tid) -> bool>,
     ) -> bool {
         let new_tid = Tid::unpack(new.id);
         let (mut present, mut holds) = (false, false);
@@ -286,9 +287,10 @@ impl DiskGraph {
                     .map(Tid::unpack)
                     .collect()
             };
-            if force && !kept.contains(&new_tid) {
+            if let Some(spare) = force.filter(|_| !kept.contains(&new_tid)) {
                 if kept.len() == max {
-                    kept[max - 1] = new_tid;
+                    let victim = kept.iter().rposition(|&t| spare(t)).unwrap_or(max - 1);
+                    kept[victim] = new_tid;
                 } else {
                     kept.push(new_tid);
                 }
@@ -516,7 +518,7 @@ fn insert_locked(
                 distance: c.distance,
                 id,
             };
-            linked |= graph.link(c.id, layer, back, max, false);
+            linked |= graph.link(c.id, layer, back, max, None);
         }
         // Every neighbour's heuristic may have preferred its old links; then the
         // nearest one keeps a link anyway, so that searches can reach the new row.
@@ -525,7 +527,7 @@ fn insert_locked(
                 distance: nearest.distance,
                 id,
             };
-            graph.link(nearest.id, layer, back, max, true);
+            graph.link(nearest.id, layer, back, max, Some(&|_| true));
         }
     }
     if meta.entry.is_none_or(|(_, l)| level > l) {

@@ -46,6 +46,7 @@ use crate::storage::page::{self, block_count, InsertLock, ReadPage, WritePage};
 use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::{pg_guard, pg_sys};
+use std::collections::HashMap;
 
 /// What pass 1 found.
 #[derive(Default)]
@@ -227,6 +228,65 @@ fn reconnect(index: pg_sys::Relation) -> usize {
         ef_construction: meta.ef_construction,
     };
     let scan = GraphScan::read(index);
+    // In-links on layer 0: a forced link evicts a neighbour that keeps another one.
+    let mut in_links: HashMap<u64, u32> = HashMap::new();
+    for (&id, e) in &scan.elements {
+        if e.deleted {
+            continue;
+        }
+        for t in scan
+            .layers(id)
+            .and_then(|l| l.first())
+            .into_iter()
+            .flatten()
+        {
+            *in_links.entry(t.pack()).or_default() += 1;
+        }
+    }
+    let spare = |t: Tid| in_links.get(&t.pack()).is_some_and(|&n| n >= 2);
+    let mut graph = DiskGraph::new(index, meta.metric);
+    let max = params.max_links(0);
+    // Reachable is not enough for a search to find an element: when its nearest
+    // neighbour does not link back to it, its in-links may all come from far away,
+    // and a search around its vector never expands them. The nearest neighbour
+    // links to it then.
+    let mut ids: Vec<u64> = scan.elements.keys().copied().collect();
+    ids.sort_unstable();
+    let mut mutual = 0;
+    for &u in &ids {
+        if scan.elements[&u].deleted {
+            continue;
+        }
+        let Some(out) = scan.layers(u).and_then(|l| l.first()) else {
+            continue;
+        };
+        let Some(v) = graph.vector_of(u) else {
+            continue;
+        };
+        let out_ids: Vec<u64> = out.iter().map(|t| t.pack()).collect();
+        let mut distances = Vec::new();
+        graph.distances(&v, &out_ids, &mut distances);
+        let nearest = out_ids
+            .iter()
+            .zip(&distances)
+            .filter(|&(&n, d)| !graph.is_deleted(n) && d.is_finite())
+            .min_by(|a, b| a.1.total_cmp(b.1));
+        graph.clear_cache();
+        let Some((&n, &distance)) = nearest else {
+            continue;
+        };
+        let u_tid = Tid::unpack(u);
+        let linked_back = scan
+            .layers(n)
+            .and_then(|l| l.first())
+            .is_some_and(|l| l.contains(&u_tid));
+        if !linked_back {
+            let back = Candidate { distance, id: u };
+            mutual += usize::from(graph.link(n, 0, back, max, Some(&spare)));
+        }
+    }
+    // Then every element no search can reach, from a fresh read of the links.
+    let scan = GraphScan::read(index);
     let mut reached = IdSet::default();
     scan.reachable_from(entry.pack(), &mut reached);
     let mut lost: Vec<u64> = scan
@@ -236,7 +296,6 @@ fn reconnect(index: pg_sys::Relation) -> usize {
         .map(|(&id, _)| id)
         .collect();
     lost.sort_unstable();
-    let mut graph = DiskGraph::new(index, meta.metric);
     let mut linked = 0;
     for u in lost {
         if reached.contains(&u) {
@@ -270,51 +329,12 @@ fn reconnect(index: pg_sys::Relation) -> usize {
                 distance: n.distance,
                 id: u,
             };
-            if graph.link(n.id, 0, back, params.max_links(0), true) {
+            if graph.link(n.id, 0, back, max, Some(&spare)) {
                 scan.reachable_from(u, &mut reached);
                 linked += 1;
             }
         }
         graph.clear_cache();
-    }
-    // Reachable is not enough for a search to find an element: when its nearest
-    // neighbour does not link back to it, its in-links may all come from far away,
-    // and a search around its vector never expands them. The nearest neighbour
-    // links to it then.
-    let mut ids: Vec<u64> = scan.elements.keys().copied().collect();
-    ids.sort_unstable();
-    let mut mutual = 0;
-    for u in ids {
-        if scan.elements[&u].deleted {
-            continue;
-        }
-        let Some(out) = scan.layers(u).and_then(|l| l.first()) else {
-            continue;
-        };
-        let Some(v) = graph.vector_of(u) else {
-            continue;
-        };
-        let ids: Vec<u64> = out.iter().map(|t| t.pack()).collect();
-        let mut distances = Vec::new();
-        graph.distances(&v, &ids, &mut distances);
-        let nearest = ids
-            .iter()
-            .zip(&distances)
-            .filter(|&(&n, d)| !graph.is_deleted(n) && d.is_finite())
-            .min_by(|a, b| a.1.total_cmp(b.1));
-        graph.clear_cache();
-        let Some((&n, &distance)) = nearest else {
-            continue;
-        };
-        let u_tid = Tid::unpack(u);
-        let linked_back = scan
-            .layers(n)
-            .and_then(|l| l.first())
-            .is_some_and(|l| l.contains(&u_tid));
-        if !linked_back {
-            let back = Candidate { distance, id: u };
-            mutual += usize::from(graph.link(n, 0, back, params.max_links(0), true));
-        }
     }
     pgrx::debug1!("hnsw vacuum: {linked} unreachable and {mutual} elements relinked from their nearest neighbour");
     linked + mutual
