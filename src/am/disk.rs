@@ -37,6 +37,9 @@ pub struct DiskGraph {
     /// Vectors read for distances between elements (one insert's worth).
     vectors: HashMap<u64, Vec<f32>, BuildHasherDefault<IdHasher>>,
     tids: Vec<Tid>,
+    /// Scratch for [`Graph::distances`]: the TIDs of one batch and a vector copy.
+    batch: Vec<Tid>,
+    scratch: Vec<f32>,
     /// Elements found flagged deleted while their vectors were read.
     deleted: IdSet<u64>,
 }
@@ -50,6 +53,8 @@ impl DiskGraph {
             // An insert reads a few hundred vectors; sized once, not rehashed.
             vectors: HashMap::with_capacity_and_hasher(512, Default::default()),
             tids: Vec::new(),
+            batch: Vec::new(),
+            scratch: Vec::new(),
             deleted: IdSet::default(),
         }
     }
@@ -159,11 +164,13 @@ impl Graph for DiskGraph {
     /// Reads each page once: the elements of `ids` on one page are measured under one
     /// share lock, after the pages were all prefetched.
     fn distances(&mut self, query: &[f32], ids: &[u64], out: &mut Vec<f32>) {
-        let tids: Vec<Tid> = ids.iter().map(|&id| Tid::unpack(id)).collect();
+        let mut tids = std::mem::take(&mut self.batch);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        tids.clear();
+        tids.extend(ids.iter().map(|&id| Tid::unpack(id)));
         page::prefetch(self.rel, tids.iter().map(|t| t.block));
         out.clear();
         out.resize(ids.len(), f32::NAN);
-        let mut scratch = Vec::new();
         for first in 0..tids.len() {
             if !out[first].is_nan() {
                 continue;
@@ -184,6 +191,8 @@ impl Graph for DiskGraph {
                 }
             }
         }
+        self.batch = tids;
+        self.scratch = scratch;
     }
 }
 
@@ -307,7 +316,7 @@ impl DiskGraph {
     /// when none is left), and keeps what the heuristic chooses among the live
     /// elements found. Returns whether the list was rewritten.
     pub fn repair_layer(&mut self, id: u64, layer: usize, params: &Params) -> bool {
-        let Some(vector) = self.vector(id).map(<[f32]>::to_vec) else {
+        let Some(vector) = self.vector_of(id) else {
             return false;
         };
         let max = params.max_links(layer);
