@@ -20,6 +20,7 @@
 
 use super::disk;
 use super::options::index_options;
+use super::parallel;
 use super::progress::{self, Phase};
 use super::{index_dimensions, index_metric};
 use crate::hnsw::insert::{connect, find_neighbours};
@@ -27,6 +28,7 @@ use crate::hnsw::memory::{EpochVisited, MemoryGraph};
 use crate::hnsw::{Metric, Params};
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, BuildPage};
+use crate::storage::shared_graph::SharedGraph;
 use crate::storage::tuple::{self, Tid, MAX_HEAP_TIDS};
 use crate::storage::PAGE_ELEMENTS;
 use crate::types::datum::VectorArg;
@@ -79,10 +81,42 @@ pub fn build_memory(rows: u64, dim: usize, m: usize) -> u64 {
     (rows as f64 * per_element * 1.125) as u64 + (1 << 20)
 }
 
+/// The vector of a heap row as the index stores it (normalised for cosine); `None`
+/// for a row the index skips (a zero vector under cosine).
+///
+/// # Errors
+/// `expected {dim} dimensions, not {n}` when the row does not match the column.
+pub(super) fn prepare_row(metric: Metric, dim: usize, raw: &[f32]) -> Option<Vec<f32>> {
+    if raw.len() != dim {
+        crate::types::error::VectorError::ExpectedDimensions {
+            expected: dim as i32,
+            actual: raw.len(),
+        }
+        .report();
+    }
+    metric.prepare(raw)
+}
+
+/// The NOTICE of a build whose graph stopped fitting in `maintenance_work_mem` after
+/// `fitted` elements, with the memory `total` rows would need.
+pub(super) fn notice_over_budget(fitted: usize, total: u64, dim: usize, m: usize) {
+    let needed_mb = build_memory(total, dim, m).div_ceil(1024 * 1024);
+    ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+        format!("hnsw graph no longer fits into maintenance_work_mem after {fitted} tuples"),
+        "",
+    )
+    .set_detail(format!(
+        "The remaining tuples are inserted on disk, which is slower. The whole graph needs about {needed_mb} MB."
+    ))
+    .set_hint(format!("Set maintenance_work_mem to at least '{needed_mb}MB' for a faster build."))
+    .report(PgLogLevel::NOTICE);
+}
+
 /// Bytes per element that writing the graph out takes on top of the graph (the page
 /// placement, the write order and the breadth-first traversal), reserved up front so
 /// the flush stays within the limit too.
-const FLUSH_BYTES_PER_ELEMENT: usize = 8 + 4 + 1 + 4;
+pub(super) const FLUSH_BYTES_PER_ELEMENT: usize = 8 + 4 + 1 + 4;
 
 impl BuildState {
     /// Memory of the build: graph, heap TIDs, visited set, and what the flush will need.
@@ -94,14 +128,7 @@ impl BuildState {
     }
 
     fn add(&mut self, raw: &[f32], heap_tid: Tid) {
-        if raw.len() != self.dim {
-            crate::types::error::VectorError::ExpectedDimensions {
-                expected: self.dim as i32,
-                actual: raw.len(),
-            }
-            .report();
-        }
-        let Some(v) = self.metric.prepare(raw) else {
+        let Some(v) = prepare_row(self.metric, self.dim, raw) else {
             return;
         };
         self.indexed += 1.0;
@@ -138,20 +165,7 @@ impl BuildState {
     /// The graph no longer fits: say so, write it out, continue on disk.
     fn spill(&mut self) {
         let total = self.heap_tuples_estimate.max(self.indexed) as u64;
-        let needed_mb = build_memory(total, self.dim, self.params.m).div_ceil(1024 * 1024);
-        ErrorReport::new(
-            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
-            format!(
-                "hnsw graph no longer fits into maintenance_work_mem after {} tuples",
-                self.graph.len()
-            ),
-            "",
-        )
-        .set_detail(format!(
-            "The remaining tuples are inserted on disk, which is slower. The whole graph needs about {needed_mb} MB."
-        ))
-        .set_hint(format!("Set maintenance_work_mem to at least '{needed_mb}MB' for a faster build."))
-        .report(PgLogLevel::NOTICE);
+        notice_over_budget(self.graph.len(), total, self.dim, self.params.m);
         self.flush();
         progress::phase(Phase::InsertingOnDisk);
         self.on_disk = true;
@@ -162,115 +176,193 @@ impl BuildState {
         };
     }
 
-    /// Writes the in-memory graph to pages (after the metapage) and points the
-    /// metapage at its entry point.
+    /// Writes the in-memory graph to pages and points the metapage at its entry point.
     fn flush(&mut self) {
-        let g = &self.graph;
-        let n = g.len();
-        if n == 0 {
-            return;
-        }
-        progress::phase(Phase::WritingPages);
-        let order = locality_order(g);
-
-        // Plan where every element goes, so neighbour TIDs are known before writing.
-        let align = |x: usize| (x + 7) & !7;
-        let room = page::BLOCK_SIZE - 24 - page::SPECIAL_SIZE;
-        let first_block = page::block_count(self.index);
-        let element_bytes = align(tuple::element_size(self.dim)) + 4;
-        let mut placement = vec![
-            Tid {
-                block: 0,
-                offset: 0
-            };
-            n
-        ];
-        let (mut block, mut used, mut next_offset) = (first_block, 0usize, 1u16);
-        for &id in &order {
-            let need = element_bytes + align(tuple::neighbour_size(self.params.m, g.level(id))) + 4;
-            if used + need > room {
-                block += 1;
-                used = 0;
-                next_offset = 1;
-            }
-            // neighbour tuple first, then the element
-            placement[id as usize] = Tid {
-                block,
-                offset: next_offset + 1,
-            };
-            next_offset += 2;
-            used += need;
-        }
-
-        let mut current: Option<BuildPage> = None;
-        let mut nb = Vec::new();
-        let mut el = vec![0u8; tuple::element_size(self.dim)];
-        let mut heap = Vec::with_capacity(MAX_HEAP_TIDS);
-        for &id in &order {
-            let at = placement[id as usize];
-            let level = g.level(id);
-            if current.as_ref().is_none_or(|p| p.block() != at.block) {
-                if let Some(p) = current.take() {
-                    p.finish(false);
-                }
-                let p =
-                    BuildPage::extend(self.index, pg_sys::ForkNumber::MAIN_FORKNUM, PAGE_ELEMENTS);
-                assert_eq!(p.block(), at.block, "page placement");
-                current = Some(p);
-            }
-            let p = current.as_mut().expect("page");
-            nb.resize(tuple::neighbour_size(self.params.m, level), 0);
-            tuple::write_neighbours(&mut nb, self.params.m, level);
-            for layer in 0..=level {
-                let tids: Vec<Tid> = g
-                    .links(id, layer)
-                    .iter()
-                    .map(|&l| placement[l as usize])
-                    .collect();
-                tuple::set_layer(&mut nb, layer, &tids);
-            }
-            let nb_offset = p.add_item(&nb).expect("planned space");
-            heap.clear();
-            heap.push(Tid::unpack(self.tids.first[id as usize]));
-            if let Some(extra) = self.tids.extra.get(&id) {
-                heap.extend(extra.iter().map(|&t| Tid::unpack(t)));
-            }
-            tuple::write_element(
-                &mut el,
-                level,
-                Tid {
-                    block: at.block,
-                    offset: nb_offset,
-                },
-                &heap,
-                g.vector(id),
-            );
-            let offset = p.add_item(&el).expect("planned space");
-            assert_eq!(offset, at.offset, "element offset as planned");
-        }
-        if let Some(p) = current.take() {
-            p.finish(false);
-        }
-        let (entry, entry_level) = g.entry().expect("a non-empty graph has an entry point");
-        let last = page::block_count(self.index) - 1;
-        Meta::update(self.index, |m| {
-            m.entry = Some((placement[entry as usize], entry_level));
-            m.insert_page = last;
-            true
-        });
+        let finished = Serial {
+            graph: &self.graph,
+            tids: &self.tids,
+        };
+        flush(self.index, self.dim, self.params.m, &finished);
     }
+}
+
+/// A finished in-memory graph as [`flush`] reads it: the serial build's graph with
+/// its heap TIDs, or the shared graph of a parallel build.
+pub(super) trait Finished {
+    /// Number of elements (ids `0..len`).
+    fn len(&self) -> usize;
+    /// The level of element `id`.
+    fn level(&self, id: u32) -> usize;
+    /// Replaces `out` with the neighbours of `id` on `layer`.
+    fn links(&self, id: u32, layer: usize, out: &mut Vec<u32>);
+    /// The vector of element `id`.
+    fn vector(&self, id: u32) -> &[f32];
+    /// The entry point and its level.
+    fn entry(&self) -> Option<(u32, usize)>;
+    /// Replaces `out` with the packed heap TIDs of element `id`.
+    fn heap_tids(&self, id: u32, out: &mut Vec<u64>);
+}
+
+/// The serial build's graph and heap TIDs.
+struct Serial<'a> {
+    graph: &'a MemoryGraph,
+    tids: &'a Tids,
+}
+
+impl Finished for Serial<'_> {
+    fn len(&self) -> usize {
+        self.graph.len()
+    }
+    fn level(&self, id: u32) -> usize {
+        self.graph.level(id)
+    }
+    fn links(&self, id: u32, layer: usize, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(self.graph.links(id, layer));
+    }
+    fn vector(&self, id: u32) -> &[f32] {
+        self.graph.vector(id)
+    }
+    fn entry(&self) -> Option<(u32, usize)> {
+        self.graph.entry()
+    }
+    fn heap_tids(&self, id: u32, out: &mut Vec<u64>) {
+        out.clear();
+        out.push(self.tids.first[id as usize]);
+        if let Some(extra) = self.tids.extra.get(&id) {
+            out.extend_from_slice(extra);
+        }
+    }
+}
+
+impl Finished for SharedGraph {
+    fn len(&self) -> usize {
+        SharedGraph::len(self)
+    }
+    fn level(&self, id: u32) -> usize {
+        SharedGraph::level(self, id)
+    }
+    fn links(&self, id: u32, layer: usize, out: &mut Vec<u32>) {
+        SharedGraph::links(self, id, layer, out)
+    }
+    fn vector(&self, id: u32) -> &[f32] {
+        SharedGraph::vector(self, id)
+    }
+    fn entry(&self) -> Option<(u32, usize)> {
+        SharedGraph::entry(self)
+    }
+    fn heap_tids(&self, id: u32, out: &mut Vec<u64>) {
+        SharedGraph::heap_tids(self, id, out)
+    }
+}
+
+/// Writes a finished in-memory graph `g` of `dim`-dimensional vectors built with `m`
+/// to new pages at the end of `index` (after the metapage), in [`locality_order`],
+/// and points the metapage at its entry point.
+pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &impl Finished) {
+    let n = g.len();
+    if n == 0 {
+        return;
+    }
+    progress::phase(Phase::WritingPages);
+    let order = locality_order(g);
+
+    // Plan where every element goes, so neighbour TIDs are known before writing.
+    let align = |x: usize| (x + 7) & !7;
+    let room = page::BLOCK_SIZE - 24 - page::SPECIAL_SIZE;
+    let first_block = page::block_count(index);
+    let element_bytes = align(tuple::element_size(dim)) + 4;
+    let mut placement = vec![
+        Tid {
+            block: 0,
+            offset: 0
+        };
+        n
+    ];
+    let (mut block, mut used, mut next_offset) = (first_block, 0usize, 1u16);
+    for &id in &order {
+        let need = element_bytes + align(tuple::neighbour_size(m, g.level(id))) + 4;
+        if used + need > room {
+            block += 1;
+            used = 0;
+            next_offset = 1;
+        }
+        // neighbour tuple first, then the element
+        placement[id as usize] = Tid {
+            block,
+            offset: next_offset + 1,
+        };
+        next_offset += 2;
+        used += need;
+    }
+
+    let mut current: Option<BuildPage> = None;
+    let mut nb = Vec::new();
+    let mut el = vec![0u8; tuple::element_size(dim)];
+    let mut links = Vec::new();
+    let mut tids = Vec::new();
+    let mut packed = Vec::with_capacity(MAX_HEAP_TIDS);
+    let mut heap = Vec::with_capacity(MAX_HEAP_TIDS);
+    for &id in &order {
+        let at = placement[id as usize];
+        let level = g.level(id);
+        if current.as_ref().is_none_or(|p| p.block() != at.block) {
+            if let Some(p) = current.take() {
+                p.finish(false);
+            }
+            let p = BuildPage::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM, PAGE_ELEMENTS);
+            assert_eq!(p.block(), at.block, "page placement");
+            current = Some(p);
+        }
+        let p = current.as_mut().expect("page");
+        nb.resize(tuple::neighbour_size(m, level), 0);
+        tuple::write_neighbours(&mut nb, m, level);
+        for layer in 0..=level {
+            g.links(id, layer, &mut links);
+            tids.clear();
+            tids.extend(links.iter().map(|&l| placement[l as usize]));
+            tuple::set_layer(&mut nb, layer, &tids);
+        }
+        let nb_offset = p.add_item(&nb).expect("planned space");
+        g.heap_tids(id, &mut packed);
+        heap.clear();
+        heap.extend(packed.iter().map(|&t| Tid::unpack(t)));
+        tuple::write_element(
+            &mut el,
+            level,
+            Tid {
+                block: at.block,
+                offset: nb_offset,
+            },
+            &heap,
+            g.vector(id),
+        );
+        let offset = p.add_item(&el).expect("planned space");
+        assert_eq!(offset, at.offset, "element offset as planned");
+    }
+    if let Some(p) = current.take() {
+        p.finish(false);
+    }
+    let (entry, entry_level) = g.entry().expect("a non-empty graph has an entry point");
+    let last = page::block_count(index) - 1;
+    Meta::update(index, |meta| {
+        meta.entry = Some((placement[entry as usize], entry_level));
+        meta.insert_page = last;
+        true
+    });
 }
 
 /// The order elements are written in: the elements of the upper layers first, highest
 /// level first (every search walks them), then the rest in breadth-first order over
 /// layer 0 from the entry point, so that an element's neighbours tend to sit on the
 /// same or nearby pages and a search pins fewer distinct pages.
-fn locality_order(g: &MemoryGraph) -> Vec<u32> {
+fn locality_order(g: &impl Finished) -> Vec<u32> {
     let n = g.len();
     let mut order: Vec<u32> = (0..n as u32).filter(|&id| g.level(id) > 0).collect();
     order.sort_by_key(|&id| (std::cmp::Reverse(g.level(id)), id));
     let mut seen = vec![false; n];
     let mut queue = std::collections::VecDeque::new();
+    let mut links = Vec::new();
     let entry = g.entry().map_or(0, |(e, _)| e);
     for start in std::iter::once(entry).chain(0..n as u32) {
         if seen[start as usize] {
@@ -282,7 +374,8 @@ fn locality_order(g: &MemoryGraph) -> Vec<u32> {
             if g.level(id) == 0 {
                 order.push(id);
             }
-            for &next in g.links(id, 0) {
+            g.links(id, 0, &mut links);
+            for &next in &links {
                 if !seen[next as usize] {
                     seen[next as usize] = true;
                     queue.push_back(next);
@@ -363,46 +456,59 @@ pub unsafe extern "C-unwind" fn ambuild(
             pg_sys::maintenance_work_mem as usize * 1024,
         )
     };
-    let mut state = BuildState {
-        index,
-        metric: meta.metric,
-        dim: meta.dim,
-        params,
-        max_level: page::max_level(meta.dim, meta.m),
-        graph: MemoryGraph::new(meta.dim, meta.metric, params),
-        tids: Tids {
-            first: Vec::new(),
-            extra: HashMap::new(),
-        },
-        visited: EpochVisited::default(),
-        limit,
-        on_disk: false,
-        rng: rand::rngs::StdRng::from_rng(&mut rand::rng()),
-        indexed: 0.0,
-        heap_tuples_estimate: estimate,
-        tmp: PgMemoryContexts::new("hnsw build tuple"),
-    };
     progress::tuples_total(estimate);
     progress::phase(Phase::LoadingTuples);
-    // Until the build ends, only this backend sees the index and every page is
+    // Until the build ends, only this build sees the index and every page is
     // WAL-logged at the end: the on-disk inserts skip their per-change WAL records.
     let unlogged = page::UnloggedBuild::start(index);
-    // SAFETY: standard index build scan; the callback receives `state`.
-    let heap_tuples = unsafe {
-        pg_sys::table_index_build_scan(
-            heap,
-            index,
-            index_info,
-            true,
-            true,
-            Some(build_callback),
-            (&mut state as *mut BuildState).cast(),
-            std::ptr::null_mut(),
-        )
+    let workers = parallel::planned_workers(heap, index);
+    let parallel = if workers > 0 {
+        // SAFETY: the relations of this ambuild; the metapage is written.
+        unsafe { parallel::build(heap, index, index_info, workers, limit) }
+    } else {
+        None
     };
-    if !state.on_disk {
-        state.flush();
-    }
+    let (heap_tuples, indexed) = match parallel {
+        Some(counts) => (counts.heap_tuples, counts.indexed),
+        None => {
+            let mut state = BuildState {
+                index,
+                metric: meta.metric,
+                dim: meta.dim,
+                params,
+                max_level: page::max_level(meta.dim, meta.m),
+                graph: MemoryGraph::new(meta.dim, meta.metric, params),
+                tids: Tids {
+                    first: Vec::new(),
+                    extra: HashMap::new(),
+                },
+                visited: EpochVisited::default(),
+                limit,
+                on_disk: false,
+                rng: rand::rngs::StdRng::from_rng(&mut rand::rng()),
+                indexed: 0.0,
+                heap_tuples_estimate: estimate,
+                tmp: PgMemoryContexts::new("hnsw build tuple"),
+            };
+            // SAFETY: standard index build scan; the callback receives `state`.
+            let heap_tuples = unsafe {
+                pg_sys::table_index_build_scan(
+                    heap,
+                    index,
+                    index_info,
+                    true,
+                    true,
+                    Some(build_callback),
+                    (&mut state as *mut BuildState).cast(),
+                    std::ptr::null_mut(),
+                )
+            };
+            if !state.on_disk {
+                state.flush();
+            }
+            (heap_tuples, state.indexed)
+        }
+    };
     drop(unlogged);
     page::log_build(index);
     // SAFETY: palloc0 returns zeroed memory for the result struct.
@@ -410,7 +516,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         let result = pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBuildResult>())
             .cast::<pg_sys::IndexBuildResult>();
         (*result).heap_tuples = heap_tuples;
-        (*result).index_tuples = state.indexed;
+        (*result).index_tuples = indexed;
         result
     }
 }

@@ -2,7 +2,7 @@
 //! Interface Definition"): thin glue between PostgreSQL's callbacks and the HNSW core
 //! (`crate::hnsw`) over the index pages (`crate::storage`).
 //!
-//! - [`build`]: `ambuild`, `ambuildempty`;
+//! - [`build`]: `ambuild`, `ambuildempty`; [`parallel`]: the parallel build;
 //! - `aminsert` (here): one row into the on-disk graph ([`disk::insert`]);
 //! - [`scan`]: `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`;
 //! - [`vacuum`]: `ambulkdelete`, `amvacuumcleanup`;
@@ -19,6 +19,7 @@ pub mod cost;
 pub mod disk;
 pub mod graphscan;
 pub mod options;
+pub mod parallel;
 pub mod progress;
 pub mod scan;
 pub mod stats;

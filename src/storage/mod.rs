@@ -6,7 +6,8 @@
 //!   record that is finished on [`page::WritePage::commit`] and aborted when the guard
 //!   is dropped otherwise, so a change cannot skip WAL; [`page::BuildPage`] writes
 //!   fresh pages during `CREATE INDEX`, which are WAL-logged once at the end;
-//! - [`meta`]: the metapage (block 0).
+//! - [`meta`]: the metapage (block 0);
+//! - [`shared_graph`]: the graph of a parallel build in shared memory (Postgres-free).
 //!
 //! Every page carries a special area with a magic number and a page type, checked on
 //! every read (`ERRCODE_INDEX_CORRUPTED` otherwise). Locking protocol: a backend holds
@@ -19,6 +20,7 @@
 
 pub mod meta;
 pub mod page;
+pub mod shared_graph;
 pub mod tuple;
 
 /// Page type of the metapage.

@@ -1,0 +1,669 @@
+//! The graph of a parallel index build: one block of memory that the leader and the
+//! workers map (PostgreSQL's dynamic shared memory, chapter "Parallel Query" /
+//! `access/parallel.h`), and all insert into at once.
+//!
+//! Postgres-free: the block is plain bytes, so the same code runs over a `Vec` in
+//! `cargo test` with threads. Every address inside it is an offset, because each
+//! process maps the block at its own address.
+//!
+//! Layout: a [`Header`], a table of element offsets (`u32`, in 8-byte units of the
+//! data area, one per possible element), then the data area, filled by a bump
+//! allocator (an atomic counter). An element record is
+//!
+//! ```text
+//! 0   u32        lock (0 free, 1 held)
+//! 4   u8, u8     level, number of heap TIDs
+//! 8   u64        first heap TID (packed)
+//! 16  u64        offset of the block of further heap TIDs (8-byte units; 0 = none)
+//! 24  u8[l+1]    link counts per layer, padded to 8
+//!     u32[2m+lm] link slots: 2·m on layer 0, m per upper layer, padded to 8
+//!     f32[dim]   the vector
+//! ```
+//!
+//! Locking (one spinlock per element, held only while a neighbour list is copied,
+//! written, or re-selected; never two at once, so no deadlock): a list is read and
+//! written under its element's lock; a vector is written before its element can be
+//! reached (through a list written under a lock, or through the entry point, stored
+//! with release ordering) and never changes, so distances need no lock. An insert
+//! whose level is above the entry point's (or into an empty graph) holds the entry
+//! lock for its whole duration, so two such inserts cannot both miss each other
+//! (hnswlib does the same with its global lock). No panic or error can happen while a
+//! lock is held.
+
+use crate::hnsw::insert::{connect, find_neighbours};
+use crate::hnsw::{select, Candidate, Graph, GraphMut, Metric, Params, Visited};
+use crate::storage::tuple::MAX_HEAP_TIDS;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+const MAGIC: u32 = 0x4853_4752; // "HSGR"
+const NO_ENTRY: u64 = u64::MAX;
+const RECORD_HEADER: usize = 24;
+
+/// The start of the block.
+#[repr(C)]
+struct Header {
+    magic: u32,
+    dim: u32,
+    m: u32,
+    max_elements: u32,
+    data_bytes: u64,
+    /// Bytes of the data area handed out (may pass `data_bytes` once full).
+    used: AtomicU64,
+    /// Elements allocated; ids are `0..len`.
+    len: AtomicU32,
+    /// Held by an insert that may become the entry point.
+    entry_lock: AtomicU32,
+    /// The entry point: `id << 8 | level`, or [`NO_ENTRY`].
+    entry: AtomicU64,
+}
+
+const HEADER_BYTES: usize = std::mem::size_of::<Header>().next_multiple_of(8);
+
+/// Takes a spinlock word: spins briefly, then yields the CPU between tries (the
+/// holder may have been descheduled).
+fn spin_lock(word: &AtomicU32) {
+    let mut spins = 0u32;
+    while word
+        .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        spins += 1;
+        if spins < 100 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+fn spin_unlock(word: &AtomicU32) {
+    word.store(0, Ordering::Release);
+}
+
+/// What [`SharedGraph::insert`] did with a row.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// A new element with this id.
+    Element(u32),
+    /// An extra heap TID of an element with the identical vector.
+    Merged(u32),
+    /// The block is full: nothing was changed.
+    Full,
+}
+
+/// One process's view of a shared build graph (copyable: each thread or process
+/// uses its own).
+#[derive(Clone)]
+pub struct SharedGraph {
+    base: *mut u8,
+    data: *mut u8,
+    max_elements: usize,
+    dim: usize,
+    metric: Metric,
+    params: Params,
+}
+
+// SAFETY: all shared state is reached through atomics or under the per-element
+// spinlocks (see the module docs); the pointers stay valid while the block is mapped.
+unsafe impl Send for SharedGraph {}
+
+/// Rounds up to a multiple of 8.
+fn align8(x: usize) -> usize {
+    x.next_multiple_of(8)
+}
+
+impl SharedGraph {
+    /// Bytes of the record of an element of `level`.
+    fn record_bytes(dim: usize, m: usize, level: usize) -> usize {
+        RECORD_HEADER + align8(level + 1) + align8((2 * m + level * m) * 4) + align8(dim * 4)
+    }
+
+    /// Bytes a block needs to hold `elements` elements of `dim` dimensions with `m`
+    /// (levels drawn as the build draws them: `1/(m-1)` upper layers per element on
+    /// average, plus a 5% margin for the randomness), excluding duplicates' extra heap
+    /// TIDs.
+    pub fn bytes_for(elements: usize, dim: usize, m: usize) -> usize {
+        let m = m.max(2);
+        let upper = (m * 4) as f64 / (m - 1) as f64 + 8.0 / (m - 1) as f64;
+        let per = Self::record_bytes(dim, m, 0) as f64 + upper + 4.0;
+        HEADER_BYTES + (elements as f64 * per * 1.05) as usize + 4096
+    }
+
+    /// The most elements a block of `bytes` can hold (all of level 0).
+    pub fn capacity(bytes: usize, dim: usize, m: usize) -> usize {
+        let per = Self::record_bytes(dim, m, 0) + 4;
+        (bytes.saturating_sub(HEADER_BYTES + 8) / per).min(u32::MAX as usize - 1)
+    }
+
+    /// Formats the `bytes` at `base` (8-byte aligned) as an empty graph.
+    ///
+    /// # Safety
+    /// `base..base+bytes` is writable memory, 8-byte aligned, not in use.
+    pub unsafe fn init(
+        base: *mut u8,
+        bytes: usize,
+        dim: usize,
+        metric: Metric,
+        params: Params,
+    ) -> SharedGraph {
+        let max_elements = Self::capacity(bytes, dim, params.m);
+        let table = align8(max_elements * 4);
+        let data_bytes = bytes - HEADER_BYTES - table;
+        // SAFETY: the caller hands us the block; the header fits (capacity ≥ 0 leaves
+        // room for it) and is 8-aligned.
+        unsafe {
+            base.cast::<Header>().write(Header {
+                magic: MAGIC,
+                dim: dim as u32,
+                m: params.m as u32,
+                max_elements: max_elements as u32,
+                data_bytes: data_bytes as u64,
+                used: AtomicU64::new(0),
+                len: AtomicU32::new(0),
+                entry_lock: AtomicU32::new(0),
+                entry: AtomicU64::new(NO_ENTRY),
+            });
+            Self::attach(base, metric, params)
+        }
+    }
+
+    /// A view of a block formatted by [`SharedGraph::init`] (in this or another
+    /// process).
+    ///
+    /// # Safety
+    /// `base` is the start of such a block, mapped for as long as the view is used.
+    pub unsafe fn attach(base: *mut u8, metric: Metric, params: Params) -> SharedGraph {
+        // SAFETY: the caller guarantees a formatted block.
+        let header = unsafe { &*base.cast::<Header>() };
+        assert_eq!(header.magic, MAGIC, "shared build graph");
+        assert_eq!(header.m as usize, params.m, "shared build graph m");
+        let max_elements = header.max_elements as usize;
+        SharedGraph {
+            base,
+            // SAFETY: the data area follows the header and the offset table.
+            data: unsafe { base.add(HEADER_BYTES + align8(max_elements * 4)) },
+            max_elements,
+            dim: header.dim as usize,
+            metric,
+            params,
+        }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: `base` is a formatted block (see `attach`).
+        unsafe { &*self.base.cast::<Header>() }
+    }
+
+    fn offsets(&self) -> &[AtomicU32] {
+        // SAFETY: the table of `max_elements` u32s follows the header.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.base.add(HEADER_BYTES).cast::<AtomicU32>(),
+                self.max_elements,
+            )
+        }
+    }
+
+    /// The record of element `id`.
+    fn record(&self, id: u32) -> *mut u8 {
+        let off = self.offsets()[id as usize].load(Ordering::Relaxed) as usize * 8;
+        // SAFETY: offsets point inside the data area.
+        unsafe { self.data.add(off) }
+    }
+
+    fn lock_word(&self, id: u32) -> &AtomicU32 {
+        // SAFETY: the first word of a record is its lock.
+        unsafe { &*self.record(id).cast::<AtomicU32>() }
+    }
+
+    /// Reserves `bytes` of the data area; its offset in 8-byte units.
+    fn allocate(&self, bytes: usize) -> Option<u32> {
+        let h = self.header();
+        let at = h.used.fetch_add(bytes as u64, Ordering::Relaxed);
+        (at + bytes as u64 <= h.data_bytes).then_some((at / 8) as u32)
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.header().len.load(Ordering::Acquire) as usize
+    }
+
+    /// `true` when the graph has no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of the data area in use.
+    pub fn bytes_used(&self) -> usize {
+        let h = self.header();
+        h.used.load(Ordering::Relaxed).min(h.data_bytes) as usize
+    }
+
+    /// The level of element `id`.
+    pub fn level(&self, id: u32) -> usize {
+        // SAFETY: byte 4 of a record is the level, written before publication.
+        unsafe { *self.record(id).add(4) as usize }
+    }
+
+    /// The vector of element `id` (written once, before the element is reachable).
+    pub fn vector(&self, id: u32) -> &[f32] {
+        let level = self.level(id);
+        let m = self.params.m;
+        let at = RECORD_HEADER + align8(level + 1) + align8((2 * m + level * m) * 4);
+        // SAFETY: the vector ends the record; it is never written again.
+        unsafe { std::slice::from_raw_parts(self.record(id).add(at).cast::<f32>(), self.dim) }
+    }
+
+    /// Pointers to the link count and the link slots of `id` on `layer`, with the
+    /// slots' capacity.
+    fn list(&self, id: u32, layer: usize) -> (*mut u8, *mut u32, usize) {
+        let r = self.record(id);
+        let m = self.params.m;
+        let level = self.level(id);
+        debug_assert!(layer <= level);
+        let slots = RECORD_HEADER + align8(level + 1);
+        let (first, cap) = if layer == 0 {
+            (0, 2 * m)
+        } else {
+            (2 * m + (layer - 1) * m, m)
+        };
+        // SAFETY: within the record (see the layout).
+        unsafe {
+            (
+                r.add(RECORD_HEADER + layer),
+                r.add(slots).cast::<u32>().add(first),
+                cap,
+            )
+        }
+    }
+
+    /// Adds an element with no links; `None` when the block is full.
+    pub fn push(&self, vector: &[f32], level: usize, heap_tid: u64) -> Option<u32> {
+        assert_eq!(vector.len(), self.dim);
+        let off = self.allocate(Self::record_bytes(self.dim, self.params.m, level))?;
+        let h = self.header();
+        let id = h.len.fetch_add(1, Ordering::AcqRel);
+        // `capacity` leaves an offset slot for every record that fits.
+        assert!((id as usize) < self.max_elements, "shared graph table");
+        self.offsets()[id as usize].store(off, Ordering::Relaxed);
+        let r = self.record(id);
+        // SAFETY: the record was just allocated to us alone; nobody can reach `id`
+        // until it is linked (after this).
+        unsafe {
+            std::ptr::write_bytes(r, 0, RECORD_HEADER + align8(level + 1));
+            *r.add(4) = level as u8;
+            *r.add(5) = 1;
+            r.add(8).cast::<u64>().write(heap_tid);
+            let v = self.vector(id).as_ptr().cast_mut();
+            std::ptr::copy_nonoverlapping(vector.as_ptr(), v, self.dim);
+        }
+        Some(id)
+    }
+
+    /// Adds a heap TID to element `id` (a row with the identical vector); `false`
+    /// when it already has [`MAX_HEAP_TIDS`] or the block is full.
+    pub fn add_heap_tid(&self, id: u32, heap_tid: u64) -> bool {
+        let r = self.record(id);
+        let word = self.lock_word(id);
+        spin_lock(word);
+        // SAFETY: the TID fields are read and written under the element's lock.
+        let added = unsafe {
+            let count = *r.add(5) as usize;
+            let mut extra = r.add(16).cast::<u64>().read() as u32;
+            if count >= MAX_HEAP_TIDS {
+                false
+            } else {
+                if extra == 0 {
+                    extra = self.allocate((MAX_HEAP_TIDS - 1) * 8).unwrap_or(0);
+                    r.add(16).cast::<u64>().write(u64::from(extra));
+                }
+                if extra == 0 {
+                    false
+                } else {
+                    let block = self.data.add(extra as usize * 8).cast::<u64>();
+                    block.add(count - 1).write(heap_tid);
+                    *r.add(5) = (count + 1) as u8;
+                    true
+                }
+            }
+        };
+        spin_unlock(word);
+        added
+    }
+
+    /// Replaces `out` with the heap TIDs of `id` (packed). Call once inserts are done.
+    pub fn heap_tids(&self, id: u32, out: &mut Vec<u64>) {
+        out.clear();
+        let r = self.record(id);
+        // SAFETY: read after every insert finished (no concurrent writer).
+        unsafe {
+            let count = *r.add(5) as usize;
+            out.push(r.add(8).cast::<u64>().read());
+            let extra = r.add(16).cast::<u64>().read() as usize;
+            if count > 1 {
+                let block = self.data.add(extra * 8).cast::<u64>();
+                out.extend((0..count - 1).map(|i| block.add(i).read()));
+            }
+        }
+    }
+
+    /// Replaces `out` with the neighbours of `id` on `layer` (empty above its level),
+    /// copied under the element's lock.
+    pub fn links(&self, id: u32, layer: usize, out: &mut Vec<u32>) {
+        out.clear();
+        if layer > self.level(id) {
+            return;
+        }
+        let (len, slots, _) = self.list(id, layer);
+        let word = self.lock_word(id);
+        spin_lock(word);
+        // SAFETY: the list is read under its element's lock.
+        unsafe {
+            let n = *len as usize;
+            out.extend_from_slice(std::slice::from_raw_parts(slots, n));
+        }
+        spin_unlock(word);
+    }
+
+    /// The entry point and its level.
+    pub fn entry(&self) -> Option<(u32, usize)> {
+        let e = self.header().entry.load(Ordering::Acquire);
+        (e != NO_ENTRY).then_some(((e >> 8) as u32, (e & 0xff) as usize))
+    }
+
+    /// Inserts a row: finds its neighbours, merges it into an element with the
+    /// identical vector (as the serial build does), or adds and connects a new element
+    /// (Algorithm 1 of the paper, with the locking of the module docs). `Full` leaves
+    /// the graph unchanged.
+    pub fn insert(
+        &mut self,
+        vector: &[f32],
+        level: usize,
+        heap_tid: u64,
+        visited: &mut impl Visited<u32>,
+    ) -> Inserted {
+        let raises = |g: &SharedGraph| g.entry().is_none_or(|(_, l)| level > l);
+        let entry_lock = &self.header().entry_lock as *const AtomicU32;
+        // SAFETY: the header lives as long as the block.
+        let entry_lock = unsafe { &*entry_lock };
+        let holds = raises(self);
+        if holds {
+            spin_lock(entry_lock);
+        }
+        let params = self.params;
+        let found = find_neighbours(self, vector, level, &params, visited);
+        let result = match found.nearest {
+            Some(n) if self.vector(n.id) == vector && self.add_heap_tid(n.id, heap_tid) => {
+                Inserted::Merged(n.id)
+            }
+            _ => match self.push(vector, level, heap_tid) {
+                None => Inserted::Full,
+                Some(id) => {
+                    // Without the entry lock the entry point can only have risen, so
+                    // `connect` does not move it.
+                    connect(self, id, level, &found, &params);
+                    Inserted::Element(id)
+                }
+            },
+        };
+        if holds {
+            spin_unlock(entry_lock);
+        }
+        result
+    }
+}
+
+impl Graph for SharedGraph {
+    type Id = u32;
+
+    #[inline]
+    fn distance(&mut self, query: &[f32], id: u32) -> f32 {
+        self.metric.distance(query, self.vector(id))
+    }
+
+    #[inline]
+    fn distance_between(&mut self, a: u32, b: u32) -> f32 {
+        self.metric.distance(self.vector(a), self.vector(b))
+    }
+
+    /// Prefetches the vector after next while measuring one.
+    fn distances(&mut self, query: &[f32], ids: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        for &id in ids.iter().take(2) {
+            crate::distance::prefetch(self.vector(id), 32);
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            if let Some(&next) = ids.get(i + 2) {
+                crate::distance::prefetch(self.vector(next), 32);
+            }
+            out.push(self.metric.distance(query, self.vector(id)));
+        }
+    }
+
+    fn neighbours(&mut self, id: u32, layer: usize, out: &mut Vec<u32>) {
+        self.links(id, layer, out);
+    }
+
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+}
+
+impl GraphMut for SharedGraph {
+    fn entry_point(&mut self) -> Option<(u32, usize)> {
+        self.entry()
+    }
+
+    /// Called by `connect` only for an insert that holds the entry lock.
+    fn set_entry_point(&mut self, id: u32, level: usize) {
+        debug_assert_eq!(self.header().entry_lock.load(Ordering::Relaxed), 1);
+        let packed = (u64::from(id) << 8) | level as u64;
+        self.header().entry.store(packed, Ordering::Release);
+    }
+
+    /// Sets the list of a new element. Links other inserts added to it meanwhile (it
+    /// was reachable through an upper layer) are kept after the selected ones while
+    /// room remains.
+    fn set_neighbours(&mut self, id: u32, layer: usize, neighbours: &[u32]) {
+        let (len, slots, cap) = self.list(id, layer);
+        assert!(neighbours.len() <= cap, "too many links");
+        let word = self.lock_word(id);
+        spin_lock(word);
+        // SAFETY: the list is written under its element's lock, within its slots.
+        unsafe {
+            let old: Vec<u32> = std::slice::from_raw_parts(slots, *len as usize).to_vec();
+            std::ptr::copy_nonoverlapping(neighbours.as_ptr(), slots, neighbours.len());
+            let mut n = neighbours.len();
+            for o in old {
+                if n < cap && !neighbours.contains(&o) {
+                    *slots.add(n) = o;
+                    n += 1;
+                }
+            }
+            *len = n as u8;
+        }
+        spin_unlock(word);
+    }
+
+    /// Adds `id → new` under `id`'s lock, re-selecting a full list with the heuristic
+    /// (distances only: no other lock is taken meanwhile).
+    fn add_link(&mut self, id: u32, layer: usize, new: Candidate<u32>, max: usize) {
+        let (len, slots, cap) = self.list(id, layer);
+        let word = self.lock_word(id) as *const AtomicU32;
+        // SAFETY: the record outlives this call.
+        let word = unsafe { &*word };
+        spin_lock(word);
+        // SAFETY: the list is read and written under its element's lock.
+        unsafe {
+            let n = *len as usize;
+            let current = std::slice::from_raw_parts(slots, n);
+            if !current.contains(&new.id) {
+                if n < max.min(cap) {
+                    *slots.add(n) = new.id;
+                    *len = (n + 1) as u8;
+                } else {
+                    let current = current.to_vec();
+                    let kept = select::prune(self, id, &current, new, max.min(cap));
+                    std::ptr::copy_nonoverlapping(kept.as_ptr(), slots, kept.len());
+                    *len = kept.len() as u8;
+                }
+            }
+        }
+        spin_unlock(word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hnsw::memory::EpochVisited;
+    use crate::hnsw::search::{descend, search_layer};
+    use rand::{Rng, SeedableRng};
+
+    fn random_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect())
+            .collect()
+    }
+
+    const PARAMS: Params = Params {
+        m: 8,
+        ef_construction: 48,
+    };
+
+    /// A block of `bytes` backed by a `Vec<u64>` (8-aligned).
+    fn block(bytes: usize) -> Vec<u64> {
+        vec![0u64; bytes.div_ceil(8)]
+    }
+
+    /// Builds with `threads` threads, each inserting every `threads`-th vector.
+    fn build(mem: &mut [u64], data: &[Vec<f32>], threads: usize) -> SharedGraph {
+        let base = mem.as_mut_ptr().cast::<u8>();
+        // SAFETY: the block is ours, aligned, and outlives the views.
+        let g =
+            unsafe { SharedGraph::init(base, mem.len() * 8, data[0].len(), Metric::L2, PARAMS) };
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let mut view = g.clone();
+                s.spawn(move || {
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                    let mut visited = EpochVisited::default();
+                    for (i, v) in data.iter().enumerate().skip(t).step_by(threads) {
+                        let level = PARAMS.random_level(&mut rng);
+                        let r = view.insert(v, level, i as u64, &mut visited);
+                        assert!(matches!(r, Inserted::Element(_)), "{r:?}");
+                    }
+                });
+            }
+        });
+        g
+    }
+
+    fn recall(g: &mut SharedGraph, data: &[Vec<f32>], queries: &[Vec<f32>]) -> f64 {
+        let mut hits = 0;
+        let mut tids = Vec::new();
+        for q in queries {
+            let mut exact: Vec<(f32, usize)> = data
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Metric::L2.distance(q, v), i))
+                .collect();
+            exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let truth: Vec<usize> = exact.iter().take(10).map(|e| e.1).collect();
+            let mut visited = EpochVisited::default();
+            let (ep, top) = g.entry().unwrap();
+            let entry = Candidate {
+                distance: g.distance(q, ep),
+                id: ep,
+            };
+            let e = descend(g, q, entry, top, 0, &mut visited);
+            for c in search_layer(g, q, &[e], 64, 0, &mut visited)
+                .iter()
+                .take(10)
+            {
+                g.heap_tids(c.id, &mut tids);
+                hits += truth.contains(&(tids[0] as usize)) as usize;
+            }
+        }
+        hits as f64 / (10 * queries.len()) as f64
+    }
+
+    #[test]
+    fn concurrent_build_has_the_serial_recall_and_valid_lists() {
+        let data = random_vectors(4000, 16, 1);
+        let queries = random_vectors(100, 16, 2);
+        for threads in [1, 4] {
+            let mut mem = block(SharedGraph::bytes_for(data.len(), 16, PARAMS.m));
+            let mut g = build(&mut mem, &data, threads);
+            assert_eq!(g.len(), data.len());
+            let mut seen = vec![0u32; data.len()];
+            let mut links = Vec::new();
+            for id in 0..g.len() as u32 {
+                for layer in 0..=g.level(id) {
+                    g.neighbours(id, layer, &mut links);
+                    assert!(links.len() <= PARAMS.max_links(layer));
+                    let mut sorted = links.clone();
+                    sorted.sort_unstable();
+                    sorted.dedup();
+                    assert_eq!(sorted.len(), links.len(), "duplicate link");
+                    for &l in &links {
+                        assert!(l != id && (l as usize) < g.len() && g.level(l) >= layer);
+                        seen[l as usize] += 1;
+                    }
+                }
+            }
+            let r = recall(&mut g, &data, &queries);
+            assert!(r >= 0.95, "{threads} threads: recall@10 {r}");
+            let orphans = seen.iter().filter(|&&s| s == 0).count();
+            assert!(
+                orphans <= data.len() / 200,
+                "{threads} threads: {orphans} without in-link"
+            );
+        }
+    }
+
+    #[test]
+    fn full_block_changes_nothing_and_duplicates_merge() {
+        let data = random_vectors(300, 32, 3);
+        let mut mem = block(SharedGraph::bytes_for(100, 32, PARAMS.m));
+        let base = mem.as_mut_ptr().cast::<u8>();
+        // SAFETY: as in `build`.
+        let mut g = unsafe { SharedGraph::init(base, mem.len() * 8, 32, Metric::L2, PARAMS) };
+        let mut visited = EpochVisited::default();
+        let mut full_at = None;
+        for (i, v) in data.iter().enumerate() {
+            match g.insert(v, 0, i as u64, &mut visited) {
+                Inserted::Element(id) => assert_eq!(id as usize, i),
+                Inserted::Full => {
+                    full_at = Some(i);
+                    break;
+                }
+                Inserted::Merged(_) => panic!("distinct vectors merged"),
+            }
+        }
+        let full_at = full_at.expect("a block for 100 elements fills up");
+        assert!((100..=130).contains(&full_at), "{full_at}");
+        assert_eq!(g.len(), full_at);
+        let used = g.bytes_used();
+        assert_eq!(g.insert(&data[full_at], 0, 0, &mut visited), Inserted::Full);
+        assert_eq!(g.len(), full_at);
+        assert_eq!(g.bytes_used(), used);
+
+        // A fresh block: copies of one vector become heap TIDs of one element.
+        let mut mem = block(SharedGraph::bytes_for(100, 32, PARAMS.m));
+        let base = mem.as_mut_ptr().cast::<u8>();
+        // SAFETY: as in `build`.
+        let mut g = unsafe { SharedGraph::init(base, mem.len() * 8, 32, Metric::L2, PARAMS) };
+        g.insert(&data[1], 0, 1, &mut visited);
+        for tid in 100..100 + MAX_HEAP_TIDS as u64 + 1 {
+            g.insert(&data[0], 0, tid, &mut visited);
+        }
+        assert_eq!(g.len(), 3, "the 11th copy is a new element");
+        let mut tids = Vec::new();
+        g.heap_tids(1, &mut tids);
+        assert_eq!(tids, (100..100 + MAX_HEAP_TIDS as u64).collect::<Vec<_>>());
+        g.heap_tids(2, &mut tids);
+        assert_eq!(tids, vec![100 + MAX_HEAP_TIDS as u64]);
+    }
+}
