@@ -510,7 +510,12 @@ pub unsafe extern "C-unwind" fn ambuild(
         }
     };
     drop(unlogged);
+    let started = std::time::Instant::now();
     page::log_build(index);
+    pgrx::debug1!(
+        "hnsw build: pages WAL-logged in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     // SAFETY: palloc0 returns zeroed memory for the result struct.
     unsafe {
         let result = pg_sys::palloc0(std::mem::size_of::<pg_sys::IndexBuildResult>())

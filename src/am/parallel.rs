@@ -277,18 +277,22 @@ pub unsafe extern "C-unwind" fn hnsw_parallel_build_main(
     }
 }
 
-/// Rows the heap probably holds: the planner's estimate, or (never analysed) its
-/// pages times the rows of `dim` dimensions that fit on one.
+/// Rows the heap probably holds: its rows per page when last analysed times its
+/// pages now, or (never analysed) its pages times the rows of `dim` dimensions that
+/// fit on one.
 fn row_estimate(heap: pg_sys::Relation, dim: usize) -> f64 {
     // SAFETY: reads the relation's statistics and size.
-    let (reltuples, blocks) = unsafe {
+    let (reltuples, relpages, blocks) = unsafe {
         (
             (*(*heap).rd_rel).reltuples as f64,
+            (*(*heap).rd_rel).relpages,
             pg_sys::RelationGetNumberOfBlocksInFork(heap, pg_sys::ForkNumber::MAIN_FORKNUM),
         )
     };
-    if reltuples > 0.0 {
-        reltuples
+    if reltuples > 0.0 && relpages > 0 {
+        // The planner's way (estimate_rel_size): the density seen by the last
+        // VACUUM/ANALYZE times the pages the table has now.
+        reltuples / f64::from(relpages) * f64::from(blocks)
     } else {
         f64::from(blocks) * (page::BLOCK_SIZE / (dim * 4 + 40)).max(1) as f64
     }
@@ -400,11 +404,24 @@ pub unsafe fn build(
             finish(pcxt);
             return None;
         }
+        pgrx::debug1!(
+            "hnsw parallel build: {} workers launched, shared graph of {} MB",
+            (*pcxt).nworkers_launched,
+            bytes >> 20
+        );
+        let started = std::time::Instant::now();
         participate(heap, index, index_info, toc, true);
         pg_sys::WaitForParallelWorkersToFinish(pcxt);
         let shared = &*shared;
         if shared.mode.load(Ordering::SeqCst) == MEMORY {
+            let scanned = started.elapsed();
             flush(index, meta.dim, meta.m, &graph);
+            pgrx::debug1!(
+                "hnsw parallel build: {} elements inserted in {:.2} s, written in {:.2} s",
+                graph.len(),
+                scanned.as_secs_f64(),
+                (started.elapsed() - scanned).as_secs_f64()
+            );
         }
         let counts = Counts {
             heap_tuples: shared.heap_tuples.load(Ordering::SeqCst) as f64,

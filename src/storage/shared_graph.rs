@@ -6,19 +6,24 @@
 //! `cargo test` with threads. Every address inside it is an offset, because each
 //! process maps the block at its own address.
 //!
-//! Layout: a [`Header`], a table of element offsets (`u32`, in 8-byte units of the
-//! data area, one per possible element), then the data area, filled by a bump
-//! allocator (an atomic counter). An element record is
+//! Layout: a [`Header`]; then one fixed-size record per possible element, so that an
+//! element's vector is found by arithmetic alone (a search measures thousands per
+//! insert, and prefetches them); then the upper-layer area, filled by a bump allocator
+//! (an atomic counter) with the links of layers ≥ 1 and the extra heap TIDs of
+//! duplicates. A record (`stride` bytes) is
 //!
 //! ```text
-//! 0   u32        lock (0 free, 1 held)
-//! 4   u8, u8     level, number of heap TIDs
-//! 8   u64        first heap TID (packed)
-//! 16  u64        offset of the block of further heap TIDs (8-byte units; 0 = none)
-//! 24  u8[l+1]    link counts per layer, padded to 8
-//!     u32[2m+lm] link slots: 2·m on layer 0, m per upper layer, padded to 8
-//!     f32[dim]   the vector
+//! 0   u32      lock (0 free, 1 held)
+//! 4   u8 × 3   level, number of heap TIDs, number of layer-0 links
+//! 8   u64      first heap TID (packed)
+//! 16  u32      upper-layer block (8-byte units of the upper area), if level ≥ 1
+//! 20  u32      block of further heap TIDs (same units; u32::MAX = none)
+//! 24  u32[2m]  layer-0 links, padded to 8
+//!     f32[dim] the vector
 //! ```
+//!
+//! and an upper-layer block of an element of level `l` holds `l` link counts (padded
+//! to 8) and then `m` link slots per layer.
 //!
 //! Locking (one spinlock per element, held only while a neighbour list is copied,
 //! written, or re-selected; never two at once, so no deadlock): a list is read and
@@ -37,6 +42,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const MAGIC: u32 = 0x4853_4752; // "HSGR"
 const NO_ENTRY: u64 = u64::MAX;
+const NONE: u32 = u32::MAX;
 const RECORD_HEADER: usize = 24;
 
 /// The start of the block.
@@ -45,10 +51,14 @@ struct Header {
     magic: u32,
     dim: u32,
     m: u32,
+    /// Records in the fixed area.
     max_elements: u32,
-    data_bytes: u64,
-    /// Bytes of the data area handed out (may pass `data_bytes` once full).
-    used: AtomicU64,
+    /// Bytes of a record.
+    stride: u64,
+    /// Bytes of the upper-layer area.
+    upper_bytes: u64,
+    /// Bytes of the upper-layer area handed out (may pass `upper_bytes` once full).
+    upper_used: AtomicU64,
     /// Elements allocated; ids are `0..len`.
     len: AtomicU32,
     /// Held by an insert that may become the entry point.
@@ -57,7 +67,7 @@ struct Header {
     entry: AtomicU64,
 }
 
-const HEADER_BYTES: usize = std::mem::size_of::<Header>().next_multiple_of(8);
+const HEADER_BYTES: usize = std::mem::size_of::<Header>().next_multiple_of(64);
 
 /// Takes a spinlock word: spins briefly, then yields the CPU between tries (the
 /// holder may have been descheduled).
@@ -96,8 +106,9 @@ pub enum Inserted {
 #[derive(Clone)]
 pub struct SharedGraph {
     base: *mut u8,
-    data: *mut u8,
-    max_elements: usize,
+    records: *mut u8,
+    upper: *mut u8,
+    stride: usize,
     dim: usize,
     metric: Metric,
     params: Params,
@@ -113,52 +124,49 @@ fn align8(x: usize) -> usize {
 }
 
 impl SharedGraph {
-    /// Bytes of the record of an element of `level`.
-    fn record_bytes(dim: usize, m: usize, level: usize) -> usize {
-        RECORD_HEADER + align8(level + 1) + align8((2 * m + level * m) * 4) + align8(dim * 4)
+    /// Bytes of an element record.
+    fn stride(dim: usize, m: usize) -> usize {
+        RECORD_HEADER + align8(2 * m * 4) + align8(dim * 4)
     }
 
-    /// Bytes a block needs to hold `elements` elements of `dim` dimensions with `m`
-    /// (levels drawn as the build draws them: `1/(m-1)` upper layers per element on
-    /// average, plus a 5% margin for the randomness), excluding duplicates' extra heap
-    /// TIDs.
-    pub fn bytes_for(elements: usize, dim: usize, m: usize) -> usize {
+    /// Upper-layer bytes reserved per element: one and a half times the average
+    /// (`1/(m-1)` upper layers per element, each `m` links and a count).
+    fn upper_reserve(m: usize) -> usize {
         let m = m.max(2);
-        let upper = (m * 4) as f64 / (m - 1) as f64 + 8.0 / (m - 1) as f64;
-        let per = Self::record_bytes(dim, m, 0) as f64 + upper + 4.0;
-        HEADER_BYTES + (elements as f64 * per * 1.05) as usize + 4096
+        ((8 + 4 * m) * 3).div_ceil(2 * (m - 1))
     }
 
-    /// The most elements a block of `bytes` can hold (all of level 0).
+    /// Bytes a block needs to hold `elements` elements of `dim` dimensions with `m`,
+    /// excluding duplicates' extra heap TIDs.
+    pub fn bytes_for(elements: usize, dim: usize, m: usize) -> usize {
+        HEADER_BYTES + elements * (Self::stride(dim, m) + Self::upper_reserve(m)) + 4096
+    }
+
+    /// The most elements a block of `bytes` holds.
     pub fn capacity(bytes: usize, dim: usize, m: usize) -> usize {
-        let per = Self::record_bytes(dim, m, 0) + 4;
-        (bytes.saturating_sub(HEADER_BYTES + 8) / per).min(u32::MAX as usize - 1)
+        let per = Self::stride(dim, m) + Self::upper_reserve(m);
+        (bytes.saturating_sub(HEADER_BYTES + 4096) / per).min(u32::MAX as usize - 1)
     }
 
     /// Formats the `bytes` at `base` (8-byte aligned) as an empty graph.
     ///
     /// # Safety
     /// `base..base+bytes` is writable memory, 8-byte aligned, not in use.
-    pub unsafe fn init(
-        base: *mut u8,
-        bytes: usize,
-        dim: usize,
-        metric: Metric,
-        params: Params,
-    ) -> SharedGraph {
+    pub unsafe fn init(base: *mut u8, bytes: usize, dim: usize, metric: Metric, params: Params) -> SharedGraph {
         let max_elements = Self::capacity(bytes, dim, params.m);
-        let table = align8(max_elements * 4);
-        let data_bytes = bytes - HEADER_BYTES - table;
-        // SAFETY: the caller hands us the block; the header fits (capacity ≥ 0 leaves
-        // room for it) and is 8-aligned.
+        let stride = Self::stride(dim, params.m);
+        assert!(bytes >= HEADER_BYTES + max_elements * stride, "shared graph block");
+        // SAFETY: the caller hands us the block; the header fits (checked above) and
+        // is 8-aligned.
         unsafe {
             base.cast::<Header>().write(Header {
                 magic: MAGIC,
                 dim: dim as u32,
                 m: params.m as u32,
                 max_elements: max_elements as u32,
-                data_bytes: data_bytes as u64,
-                used: AtomicU64::new(0),
+                stride: stride as u64,
+                upper_bytes: (bytes - HEADER_BYTES - max_elements * stride) as u64,
+                upper_used: AtomicU64::new(0),
                 len: AtomicU32::new(0),
                 entry_lock: AtomicU32::new(0),
                 entry: AtomicU64::new(NO_ENTRY),
@@ -177,12 +185,17 @@ impl SharedGraph {
         let header = unsafe { &*base.cast::<Header>() };
         assert_eq!(header.magic, MAGIC, "shared build graph");
         assert_eq!(header.m as usize, params.m, "shared build graph m");
-        let max_elements = header.max_elements as usize;
+        let stride = header.stride as usize;
+        // SAFETY: the records follow the header, the upper area the records.
+        let (records, upper) = unsafe {
+            let records = base.add(HEADER_BYTES);
+            (records, records.add(header.max_elements as usize * stride))
+        };
         SharedGraph {
             base,
-            // SAFETY: the data area follows the header and the offset table.
-            data: unsafe { base.add(HEADER_BYTES + align8(max_elements * 4)) },
-            max_elements,
+            records,
+            upper,
+            stride,
             dim: header.dim as usize,
             metric,
             params,
@@ -194,21 +207,11 @@ impl SharedGraph {
         unsafe { &*self.base.cast::<Header>() }
     }
 
-    fn offsets(&self) -> &[AtomicU32] {
-        // SAFETY: the table of `max_elements` u32s follows the header.
-        unsafe {
-            std::slice::from_raw_parts(
-                self.base.add(HEADER_BYTES).cast::<AtomicU32>(),
-                self.max_elements,
-            )
-        }
-    }
-
     /// The record of element `id`.
+    #[inline]
     fn record(&self, id: u32) -> *mut u8 {
-        let off = self.offsets()[id as usize].load(Ordering::Relaxed) as usize * 8;
-        // SAFETY: offsets point inside the data area.
-        unsafe { self.data.add(off) }
+        // SAFETY: ids are below `max_elements`, so the record is in the fixed area.
+        unsafe { self.records.add(id as usize * self.stride) }
     }
 
     fn lock_word(&self, id: u32) -> &AtomicU32 {
@@ -216,11 +219,11 @@ impl SharedGraph {
         unsafe { &*self.record(id).cast::<AtomicU32>() }
     }
 
-    /// Reserves `bytes` of the data area; its offset in 8-byte units.
+    /// Reserves `bytes` of the upper-layer area; its offset in 8-byte units.
     fn allocate(&self, bytes: usize) -> Option<u32> {
         let h = self.header();
-        let at = h.used.fetch_add(bytes as u64, Ordering::Relaxed);
-        (at + bytes as u64 <= h.data_bytes).then_some((at / 8) as u32)
+        let at = h.upper_used.fetch_add(bytes as u64, Ordering::Relaxed);
+        (at + bytes as u64 <= h.upper_bytes).then_some((at / 8) as u32)
     }
 
     /// Number of elements.
@@ -233,10 +236,12 @@ impl SharedGraph {
         self.len() == 0
     }
 
-    /// Bytes of the data area in use.
+    /// Bytes of the block in use.
     pub fn bytes_used(&self) -> usize {
         let h = self.header();
-        h.used.load(Ordering::Relaxed).min(h.data_bytes) as usize
+        HEADER_BYTES
+            + self.len() * self.stride
+            + h.upper_used.load(Ordering::Relaxed).min(h.upper_bytes) as usize
     }
 
     /// The level of element `id`.
@@ -246,10 +251,9 @@ impl SharedGraph {
     }
 
     /// The vector of element `id` (written once, before the element is reachable).
+    #[inline]
     pub fn vector(&self, id: u32) -> &[f32] {
-        let level = self.level(id);
-        let m = self.params.m;
-        let at = RECORD_HEADER + align8(level + 1) + align8((2 * m + level * m) * 4);
+        let at = RECORD_HEADER + align8(2 * self.params.m * 4);
         // SAFETY: the vector ends the record; it is never written again.
         unsafe { std::slice::from_raw_parts(self.record(id).add(at).cast::<f32>(), self.dim) }
     }
@@ -259,41 +263,48 @@ impl SharedGraph {
     fn list(&self, id: u32, layer: usize) -> (*mut u8, *mut u32, usize) {
         let r = self.record(id);
         let m = self.params.m;
-        let level = self.level(id);
-        debug_assert!(layer <= level);
-        let slots = RECORD_HEADER + align8(level + 1);
-        let (first, cap) = if layer == 0 {
-            (0, 2 * m)
-        } else {
-            (2 * m + (layer - 1) * m, m)
-        };
-        // SAFETY: within the record (see the layout).
+        // SAFETY: within the record, or within the element's upper-layer block
+        // (allocated by `push` for level ≥ 1; see the layout).
         unsafe {
-            (
-                r.add(RECORD_HEADER + layer),
-                r.add(slots).cast::<u32>().add(first),
-                cap,
-            )
+            if layer == 0 {
+                return (r.add(6), r.add(RECORD_HEADER).cast::<u32>(), 2 * m);
+            }
+            let level = self.level(id);
+            debug_assert!(layer <= level);
+            let block = self.upper.add(r.add(16).cast::<u32>().read() as usize * 8);
+            let slots = block.add(align8(level)).cast::<u32>();
+            (block.add(layer - 1), slots.add((layer - 1) * m), m)
         }
     }
 
     /// Adds an element with no links; `None` when the block is full.
     pub fn push(&self, vector: &[f32], level: usize, heap_tid: u64) -> Option<u32> {
         assert_eq!(vector.len(), self.dim);
-        let off = self.allocate(Self::record_bytes(self.dim, self.params.m, level))?;
+        let upper = if level > 0 {
+            self.allocate(align8(level) + level * self.params.m * 4)?
+        } else {
+            NONE
+        };
         let h = self.header();
-        let id = h.len.fetch_add(1, Ordering::AcqRel);
-        // `capacity` leaves an offset slot for every record that fits.
-        assert!((id as usize) < self.max_elements, "shared graph table");
-        self.offsets()[id as usize].store(off, Ordering::Relaxed);
+        let id = h
+            .len
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < h.max_elements).then_some(n + 1)
+            })
+            .ok()?;
         let r = self.record(id);
-        // SAFETY: the record was just allocated to us alone; nobody can reach `id`
-        // until it is linked (after this).
+        // SAFETY: the record and the upper block were just allocated to us alone;
+        // nobody can reach `id` until it is linked (after this).
         unsafe {
-            std::ptr::write_bytes(r, 0, RECORD_HEADER + align8(level + 1));
+            std::ptr::write_bytes(r, 0, RECORD_HEADER);
             *r.add(4) = level as u8;
             *r.add(5) = 1;
             r.add(8).cast::<u64>().write(heap_tid);
+            r.add(16).cast::<u32>().write(upper);
+            r.add(20).cast::<u32>().write(NONE);
+            if level > 0 {
+                std::ptr::write_bytes(self.upper.add(upper as usize * 8), 0, level);
+            }
             let v = self.vector(id).as_ptr().cast_mut();
             std::ptr::copy_nonoverlapping(vector.as_ptr(), v, self.dim);
         }
@@ -309,22 +320,18 @@ impl SharedGraph {
         // SAFETY: the TID fields are read and written under the element's lock.
         let added = unsafe {
             let count = *r.add(5) as usize;
-            let mut extra = r.add(16).cast::<u64>().read() as u32;
-            if count >= MAX_HEAP_TIDS {
+            let mut extra = r.add(20).cast::<u32>().read();
+            if count < MAX_HEAP_TIDS && extra == NONE {
+                extra = self.allocate((MAX_HEAP_TIDS - 1) * 8).unwrap_or(NONE);
+                r.add(20).cast::<u32>().write(extra);
+            }
+            if count >= MAX_HEAP_TIDS || extra == NONE {
                 false
             } else {
-                if extra == 0 {
-                    extra = self.allocate((MAX_HEAP_TIDS - 1) * 8).unwrap_or(0);
-                    r.add(16).cast::<u64>().write(u64::from(extra));
-                }
-                if extra == 0 {
-                    false
-                } else {
-                    let block = self.data.add(extra as usize * 8).cast::<u64>();
-                    block.add(count - 1).write(heap_tid);
-                    *r.add(5) = (count + 1) as u8;
-                    true
-                }
+                let block = self.upper.add(extra as usize * 8).cast::<u64>();
+                block.add(count - 1).write(heap_tid);
+                *r.add(5) = (count + 1) as u8;
+                true
             }
         };
         spin_unlock(word);
@@ -339,9 +346,9 @@ impl SharedGraph {
         unsafe {
             let count = *r.add(5) as usize;
             out.push(r.add(8).cast::<u64>().read());
-            let extra = r.add(16).cast::<u64>().read() as usize;
             if count > 1 {
-                let block = self.data.add(extra * 8).cast::<u64>();
+                let extra = r.add(20).cast::<u32>().read() as usize;
+                let block = self.upper.add(extra * 8).cast::<u64>();
                 out.extend((0..count - 1).map(|i| block.add(i).read()));
             }
         }
