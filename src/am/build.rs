@@ -1,14 +1,17 @@
 //! `ambuild` and `ambuildempty`: `CREATE INDEX … USING hnsw`.
 //!
 //! The heap is scanned once. Each row's vector is inserted into an in-memory graph
-//! ([`MemoryGraph`]) whose memory is counted exactly and kept within
-//! `maintenance_work_mem`. When the graph is complete it is written to pages in one
-//! pass, in an order chosen for locality (see [`locality_order`]): the upper layers
-//! that every search walks together on the first pages, then layer 0 in breadth-first
-//! order, each element's neighbour tuple beside it. Every page is WAL-logged once at
-//! the end.
+//! ([`SharedGraph`]: fixed-size element records in one block of memory) sized to
+//! `maintenance_work_mem`, less what each process needs besides it (a visited set,
+//! the flush's bookkeeping). A serial build keeps the block in private memory (only
+//! the part used becomes resident); a parallel build ([`super::parallel`]) puts it in
+//! dynamic shared memory, and the leader and its workers insert concurrently with the
+//! same [`Builder`]. When the graph is complete it is written to pages in one pass, in
+//! an order chosen for locality (see [`locality_order`]): the upper layers that every
+//! search walks together on the first pages, then layer 0 in breadth-first order,
+//! each element's neighbour tuple beside it. Every page is WAL-logged once at the end.
 //!
-//! When the next element would not fit, the build raises a NOTICE (how many tuples
+//! When the next element does not fit, the build raises a NOTICE (how many tuples
 //! fitted and roughly how much memory the whole graph needs), writes the graph it has,
 //! and inserts the remaining rows on disk with the same algorithm `aminsert` uses
 //! (without a WAL record per change: the build logs every page at its end). It never
@@ -23,62 +26,240 @@ use super::options::index_options;
 use super::parallel;
 use super::progress::{self, Phase};
 use super::{index_dimensions, index_metric};
-use crate::hnsw::insert::{connect, find_neighbours};
-use crate::hnsw::memory::{EpochVisited, MemoryGraph};
+use crate::hnsw::visited::EpochVisited;
 use crate::hnsw::{Metric, Params};
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, BuildPage};
-use crate::storage::shared_graph::SharedGraph;
+use crate::storage::shared_graph::{Inserted, SharedGraph};
 use crate::storage::tuple::{self, Tid, MAX_HEAP_TIDS};
 use crate::storage::PAGE_ELEMENTS;
 use crate::types::datum::VectorArg;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{pg_guard, pg_sys, PgLogLevel, PgMemoryContexts, PgSqlErrorCode};
 use rand::SeedableRng;
-use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-/// Memory of the build besides the graph: heap TIDs per element.
-struct Tids {
-    first: Vec<u64>,
-    extra: HashMap<u32, Vec<u64>>,
+/// Inserting into the in-memory graph.
+pub(super) const MEMORY: u32 = 0;
+/// The graph is full; one participant is writing it out.
+pub(super) const FULL: u32 = 1;
+/// The graph is on disk; the remaining rows go there.
+pub(super) const FLUSHED: u32 = 2;
+
+/// The state of a build that all its participants share (in dynamic shared memory
+/// for a parallel build).
+///
+/// The mode moves from [`MEMORY`] to [`FULL`] (set by the participant whose insert
+/// found the graph full; it waits for the inserts in flight, raises the NOTICE and
+/// writes the graph out) to [`FLUSHED`] (everyone inserts on disk from then on). An
+/// insert announces itself in `inflight` before it looks at the mode, so the flush
+/// never sees a graph being changed.
+#[repr(C)]
+pub(super) struct Shared {
+    pub heap: pg_sys::Oid,
+    pub index: pg_sys::Oid,
+    pub concurrent: bool,
+    /// [`MEMORY`], [`FULL`] or [`FLUSHED`].
+    pub mode: AtomicU32,
+    /// Participants inserting into the in-memory graph right now.
+    pub inflight: AtomicU32,
+    /// Rows indexed by all participants.
+    pub indexed: AtomicU64,
+    /// Heap tuples scanned by all participants.
+    pub heap_tuples: AtomicU64,
+    /// The row estimate (for the NOTICE).
+    pub estimate: f64,
 }
 
-impl Tids {
-    fn bytes(&self) -> usize {
-        self.first.capacity() * 8 + self.extra.len() * (48 + MAX_HEAP_TIDS * 8)
-    }
-    fn count(&self, id: u32) -> usize {
-        1 + self.extra.get(&id).map_or(0, Vec::len)
+impl Shared {
+    /// The state of a new build of `index` on `heap`.
+    pub fn new(
+        heap: pg_sys::Relation,
+        index: pg_sys::Relation,
+        concurrent: bool,
+        estimate: f64,
+    ) -> Shared {
+        // SAFETY: both relations are open.
+        let (heap, index) = unsafe { ((*heap).rd_id, (*index).rd_id) };
+        Shared {
+            heap,
+            index,
+            concurrent,
+            mode: AtomicU32::new(MEMORY),
+            inflight: AtomicU32::new(0),
+            indexed: AtomicU64::new(0),
+            heap_tuples: AtomicU64::new(0),
+            estimate,
+        }
     }
 }
 
-struct BuildState {
+/// One participant of a build (the leader, alone or with workers, or a worker): its
+/// view of the graph and its own visited set, random levels and tuple context.
+pub(super) struct Builder {
     index: pg_sys::Relation,
-    metric: Metric,
+    shared: *const Shared,
+    graph: SharedGraph,
     dim: usize,
     params: Params,
+    metric: Metric,
     max_level: usize,
-    graph: MemoryGraph,
-    tids: Tids,
     visited: EpochVisited,
-    limit: usize,
-    on_disk: bool,
     rng: rand::rngs::StdRng,
-    indexed: f64,
-    heap_tuples_estimate: f64,
+    leader: bool,
+    phase: u32,
     tmp: PgMemoryContexts,
 }
 
-/// Memory an in-memory build of `rows` vectors of `dim` dimensions with `m` needs, in
-/// bytes: per element its vector, its link slots (`2·m` on layer 0, `m` per upper
-/// layer, `1/(m-1)` upper layers on average), its heap TID, the visited set and the
-/// flush's bookkeeping, plus the spare capacity of growing in eighths (at most 12.5%) and 1 MB.
+impl Builder {
+    /// A participant of the build of `index` (its metapage written) with state
+    /// `shared` and graph `graph`; the leader reports progress.
+    pub fn new(
+        index: pg_sys::Relation,
+        shared: *const Shared,
+        graph: SharedGraph,
+        leader: bool,
+    ) -> Builder {
+        let meta = Meta::read(index);
+        Builder {
+            index,
+            shared,
+            graph,
+            dim: meta.dim,
+            params: Params {
+                m: meta.m,
+                ef_construction: meta.ef_construction,
+            },
+            metric: meta.metric,
+            max_level: page::max_level(meta.dim, meta.m),
+            visited: EpochVisited::default(),
+            rng: rand::rngs::StdRng::from_rng(&mut rand::rng()),
+            leader,
+            phase: MEMORY,
+            tmp: PgMemoryContexts::new("hnsw build tuple"),
+        }
+    }
+
+    fn shared(&self) -> &'static Shared {
+        // SAFETY: the shared state outlives the build's scan, which is as long as a
+        // Builder is used.
+        unsafe { &*self.shared }
+    }
+
+    fn add(&mut self, raw: &[f32], heap_tid: Tid) {
+        let Some(v) = prepare_row(self.metric, self.dim, raw) else {
+            return;
+        };
+        let shared = self.shared();
+        let done = shared.indexed.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.leader {
+            progress::tuples_done(done as f64);
+        }
+        if shared.mode.load(Ordering::SeqCst) == MEMORY {
+            shared.inflight.fetch_add(1, Ordering::SeqCst);
+            if shared.mode.load(Ordering::SeqCst) == MEMORY {
+                let level = self.params.random_level(&mut self.rng).min(self.max_level);
+                let r = self
+                    .graph
+                    .insert(&v, level, heap_tid.pack(), &mut self.visited);
+                shared.inflight.fetch_sub(1, Ordering::SeqCst);
+                if r != Inserted::Full {
+                    return;
+                }
+                if shared
+                    .mode
+                    .compare_exchange(MEMORY, FULL, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    self.spill();
+                }
+            } else {
+                shared.inflight.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        while shared.mode.load(Ordering::SeqCst) != FLUSHED {
+            wait();
+        }
+        if self.leader && self.phase != FLUSHED {
+            self.phase = FLUSHED;
+            progress::phase(Phase::InsertingOnDisk);
+        }
+        disk::insert(self.index, &v, heap_tid, &mut self.rng);
+    }
+
+    /// The graph is full: wait for the inserts in flight, say so, write it out.
+    fn spill(&mut self) {
+        let shared = self.shared();
+        while shared.inflight.load(Ordering::SeqCst) != 0 {
+            wait();
+        }
+        let total = shared
+            .estimate
+            .max(shared.indexed.load(Ordering::Relaxed) as f64) as u64;
+        notice_over_budget(self.graph.len(), total, self.dim, self.params.m);
+        flush(self.index, self.dim, self.params.m, &self.graph);
+        shared.mode.store(FLUSHED, Ordering::SeqCst);
+    }
+}
+
+/// Sleeps briefly, serving interrupts (a failed worker's error reaches the leader
+/// here; a cancelled leader stops its workers).
+fn wait() {
+    pgrx::check_for_interrupts!();
+    // SAFETY: a plain sleep.
+    unsafe { pg_sys::pg_usleep(100) };
+}
+
+/// The `table_index_build_scan` callback of every participant: `state` is its
+/// [`Builder`].
+#[pg_guard]
+pub(super) unsafe extern "C-unwind" fn build_callback(
+    _index: pg_sys::Relation,
+    tid: pg_sys::ItemPointer,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    _tuple_is_alive: bool,
+    state: *mut std::ffi::c_void,
+) {
+    // SAFETY: `state` is the Builder passed to table_index_build_scan; `values` and
+    // `isnull` hold the one indexed column; `tid` is the heap TID.
+    unsafe {
+        let state = &mut *state.cast::<Builder>();
+        if *isnull {
+            return;
+        }
+        let (block, offset) = pgrx::itemptr::item_pointer_get_both(*tid);
+        let datum = *values;
+        state.tmp.reset();
+        let mut tmp = PgMemoryContexts::For(state.tmp.value());
+        tmp.switch_to(|_| {
+            let v = VectorArg::from_datum(datum);
+            state.add(&v, Tid { block, offset });
+        });
+    }
+}
+
+/// Memory a build of `rows` vectors of `dim` dimensions with `m` needs to stay in
+/// memory, in bytes: the graph block ([`SharedGraph::bytes_for`]: per element its
+/// vector, its link slots, its heap TID, and 1.5× the average upper-layer links),
+/// plus per element the visited set and the flush's bookkeeping, plus 1 MB.
 /// `hnsw_build_memory()` in SQL; the NOTICE of an over-budget build quotes it.
 pub fn build_memory(rows: u64, dim: usize, m: usize) -> u64 {
-    let m = m.max(2);
-    let links = (2 * m * 4 + 1) as f64 + (m * 4 + 1) as f64 / (m - 1) as f64;
-    let per_element = (dim * 4 + 1 + 4) as f64 + links + 8.0 + 4.0 + FLUSH_BYTES_PER_ELEMENT as f64;
-    (rows as f64 * per_element * 1.125) as u64 + (1 << 20)
+    let rows = rows as usize;
+    (SharedGraph::bytes_for(rows, dim, m) + rows * PRIVATE_BYTES_PER_ELEMENT + (1 << 20)) as u64
+}
+
+/// Bytes per element a participant needs besides the graph block: its visited set
+/// (4) and, in the one that writes the graph out, the page placement, the write order
+/// and the breadth-first traversal (8 + 4 + 1 + 4).
+pub(super) const PRIVATE_BYTES_PER_ELEMENT: usize = 4 + 8 + 4 + 1 + 4;
+
+/// Bytes of the graph block a build with `maintenance_work_mem` = `limit` may use:
+/// what leaves room in `limit` for [`PRIVATE_BYTES_PER_ELEMENT`] per element it
+/// can hold (at least 1 MB).
+pub(super) fn block_limit(limit: usize, dim: usize, m: usize) -> usize {
+    let private = SharedGraph::capacity(limit, dim, m) * PRIVATE_BYTES_PER_ELEMENT;
+    limit.saturating_sub(private).max(1 << 20) & !7
 }
 
 /// The vector of a heap row as the index stores it (normalised for cosine); `None`
@@ -113,153 +294,10 @@ pub(super) fn notice_over_budget(fitted: usize, total: u64, dim: usize, m: usize
     .report(PgLogLevel::NOTICE);
 }
 
-/// Bytes per element that writing the graph out takes on top of the graph (the page
-/// placement, the write order and the breadth-first traversal), reserved up front so
-/// the flush stays within the limit too.
-pub(super) const FLUSH_BYTES_PER_ELEMENT: usize = 8 + 4 + 1 + 4;
-
-impl BuildState {
-    /// Memory of the build: graph, heap TIDs, visited set, and what the flush will need.
-    fn bytes(&self) -> usize {
-        self.graph.bytes()
-            + self.tids.bytes()
-            + self.visited.bytes()
-            + FLUSH_BYTES_PER_ELEMENT * (self.graph.len() + 1)
-    }
-
-    fn add(&mut self, raw: &[f32], heap_tid: Tid) {
-        let Some(v) = prepare_row(self.metric, self.dim, raw) else {
-            return;
-        };
-        self.indexed += 1.0;
-        progress::tuples_done(self.indexed);
-        if self.on_disk {
-            disk::insert(self.index, &v, heap_tid, &mut self.rng);
-            return;
-        }
-        let level = self.params.random_level(&mut self.rng).min(self.max_level);
-        let needed = MemoryGraph::element_bytes(self.dim, self.params.m, level) + 8 + 4;
-        if self.bytes() + needed > self.limit {
-            self.spill();
-            disk::insert(self.index, &v, heap_tid, &mut self.rng);
-            return;
-        }
-        let found = find_neighbours(&mut self.graph, &v, level, &self.params, &mut self.visited);
-        if let Some(nearest) = found.nearest {
-            let id = nearest.id;
-            if self.graph.vector(id) == v.as_slice() && self.tids.count(id) < MAX_HEAP_TIDS {
-                self.tids.extra.entry(id).or_default().push(heap_tid.pack());
-                return;
-            }
-        }
-        let id = self.graph.push(&v, level);
-        if self.tids.first.len() == self.tids.first.capacity() {
-            self.tids
-                .first
-                .reserve_exact((self.tids.first.len() / 8).max(64));
-        }
-        self.tids.first.push(heap_tid.pack());
-        connect(&mut self.graph, id, level, &found, &self.params);
-    }
-
-    /// The graph no longer fits: say so, write it out, continue on disk.
-    fn spill(&mut self) {
-        let total = self.heap_tuples_estimate.max(self.indexed) as u64;
-        notice_over_budget(self.graph.len(), total, self.dim, self.params.m);
-        self.flush();
-        progress::phase(Phase::InsertingOnDisk);
-        self.on_disk = true;
-        self.graph = MemoryGraph::new(self.dim, self.metric, self.params);
-        self.tids = Tids {
-            first: Vec::new(),
-            extra: HashMap::new(),
-        };
-    }
-
-    /// Writes the in-memory graph to pages and points the metapage at its entry point.
-    fn flush(&mut self) {
-        let finished = Serial {
-            graph: &self.graph,
-            tids: &self.tids,
-        };
-        flush(self.index, self.dim, self.params.m, &finished);
-    }
-}
-
-/// A finished in-memory graph as [`flush`] reads it: the serial build's graph with
-/// its heap TIDs, or the shared graph of a parallel build.
-pub(super) trait Finished {
-    /// Number of elements (ids `0..len`).
-    fn len(&self) -> usize;
-    /// The level of element `id`.
-    fn level(&self, id: u32) -> usize;
-    /// Replaces `out` with the neighbours of `id` on `layer`.
-    fn links(&self, id: u32, layer: usize, out: &mut Vec<u32>);
-    /// The vector of element `id`.
-    fn vector(&self, id: u32) -> &[f32];
-    /// The entry point and its level.
-    fn entry(&self) -> Option<(u32, usize)>;
-    /// Replaces `out` with the packed heap TIDs of element `id`.
-    fn heap_tids(&self, id: u32, out: &mut Vec<u64>);
-}
-
-/// The serial build's graph and heap TIDs.
-struct Serial<'a> {
-    graph: &'a MemoryGraph,
-    tids: &'a Tids,
-}
-
-impl Finished for Serial<'_> {
-    fn len(&self) -> usize {
-        self.graph.len()
-    }
-    fn level(&self, id: u32) -> usize {
-        self.graph.level(id)
-    }
-    fn links(&self, id: u32, layer: usize, out: &mut Vec<u32>) {
-        out.clear();
-        out.extend_from_slice(self.graph.links(id, layer));
-    }
-    fn vector(&self, id: u32) -> &[f32] {
-        self.graph.vector(id)
-    }
-    fn entry(&self) -> Option<(u32, usize)> {
-        self.graph.entry()
-    }
-    fn heap_tids(&self, id: u32, out: &mut Vec<u64>) {
-        out.clear();
-        out.push(self.tids.first[id as usize]);
-        if let Some(extra) = self.tids.extra.get(&id) {
-            out.extend_from_slice(extra);
-        }
-    }
-}
-
-impl Finished for SharedGraph {
-    fn len(&self) -> usize {
-        SharedGraph::len(self)
-    }
-    fn level(&self, id: u32) -> usize {
-        SharedGraph::level(self, id)
-    }
-    fn links(&self, id: u32, layer: usize, out: &mut Vec<u32>) {
-        SharedGraph::links(self, id, layer, out)
-    }
-    fn vector(&self, id: u32) -> &[f32] {
-        SharedGraph::vector(self, id)
-    }
-    fn entry(&self) -> Option<(u32, usize)> {
-        SharedGraph::entry(self)
-    }
-    fn heap_tids(&self, id: u32, out: &mut Vec<u64>) {
-        SharedGraph::heap_tids(self, id, out)
-    }
-}
-
-/// Writes a finished in-memory graph `g` of `dim`-dimensional vectors built with `m`
+/// Writes the finished in-memory graph `g` (no insert in flight) of `dim`-dimensional vectors built with `m`
 /// to new pages at the end of `index` (after the metapage), in [`locality_order`],
 /// and points the metapage at its entry point.
-pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &impl Finished) {
+pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGraph) {
     let n = g.len();
     if n == 0 {
         return;
@@ -356,7 +394,7 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &impl Fini
 /// level first (every search walks them), then the rest in breadth-first order over
 /// layer 0 from the entry point, so that an element's neighbours tend to sit on the
 /// same or nearby pages and a search pins fewer distinct pages.
-fn locality_order(g: &impl Finished) -> Vec<u32> {
+fn locality_order(g: &SharedGraph) -> Vec<u32> {
     let n = g.len();
     let mut order: Vec<u32> = (0..n as u32).filter(|&id| g.level(id) > 0).collect();
     order.sort_by_key(|&id| (std::cmp::Reverse(g.level(id)), id));
@@ -385,34 +423,6 @@ fn locality_order(g: &impl Finished) -> Vec<u32> {
     }
     debug_assert_eq!(order.len(), n);
     order
-}
-
-#[pg_guard]
-unsafe extern "C-unwind" fn build_callback(
-    _index: pg_sys::Relation,
-    tid: pg_sys::ItemPointer,
-    values: *mut pg_sys::Datum,
-    isnull: *mut bool,
-    _tuple_is_alive: bool,
-    state: *mut std::ffi::c_void,
-) {
-    // SAFETY: `state` is the BuildState passed to table_index_build_scan; `values`
-    // and `isnull` hold the one indexed column; `tid` is the heap TID.
-    unsafe {
-        let state = &mut *state.cast::<BuildState>();
-        if *isnull {
-            return;
-        }
-        let (block, offset) = pgrx::itemptr::item_pointer_get_both(*tid);
-        let heap_tid = Tid { block, offset };
-        let datum = *values;
-        state.tmp.reset();
-        let mut tmp = PgMemoryContexts::For(state.tmp.value());
-        tmp.switch_to(|_| {
-            let v = VectorArg::from_datum(datum);
-            state.add(&v, heap_tid);
-        });
-    }
 }
 
 /// Checks the column and options and returns the metapage a new index starts with.
@@ -445,18 +455,10 @@ pub unsafe extern "C-unwind" fn ambuild(
 ) -> *mut pg_sys::IndexBuildResult {
     let meta = new_meta(index);
     meta.write_new(index, pg_sys::ForkNumber::MAIN_FORKNUM, false);
-    let params = Params {
-        m: meta.m,
-        ef_construction: meta.ef_construction,
-    };
-    // SAFETY: reads the planner's row estimate and the maintenance_work_mem setting.
-    let (estimate, limit) = unsafe {
-        (
-            (*(*heap).rd_rel).reltuples as f64,
-            pg_sys::maintenance_work_mem as usize * 1024,
-        )
-    };
-    progress::tuples_total(estimate);
+    // SAFETY: reads the maintenance_work_mem setting.
+    let limit = unsafe { pg_sys::maintenance_work_mem as usize * 1024 };
+    let estimate = parallel::row_estimate(heap);
+    progress::tuples_total(estimate.unwrap_or(0.0));
     progress::phase(Phase::LoadingTuples);
     // Until the build ends, only this build sees the index and every page is
     // WAL-logged at the end: the on-disk inserts skip their per-change WAL records.
@@ -464,33 +466,32 @@ pub unsafe extern "C-unwind" fn ambuild(
     let workers = parallel::planned_workers(heap, index);
     let parallel = if workers > 0 {
         // SAFETY: the relations of this ambuild; the metapage is written.
-        unsafe { parallel::build(heap, index, index_info, workers, limit) }
+        unsafe { parallel::build(heap, index, index_info, workers, limit, estimate) }
     } else {
         None
     };
     let (heap_tuples, indexed) = match parallel {
-        Some(counts) => (counts.heap_tuples, counts.indexed),
+        Some(counts) => counts,
         None => {
-            let mut state = BuildState {
-                index,
-                metric: meta.metric,
-                dim: meta.dim,
-                params,
-                max_level: page::max_level(meta.dim, meta.m),
-                graph: MemoryGraph::new(meta.dim, meta.metric, params),
-                tids: Tids {
-                    first: Vec::new(),
-                    extra: HashMap::new(),
-                },
-                visited: EpochVisited::default(),
-                limit,
-                on_disk: false,
-                rng: rand::rngs::StdRng::from_rng(&mut rand::rng()),
-                indexed: 0.0,
-                heap_tuples_estimate: estimate,
-                tmp: PgMemoryContexts::new("hnsw build tuple"),
+            // The whole budget is reserved, but only the part the graph uses is ever
+            // touched (and becomes resident).
+            let bytes = block_limit(limit, meta.dim, meta.m);
+            let mut block: Vec<u64> = Vec::with_capacity(bytes / 8);
+            // SAFETY: the block is ours, 8-aligned, and outlives the graph's use.
+            let graph = unsafe {
+                SharedGraph::init(
+                    block.as_mut_ptr().cast(),
+                    bytes,
+                    meta.dim,
+                    meta.metric,
+                    meta.params(),
+                )
             };
-            // SAFETY: standard index build scan; the callback receives `state`.
+            // SAFETY: `index_info` is the one PostgreSQL passed.
+            let concurrent = unsafe { (*index_info).ii_Concurrent };
+            let shared = Shared::new(heap, index, concurrent, estimate.unwrap_or(0.0));
+            let mut builder = Builder::new(index, &shared, graph.clone(), true);
+            // SAFETY: standard index build scan; the callback receives `builder`.
             let heap_tuples = unsafe {
                 pg_sys::table_index_build_scan(
                     heap,
@@ -499,14 +500,14 @@ pub unsafe extern "C-unwind" fn ambuild(
                     true,
                     true,
                     Some(build_callback),
-                    (&mut state as *mut BuildState).cast(),
+                    (&mut builder as *mut Builder).cast(),
                     std::ptr::null_mut(),
                 )
             };
-            if !state.on_disk {
-                state.flush();
+            if shared.mode.load(Ordering::SeqCst) == MEMORY {
+                flush(index, meta.dim, meta.m, &graph);
             }
-            (heap_tuples, state.indexed)
+            (heap_tuples, shared.indexed.load(Ordering::SeqCst) as f64)
         }
     };
     drop(unlogged);
@@ -537,34 +538,53 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    /// The estimate covers what a build of that many elements really allocates.
+    /// The estimate covers what a build of that many elements really uses.
     #[test]
     fn build_memory_covers_the_graph() {
         for (n, dim, m) in [
             (20_000usize, 384usize, 16usize),
             (5_000, 1536, 32),
             (30_000, 16, 4),
+            (3_000, 8, 2),
         ] {
             let params = Params {
                 m,
                 ef_construction: 2 * m,
             };
-            let mut g = MemoryGraph::new(dim, Metric::L2, params);
+            let estimate = build_memory(n as u64, dim, m) as usize;
+            let bytes = estimate - n * PRIVATE_BYTES_PER_ELEMENT - (1 << 20);
+            let mut block = vec![0u64; bytes / 8];
+            // SAFETY: the block is ours and outlives the graph.
+            let g = unsafe {
+                SharedGraph::init(block.as_mut_ptr().cast(), bytes, dim, Metric::L2, params)
+            };
             let mut rng = rand::rngs::StdRng::seed_from_u64(5);
             let v = vec![0.25f32; dim];
-            for _ in 0..n {
-                g.push(&v, params.random_level(&mut rng));
+            for i in 0..n {
+                let level = params.random_level(&mut rng);
+                assert!(
+                    g.push(&v, level, 0).is_some(),
+                    "{n}x{dim} m={m}: full after {i}"
+                );
             }
-            let used = g.bytes() + n * (8 + 4 + FLUSH_BYTES_PER_ELEMENT);
-            let estimate = build_memory(n as u64, dim, m) as usize;
             assert!(
-                estimate >= used,
-                "{n}x{dim} m={m}: estimate {estimate} < used {used}"
-            );
-            assert!(
-                estimate <= used + used / 8 + (1 << 20),
-                "{n}x{dim} m={m}: estimate {estimate} ≫ {used}"
+                g.bytes_used() * 10 >= bytes * 8,
+                "{n}x{dim} m={m}: estimate {bytes} ≫ used {}",
+                g.bytes_used()
             );
         }
+    }
+
+    /// What a build may reserve stays within the limit with its private memory.
+    #[test]
+    fn the_block_and_private_memory_fit_the_limit() {
+        let mb = 1usize << 20;
+        for limit in [64 * mb, 2048 * mb] {
+            let b = block_limit(limit, 384, 16);
+            let n = SharedGraph::capacity(b, 384, 16);
+            assert!(b + n * PRIVATE_BYTES_PER_ELEMENT <= limit, "{limit}: {b}");
+            assert!(b >= limit / 100 * 98, "{limit}: {b}");
+        }
+        assert_eq!(block_limit(mb / 2, 384, 16), mb, "at least 1 MB");
     }
 }

@@ -1,11 +1,13 @@
-//! The in-memory graph of an index build.
+//! A plain in-memory graph: the reference the core's tests build and search (the
+//! index build itself uses `storage::shared_graph`, which can be shared between
+//! processes).
 //!
 //! Elements are numbered densely (`u32`) in insertion order. Every structure is a flat
 //! vector, grown in bounded steps, so [`MemoryGraph::bytes`] (the sum of their
 //! capacities) is the exact heap memory the graph holds, and the build can compare it
 //! with `maintenance_work_mem` before each insert.
 
-use super::{Graph, GraphMut, Metric, Params, Visited};
+use super::{Graph, GraphMut, Metric, Params};
 
 const NONE: u32 = u32::MAX;
 /// Cache lines of a vector prefetched ahead of its distance computation (all of a
@@ -222,52 +224,12 @@ impl GraphMut for MemoryGraph {
     }
 }
 
-/// A visited set for dense ids: one stamp per element, cleared in O(1) by a new epoch.
-#[derive(Default)]
-pub struct EpochVisited {
-    stamps: Vec<u32>,
-    epoch: u32,
-}
-
-impl EpochVisited {
-    /// Bytes of heap memory held.
-    pub fn bytes(&self) -> usize {
-        self.stamps.capacity() * 4
-    }
-}
-
-impl Visited<u32> for EpochVisited {
-    #[inline]
-    fn insert(&mut self, id: u32) -> bool {
-        let i = id as usize;
-        if i >= self.stamps.len() {
-            self.stamps.resize((i + 1).max(self.stamps.len() * 2), 0);
-        }
-        if self.epoch == 0 {
-            self.epoch = 1;
-        }
-        if self.stamps[i] == self.epoch {
-            false
-        } else {
-            self.stamps[i] = self.epoch;
-            true
-        }
-    }
-
-    fn clear(&mut self) {
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamps.fill(0);
-            self.epoch = 1;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hnsw::insert::insert;
     use crate::hnsw::search::{descend, search_layer};
+    use crate::hnsw::visited::EpochVisited;
     use crate::hnsw::Candidate;
     use rand::{Rng, SeedableRng};
 

@@ -3,20 +3,23 @@
 //!
 //! Postgres-free: the algorithms are written once, generic over [`Graph`] (read the
 //! neighbours of an element, measure a distance) and [`GraphMut`] (write neighbour
-//! lists, move the entry point), so that the in-memory build ([`memory`]), the on-disk
+//! lists, move the entry point), so that the in-memory build (`storage::shared_graph`), the on-disk
 //! insert and vacuum's repair run the same code. Plain `cargo test` covers it.
 //!
 //! - [`search`]: `SEARCH-LAYER` (Algorithm 2) and the greedy descent through the upper
 //!   layers;
 //! - [`select`]: `SELECT-NEIGHBORS-HEURISTIC` (Algorithm 4);
 //! - [`insert`]: `INSERT` (Algorithm 1), split into finding neighbours and connecting;
-//! - [`memory`]: the in-memory graph of the index build, with its memory counted.
+//! - [`visited`]: the visited set over dense ids;
+//! - `memory` (tests only): a plain in-memory graph the tests build and search.
 
 pub mod insert;
+#[cfg(test)]
 pub mod memory;
 pub mod metric;
 pub mod search;
 pub mod select;
+pub mod visited;
 
 pub use metric::Metric;
 

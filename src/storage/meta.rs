@@ -42,6 +42,14 @@ fn metric_code(m: Metric) -> u8 {
 }
 
 impl Meta {
+    /// The build parameters (`m`, `ef_construction`).
+    pub fn params(&self) -> crate::hnsw::Params {
+        crate::hnsw::Params {
+            m: self.m,
+            ef_construction: self.ef_construction,
+        }
+    }
+
     fn encode(&self) -> [u8; META_BYTES] {
         let mut b = [0u8; META_BYTES];
         b[0..4].copy_from_slice(&META_MAGIC.to_le_bytes());

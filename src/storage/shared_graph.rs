@@ -152,10 +152,19 @@ impl SharedGraph {
     ///
     /// # Safety
     /// `base..base+bytes` is writable memory, 8-byte aligned, not in use.
-    pub unsafe fn init(base: *mut u8, bytes: usize, dim: usize, metric: Metric, params: Params) -> SharedGraph {
+    pub unsafe fn init(
+        base: *mut u8,
+        bytes: usize,
+        dim: usize,
+        metric: Metric,
+        params: Params,
+    ) -> SharedGraph {
         let max_elements = Self::capacity(bytes, dim, params.m);
         let stride = Self::stride(dim, params.m);
-        assert!(bytes >= HEADER_BYTES + max_elements * stride, "shared graph block");
+        assert!(
+            bytes >= HEADER_BYTES + max_elements * stride,
+            "shared graph block"
+        );
         // SAFETY: the caller hands us the block; the header fits (checked above) and
         // is 8-aligned.
         unsafe {
@@ -523,8 +532,8 @@ impl GraphMut for SharedGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hnsw::memory::EpochVisited;
     use crate::hnsw::search::{descend, search_layer};
+    use crate::hnsw::visited::EpochVisited;
     use rand::{Rng, SeedableRng};
 
     fn random_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
