@@ -46,6 +46,7 @@ def bench_hnswlib(base, queries, truth, args, ef_values):
     t0 = time.perf_counter()
     index.add_items(base, np.arange(len(base)))
     build = time.perf_counter() - t0
+    conn.execute("RESET client_min_messages")
     rows = []
     for ef in ef_values:
         index.set_ef(ef)
@@ -72,11 +73,28 @@ def proc_status_kb(pid, field):
     return None
 
 
+def dsm_rss_kb(pid):
+    """Resident kB of a process's dynamic shared memory segments (the mappings of
+    /dev/shm/PostgreSQL.*: a parallel build's graph), from /proc/PID/smaps."""
+    total, in_dsm = 0, False
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                if line[0] in "0123456789abcdef" and "-" in line.split()[0]:
+                    in_dsm = "/dev/shm/PostgreSQL." in line
+                elif in_dsm and line.startswith("Rss:"):
+                    total += int(line.split()[1])
+    except OSError:
+        return 0
+    return total
+
+
 class PeakPrivateMemory:
-    """Samples a backend's private resident memory (RssAnon: its heap and memory
-    contexts, not the shared buffers it touched, which VmHWM also counts) every 10 ms
-    while the build runs, and keeps the peak, for the backend and its parallel
-    workers (children of the postmaster whose command line names the database)."""
+    """Samples the memory a build holds in a backend every 10 ms and keeps the peak,
+    for the backend and its parallel workers (processes titled "parallel worker"):
+    private resident memory (RssAnon: heap and memory contexts) plus the resident part
+    of its dynamic shared memory segments (a parallel build's graph). Shared buffers
+    the build touched are left out (VmHWM counts them too)."""
 
     def __init__(self, pid):
         self.pid, self.peak, self.stop = pid, {}, threading.Event()
@@ -99,6 +117,7 @@ class PeakPrivateMemory:
             for pid in self.pids():
                 kb = proc_status_kb(pid, "RssAnon")
                 if kb is not None:
+                    kb += dsm_rss_kb(pid)
                     self.peak[pid] = max(self.peak.get(pid, 0), kb)
             time.sleep(0.01)
 
@@ -151,13 +170,16 @@ def main():
     conn.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
     conn.execute(f"SET max_parallel_maintenance_workers = {args.workers}")
     pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    conn.add_notice_handler(lambda d: print(f"NOTICE: {d.message_primary} {d.message_detail or ''}", flush=True))
+    conn.execute("SET client_min_messages = debug1")  # the build's workers and timings
+    conn.add_notice_handler(lambda d: "hnsw" in d.message_primary and print(
+        f"{d.severity}: {d.message_primary} {d.message_detail or ''}", flush=True))
     anon_before = proc_status_kb(pid, "RssAnon") or 0
     t0 = time.perf_counter()
     with PeakPrivateMemory(pid) as peak:
         conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_cosine_ops) "
                      f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
     build = time.perf_counter() - t0
+    conn.execute("RESET client_min_messages")
     hwm = proc_status_kb(pid, "VmHWM")
     workers = {p: kb for p, kb in peak.peak.items() if p != pid}
     size_mb = conn.execute("SELECT pg_relation_size('items_embedding_idx')").fetchone()[0] / 2**20
@@ -166,10 +188,10 @@ def main():
         (vector_literal(queries[0]),)).fetchall())
     uses_index = "Index Scan using items_embedding_idx" in plan
     print(f"build {build:.1f} s, index {size_mb:.0f} MB, plan uses index: {uses_index}; "
-          f"leader peak private memory (RssAnon) {peak.peak.get(pid, 0) / 1024:.0f} MB "
+          f"leader peak build memory (RssAnon + DSM) {peak.peak.get(pid, 0) / 1024:.0f} MB "
           f"({anon_before / 1024:.0f} MB before the build), VmHWM {(hwm or 0) / 1024:.0f} MB "
           f"(includes shared buffers touched)"
-          + "".join(f"; worker {p} peak RssAnon {kb / 1024:.0f} MB" for p, kb in workers.items()),
+          + "".join(f"; worker {p} peak RssAnon + DSM {kb / 1024:.0f} MB" for p, kb in workers.items()),
           flush=True)
 
     rows = []

@@ -474,9 +474,20 @@ pub unsafe extern "C-unwind" fn ambuild(
         Some(counts) => counts,
         None => {
             // The whole budget is reserved, but only the part the graph uses is ever
-            // touched (and becomes resident).
-            let bytes = block_limit(limit, meta.dim, meta.m);
-            let mut block: Vec<u64> = Vec::with_capacity(bytes / 8);
+            // touched (and becomes resident). Where the system refuses that much
+            // address space, less is taken (the build then spills to disk sooner).
+            let mut bytes = block_limit(limit, meta.dim, meta.m);
+            let mut block: Vec<u64> = Vec::new();
+            while block.try_reserve_exact(bytes / 8).is_err() {
+                if bytes <= 1 << 20 {
+                    crate::error::raise(
+                        PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+                        format!("out of memory for the hnsw build graph ({bytes} bytes)"),
+                        None,
+                    );
+                }
+                bytes = (bytes / 2) & !7;
+            }
             // SAFETY: the block is ours, 8-aligned, and outlives the graph's use.
             let graph = unsafe {
                 SharedGraph::init(
