@@ -10,9 +10,6 @@
 use super::{Graph, GraphMut, Metric, Params};
 
 const NONE: u32 = u32::MAX;
-/// Cache lines of a vector prefetched ahead of its distance computation (all of a
-/// 512-d vector; longer ones get the rest from the hardware prefetcher).
-const PREFETCH_LINES: usize = 32;
 
 /// An HNSW graph held in memory: vectors, levels and neighbour lists.
 pub struct MemoryGraph {
@@ -167,16 +164,9 @@ impl Graph for MemoryGraph {
 
     /// Prefetches the vector after next while measuring one.
     fn distances(&mut self, query: &[f32], ids: &[u32], out: &mut Vec<f32>) {
-        out.clear();
-        for &id in ids.iter().take(2) {
-            crate::distance::prefetch(self.vector(id), PREFETCH_LINES);
-        }
-        for (i, &id) in ids.iter().enumerate() {
-            if let Some(&next) = ids.get(i + 2) {
-                crate::distance::prefetch(self.vector(next), PREFETCH_LINES);
-            }
-            out.push(self.metric.distance(query, self.vector(id)));
-        }
+        let g = &*self;
+        g.metric
+            .distances_prefetched(query, ids, |id| g.vector(id), out);
     }
 
     fn neighbours(&mut self, id: u32, layer: usize, out: &mut Vec<u32>) {

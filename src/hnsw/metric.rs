@@ -20,6 +20,32 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Replaces `out` with the distances from `query` to the vectors of `ids`
+    /// (`vector` finds one in memory), prefetching the vector after next while
+    /// measuring one, so a neighbour list's vectors arrive while the kernel runs.
+    #[inline]
+    pub fn distances_prefetched<'a, Id: Copy>(
+        self,
+        query: &[f32],
+        ids: &[Id],
+        vector: impl Fn(Id) -> &'a [f32],
+        out: &mut Vec<f32>,
+    ) {
+        /// Cache lines prefetched per vector (all of a 512-d one; longer ones get the
+        /// rest from the hardware prefetcher).
+        const LINES: usize = 32;
+        out.clear();
+        for &id in ids.iter().take(2) {
+            crate::distance::prefetch(vector(id), LINES);
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            if let Some(&next) = ids.get(i + 2) {
+                crate::distance::prefetch(vector(next), LINES);
+            }
+            out.push(self.distance(query, vector(id)));
+        }
+    }
+
     /// The index distance between two vectors of equal length.
     #[inline]
     pub fn distance(self, a: &[f32], b: &[f32]) -> f32 {

@@ -444,16 +444,9 @@ impl Graph for SharedGraph {
 
     /// Prefetches the vector after next while measuring one.
     fn distances(&mut self, query: &[f32], ids: &[u32], out: &mut Vec<f32>) {
-        out.clear();
-        for &id in ids.iter().take(2) {
-            crate::distance::prefetch(self.vector(id), 32);
-        }
-        for (i, &id) in ids.iter().enumerate() {
-            if let Some(&next) = ids.get(i + 2) {
-                crate::distance::prefetch(self.vector(next), 32);
-            }
-            out.push(self.metric.distance(query, self.vector(id)));
-        }
+        let g = &*self;
+        g.metric
+            .distances_prefetched(query, ids, |id| g.vector(id), out);
     }
 
     fn neighbours(&mut self, id: u32, layer: usize, out: &mut Vec<u32>) {
