@@ -294,7 +294,8 @@ pub(super) fn notice_over_budget(fitted: usize, total: u64, dim: usize, m: usize
     .report(PgLogLevel::NOTICE);
 }
 
-/// Writes the finished in-memory graph `g` (no insert in flight) of `dim`-dimensional vectors built with `m`
+/// Writes the finished in-memory graph `g` (no insert in flight; elements that lost
+/// every path from the entry point are linked first, [`SharedGraph::link_unreachable`]) of `dim`-dimensional vectors built with `m`
 /// to new pages at the end of `index` (after the metapage), in [`locality_order`],
 /// and points the metapage at its entry point.
 pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGraph) {
@@ -303,6 +304,10 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
         return;
     }
     progress::phase(Phase::WritingPages);
+    let linked = g.clone().link_unreachable();
+    if linked > 0 {
+        pgrx::debug1!("hnsw build: {linked} elements without a path from the entry point linked from a neighbour");
+    }
     let order = locality_order(g);
 
     // Plan where every element goes, so neighbour TIDs are known before writing.

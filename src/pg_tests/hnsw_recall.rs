@@ -163,8 +163,17 @@ mod tests {
         let queries = read_fvecs("query.fvecs", QUERIES);
         Spi::run("CREATE TABLE items (id int PRIMARY KEY, embedding vector(384))").unwrap();
         insert_rows(&base, 0, BASE_ROWS);
+        // hnsw_verify right after an in-memory build, without VACUUM: every element
+        // is reachable (the flush links the ones pruning left without a path).
+        let problems = || {
+            Spi::get_one::<i64>("SELECT count(*) FROM hnsw_verify('items_embedding_idx')")
+                .unwrap()
+                .unwrap()
+        };
         let serial = build_and_measure(&base, &queries, 0, "256MB");
+        assert_eq!(problems(), 0, "serial build: hnsw_verify");
         let parallel = build_and_measure(&base, &queries, 1, "256MB");
+        assert_eq!(problems(), 0, "parallel build: hnsw_verify");
         assert!(serial >= 0.95, "serial recall@10 {serial}");
         assert!(parallel >= 0.95, "parallel recall@10 {parallel}");
         assert!(

@@ -429,6 +429,114 @@ impl SharedGraph {
     }
 }
 
+impl SharedGraph {
+    /// Adds `new` to the layer-0 list of `id`; when the list is full, replaces the
+    /// farthest link `w` from `id` for which `evictable(w)` holds. Returns
+    /// `Some(None)` when appended, `Some(Some(w))` when `w` was replaced, `None` when
+    /// nothing could be evicted (the list is unchanged).
+    fn force_link(
+        &mut self,
+        id: u32,
+        new: u32,
+        evictable: impl Fn(u32) -> bool,
+    ) -> Option<Option<u32>> {
+        let mut current = Vec::new();
+        self.links(id, 0, &mut current);
+        if current.contains(&new) {
+            return Some(None);
+        }
+        if current.len() < self.params.max_links(0) {
+            current.push(new);
+            self.write_list(id, &current);
+            return Some(None);
+        }
+        let base = self.vector(id);
+        let (at, _) = current
+            .iter()
+            .enumerate()
+            .filter(|&(_, &w)| evictable(w))
+            .map(|(i, &w)| (i, self.metric.distance(base, self.vector(w))))
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let evicted = std::mem::replace(&mut current[at], new);
+        self.write_list(id, &current);
+        Some(Some(evicted))
+    }
+
+    /// Replaces the layer-0 list of `id` (no concurrent writer: after the inserts).
+    fn write_list(&self, id: u32, list: &[u32]) {
+        let (len, slots, cap) = self.list(id, 0);
+        assert!(list.len() <= cap, "too many links");
+        // SAFETY: within the element's layer-0 slots; no insert runs any more.
+        unsafe {
+            std::ptr::copy_nonoverlapping(list.as_ptr(), slots, list.len());
+            *len = list.len() as u8;
+        }
+    }
+
+    /// Once all inserts are done: makes every element reachable along layer 0 from
+    /// the entry point. Neighbour selection can prune away every in-link of an older
+    /// element; each such element is linked from the nearest of its own neighbours
+    /// that is reachable, replacing there (when full) the farthest link whose target
+    /// keeps another in-link. Returns how many elements were linked; an element none of
+    /// whose neighbours becomes reachable stays as it is (VACUUM's cleanup retries).
+    pub fn link_unreachable(&mut self) -> usize {
+        let n = self.len();
+        let Some((entry, _)) = self.entry() else {
+            return 0;
+        };
+        let mut in_links = vec![0u32; n];
+        let mut links = Vec::new();
+        for id in 0..n as u32 {
+            self.links(id, 0, &mut links);
+            for &l in &links {
+                in_links[l as usize] += 1;
+            }
+        }
+        let mut seen = vec![false; n];
+        let mut stack = Vec::new();
+        let mut mark = |g: &SharedGraph, from: u32, seen: &mut Vec<bool>| {
+            seen[from as usize] = true;
+            stack.push(from);
+            let mut links = Vec::new();
+            while let Some(id) = stack.pop() {
+                g.links(id, 0, &mut links);
+                for &l in &links {
+                    if !seen[l as usize] {
+                        seen[l as usize] = true;
+                        stack.push(l);
+                    }
+                }
+            }
+        };
+        mark(self, entry, &mut seen);
+        let mut linked = 0;
+        loop {
+            let before = linked;
+            for u in 0..n as u32 {
+                if seen[u as usize] {
+                    continue;
+                }
+                self.links(u, 0, &mut links);
+                for &v in links.clone().iter().filter(|&&v| seen[v as usize]) {
+                    let forced = self.force_link(v, u, |w| in_links[w as usize] >= 2);
+                    if let Some(evicted) = forced {
+                        if let Some(w) = evicted {
+                            in_links[w as usize] -= 1;
+                        }
+                        in_links[u as usize] += 1;
+                        mark(self, u, &mut seen);
+                        linked += 1;
+                        break;
+                    }
+                }
+            }
+            if linked == before {
+                return linked;
+            }
+        }
+    }
+}
+
 impl Graph for SharedGraph {
     type Id = u32;
 
@@ -629,6 +737,49 @@ mod tests {
                 orphans <= data.len() / 200,
                 "{threads} threads: {orphans} without in-link"
             );
+        }
+    }
+
+    #[test]
+    fn unreachable_elements_are_linked_from_a_reachable_neighbour() {
+        let data = random_vectors(2000, 16, 5);
+        let mut mem = block(SharedGraph::bytes_for(data.len(), 16, PARAMS.m));
+        let mut g = build(&mut mem, &data, 1);
+        let reachable = |g: &SharedGraph| {
+            let mut seen = vec![false; g.len()];
+            let mut stack = vec![g.entry().unwrap().0];
+            seen[stack[0] as usize] = true;
+            let mut links = Vec::new();
+            while let Some(id) = stack.pop() {
+                g.links(id, 0, &mut links);
+                for &l in &links {
+                    if !std::mem::replace(&mut seen[l as usize], true) {
+                        stack.push(l);
+                    }
+                }
+            }
+            seen.iter().filter(|&&s| s).count()
+        };
+        g.link_unreachable();
+        assert_eq!(reachable(&g), g.len());
+        // Cut every in-link of ten level-0 elements.
+        let cut: Vec<u32> = (0..g.len() as u32)
+            .filter(|&id| g.level(id) == 0)
+            .step_by(97)
+            .take(10)
+            .collect();
+        let mut links = Vec::new();
+        for id in 0..g.len() as u32 {
+            g.links(id, 0, &mut links);
+            links.retain(|l| !cut.contains(l));
+            g.write_list(id, &links);
+        }
+        assert_eq!(reachable(&g), g.len() - cut.len());
+        assert_eq!(g.link_unreachable(), cut.len());
+        assert_eq!(reachable(&g), g.len(), "every element reachable again");
+        for id in 0..g.len() as u32 {
+            g.links(id, 0, &mut links);
+            assert!(links.len() <= PARAMS.max_links(0));
         }
     }
 
