@@ -34,8 +34,11 @@ use std::hash::BuildHasherDefault;
 pub struct DiskGraph {
     rel: pg_sys::Relation,
     metric: Metric,
-    /// Vectors read for distances between elements (one insert's worth).
-    vectors: HashMap<u64, Vec<f32>, BuildHasherDefault<IdHasher>>,
+    /// Vectors read for distances between elements (one insert's worth): where each
+    /// one sits in `arena` (start, length), so caching one allocates nothing.
+    vectors: HashMap<u64, (u32, u32), BuildHasherDefault<IdHasher>>,
+    arena: Vec<f32>,
+    fetched: Vec<f32>,
     tids: Vec<Tid>,
     /// Scratch for [`Graph::distances`]: the TIDs of one batch and a vector copy.
     batch: Vec<Tid>,
@@ -52,6 +55,8 @@ impl DiskGraph {
             metric,
             // An insert reads a few hundred vectors; sized once, not rehashed.
             vectors: HashMap::with_capacity_and_hasher(512, Default::default()),
+            arena: Vec::new(),
+            fetched: Vec::new(),
             tids: Vec::new(),
             batch: Vec::new(),
             scratch: Vec::new(),
@@ -90,22 +95,33 @@ impl DiskGraph {
     }
 
     fn vector(&mut self, id: u64) -> Option<&[f32]> {
-        if !self.vectors.contains_key(&id) {
-            let mut v = Vec::new();
-            if self.with_element(id, |e| {
-                e.vector_into(&mut v);
-                e.deleted()
-            })? {
-                self.deleted.insert(id);
+        let (start, len) = match self.vectors.get(&id) {
+            Some(&at) => at,
+            None => {
+                let mut v = std::mem::take(&mut self.fetched);
+                let deleted = self.with_element(id, |e| {
+                    e.vector_into(&mut v);
+                    e.deleted()
+                });
+                let at = (self.arena.len() as u32, v.len() as u32);
+                if deleted.is_some() {
+                    self.arena.extend_from_slice(&v);
+                }
+                self.fetched = v;
+                if deleted? {
+                    self.deleted.insert(id);
+                }
+                self.vectors.insert(id, at);
+                at
             }
-            self.vectors.insert(id, v);
-        }
-        self.vectors.get(&id).map(Vec::as_slice)
+        };
+        Some(&self.arena[start as usize..(start + len) as usize])
     }
 
     /// Forgets cached vectors (between inserts).
     pub fn clear_cache(&mut self) {
         self.vectors.clear();
+        self.arena.clear();
         self.deleted.clear();
     }
 }
@@ -142,7 +158,9 @@ impl Graph for DiskGraph {
         if self.vector(a).is_none() || self.vector(b).is_none() {
             return f32::INFINITY;
         }
-        self.metric.distance(&self.vectors[&a], &self.vectors[&b])
+        let at = |(start, len): (u32, u32)| start as usize..(start + len) as usize;
+        let (va, vb) = (at(self.vectors[&a]), at(self.vectors[&b]));
+        self.metric.distance(&self.arena[va], &self.arena[vb])
     }
 
     fn neighbours(&mut self, id: u64, layer: usize, out: &mut Vec<u64>) {
@@ -506,7 +524,9 @@ fn insert_locked(
     level: usize,
 ) {
     let mut graph = DiskGraph::new(rel, meta.metric);
-    let mut visited = IdSet::default();
+    // Sized for a search of ef_construction (not rehashed while it grows).
+    let mut visited =
+        IdSet::with_capacity_and_hasher(params.ef_construction * 48, Default::default());
     let found = find_neighbours(&mut graph, vector, level, params, &mut visited);
     if let Some(nearest) = found.nearest {
         let exact = if meta.metric.self_distance_is_zero() {
