@@ -479,7 +479,22 @@ impl SharedGraph {
     /// that is reachable, replacing there (when full) the farthest link whose target
     /// keeps another in-link. Returns how many elements were linked; an element none of
     /// whose neighbours becomes reachable stays as it is (VACUUM's cleanup retries).
+    /// An evicted link's target may have kept only an in-link from an element that
+    /// was itself unreachable, so reachability is computed again, up to four rounds.
     pub fn link_unreachable(&mut self) -> usize {
+        let mut total = 0;
+        for _ in 0..4 {
+            let linked = self.link_round();
+            total += linked;
+            if linked == 0 {
+                break;
+            }
+        }
+        total
+    }
+
+    /// One round of [`SharedGraph::link_unreachable`].
+    fn link_round(&mut self) -> usize {
         let n = self.len();
         let Some((entry, _)) = self.entry() else {
             return 0;
