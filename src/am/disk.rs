@@ -463,13 +463,28 @@ fn place_element(
         page::record_free_space(rel, block, free);
     }
     if extended {
+        let mut previous = None;
         Meta::update(rel, |m| {
             let newer = block > m.insert_page;
             if newer {
+                previous = Some(m.insert_page);
                 m.insert_page = block;
             }
             newer
         });
+        // Two inserts that extend at once leave one of the two new pages behind as
+        // the insert page moves on: offer its room to later inserts through the free
+        // space map (where they look next).
+        let behind = match previous {
+            None => Some((block, free)),
+            Some(0) => None,
+            Some(p) => Some((p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space())),
+        };
+        if let Some((b, room)) =
+            behind.filter(|&(_, room)| room >= space_needed(meta.dim, meta.m, 0))
+        {
+            page::offer_free_space(rel, b, room);
+        }
     }
     Tid { block, offset }
 }

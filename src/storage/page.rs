@@ -694,6 +694,16 @@ pub fn record_free_space(rel: pg_sys::Relation, block: u32, bytes: usize) {
     unsafe { pg_sys::RecordPageWithFreeSpace(rel, block, bytes) }
 }
 
+/// Records that `block` has `bytes` free and makes it findable at once (updates the
+/// free space map's upper levels for that block too, `FreeSpaceMapVacuumRange`).
+pub fn offer_free_space(rel: pg_sys::Relation, block: u32, bytes: usize) {
+    // SAFETY: `rel` is an open index; the FSM is created on first use.
+    unsafe {
+        pg_sys::RecordPageWithFreeSpace(rel, block, bytes);
+        pg_sys::FreeSpaceMapVacuumRange(rel, block, block + 1);
+    }
+}
+
 /// A block the free space map believes has `bytes` free (it may be stale).
 pub fn page_with_free_space(rel: pg_sys::Relation, bytes: usize) -> Option<u32> {
     // SAFETY: `rel` is an open index; an absent FSM answers InvalidBlockNumber.
