@@ -53,6 +53,25 @@ mod tests {
         }
     }
 
+    /// Reads the first `read` base vectors and the queries, and creates table `items`
+    /// holding the first [`BASE_ROWS`] of them.
+    fn load_items(read: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+        let base = read_fvecs("base.fvecs", read);
+        let queries = read_fvecs("query.fvecs", QUERIES);
+        Spi::run("CREATE TABLE items (id int PRIMARY KEY, embedding vector(384))").unwrap();
+        insert_rows(&base, 0, BASE_ROWS);
+        (base, queries)
+    }
+
+    /// Rows of `hnsw_verify('items_embedding_idx')` matching `filter` (SQL).
+    fn verify_problems(filter: &str) -> i64 {
+        Spi::get_one::<i64>(&format!(
+            "SELECT count(*) FROM hnsw_verify('items_embedding_idx') WHERE {filter}"
+        ))
+        .unwrap()
+        .unwrap()
+    }
+
     fn ground_truth(base: &[Vec<f32>], q: &[f32], distance: fn(&[f32], &[f32]) -> f64) -> Vec<i32> {
         let mut d: Vec<(f64, i32)> = base
             .iter()
@@ -95,10 +114,7 @@ mod tests {
     }
 
     fn check(opclass: &str, op: &str, distance: fn(&[f32], &[f32]) -> f64) {
-        let base = read_fvecs("base.fvecs", BASE_ROWS + INSERTED_ROWS);
-        let queries = read_fvecs("query.fvecs", QUERIES);
-        Spi::run("CREATE TABLE items (id int PRIMARY KEY, embedding vector(384))").unwrap();
-        insert_rows(&base, 0, BASE_ROWS);
+        let (base, queries) = load_items(BASE_ROWS + INSERTED_ROWS);
         Spi::run(&format!(
             "CREATE INDEX ON items USING hnsw (embedding {opclass})"
         ))
@@ -159,21 +175,13 @@ mod tests {
     /// queries; the benchmark compares them on 1,000 queries of the full set.
     #[pg_test]
     fn recall_parallel_build_equals_serial() {
-        let base = read_fvecs("base.fvecs", BASE_ROWS);
-        let queries = read_fvecs("query.fvecs", QUERIES);
-        Spi::run("CREATE TABLE items (id int PRIMARY KEY, embedding vector(384))").unwrap();
-        insert_rows(&base, 0, BASE_ROWS);
+        let (base, queries) = load_items(BASE_ROWS);
         // hnsw_verify right after an in-memory build, without VACUUM: every element
         // is reachable (the flush links the ones pruning left without a path).
-        let problems = || {
-            Spi::get_one::<i64>("SELECT count(*) FROM hnsw_verify('items_embedding_idx')")
-                .unwrap()
-                .unwrap()
-        };
         let serial = build_and_measure(&base, &queries, 0, "256MB");
-        assert_eq!(problems(), 0, "serial build: hnsw_verify");
+        assert_eq!(verify_problems("true"), 0, "serial build: hnsw_verify");
         let parallel = build_and_measure(&base, &queries, 1, "256MB");
-        assert_eq!(problems(), 0, "parallel build: hnsw_verify");
+        assert_eq!(verify_problems("true"), 0, "parallel build: hnsw_verify");
         assert!(serial >= 0.95, "serial recall@10 {serial}");
         assert!(parallel >= 0.95, "parallel recall@10 {parallel}");
         assert!(
@@ -186,19 +194,14 @@ mod tests {
     /// ~2,000 rows and inserts the rest on disk, serially and with a worker.
     #[pg_test]
     fn recall_when_the_graph_does_not_fit_in_memory() {
-        let base = read_fvecs("base.fvecs", BASE_ROWS);
-        let queries = read_fvecs("query.fvecs", QUERIES);
-        Spi::run("CREATE TABLE items (id int PRIMARY KEY, embedding vector(384))").unwrap();
-        insert_rows(&base, 0, BASE_ROWS);
+        let (base, queries) = load_items(BASE_ROWS);
         for workers in [0, 1] {
             let r = build_and_measure(&base, &queries, workers, "4MB");
             assert!(
                 r >= 0.95,
                 "{workers} workers: recall@10 after a spilled build {r}"
             );
-            let problems: i64 = Spi::get_one("SELECT count(*) FROM hnsw_verify('items_embedding_idx') WHERE problem <> 'unreachable live element'")
-                .unwrap()
-                .unwrap();
+            let problems = verify_problems("problem <> 'unreachable live element'");
             assert_eq!(problems, 0, "{workers} workers: hnsw_verify");
         }
     }
