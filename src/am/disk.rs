@@ -409,10 +409,14 @@ fn place_element(
 ) -> Tid {
     let need = space_needed(meta.dim, meta.m, level);
     let mut page = None;
+    // The room seen on the insert page when it was too small for this element.
+    let mut insert_page_room = None;
     if meta.insert_page != 0 {
         let p = WritePage::lock(rel, meta.insert_page, PAGE_ELEMENTS);
         if p.free_space() >= need {
             page = Some(p);
+        } else {
+            insert_page_room = Some(p.free_space());
         }
     }
     // Then space VACUUM freed, as the free space map records it (it may be stale:
@@ -478,6 +482,10 @@ fn place_element(
         let behind = match previous {
             None => Some((block, free)),
             Some(0) => None,
+            // The page this insert found too small is not read again (usual case).
+            Some(p) if p == meta.insert_page && insert_page_room.is_some() => {
+                insert_page_room.map(|room| (p, room))
+            }
             Some(p) => Some((p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space())),
         };
         if let Some((b, room)) =
