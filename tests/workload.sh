@@ -6,6 +6,8 @@
 #   items_unfound HOST PORT DB        prints "TOTAL UNFOUND TIDS PROBLEMS": rows, rows an
 #                                     index scan for their own vector misses, heap TIDs
 #                                     in the index, rows of hnsw_verify()
+#   items_unfound_at HOST PORT DB EF  prints how many rows an index scan for their own
+#                                     vector at hnsw.ef_search EF misses (top 5)
 #   items_verify HOST PORT DB LABEL   prints the row count when every row's TID is in the
 #                                     index, every row is found by the search and
 #                                     hnsw_verify is empty; else says what is wrong (on
@@ -58,6 +60,15 @@ SELECT (SELECT count(*) FROM items),
 SQL
 }
 
+items_unfound_at() {
+    items_psql "$1" "$2" "$3" -At <<SQL
+SET enable_seqscan = off;
+SET hnsw.ef_search = $4;
+SELECT count(*) FROM items i WHERE NOT EXISTS (
+    SELECT 1 FROM (SELECT id FROM items ORDER BY embedding <-> i.embedding LIMIT 5) n WHERE n.id = i.id);
+SQL
+}
+
 items_verify() {
     local host=$1 port=$2 db=$3 label=$4 total unfound tids problems
     read -r total unfound tids problems < <(items_unfound "$host" "$port" "$db")
@@ -69,6 +80,19 @@ items_verify() {
         echo "$label: $total rows, $tids heap TIDs in the index, $unfound rows not found by" \
             "a search for their own vector, $problems rows of hnsw_verify:"
         items_psql "$host" "$port" "$db" -At -c "SELECT * FROM hnsw_verify('items_embedding_idx') LIMIT 20"
+        echo "the rows not found (id, ctid, rank among the index scan's first 1000 rows, distance to the nearest other row):"
+        items_psql "$host" "$port" "$db" -At <<'SQL'
+SET enable_seqscan = off;
+SET hnsw.ef_search = 1000;
+SELECT i.id, i.ctid,
+       (SELECT r FROM (SELECT id, row_number() OVER () AS r FROM
+            (SELECT id FROM items ORDER BY embedding <-> i.embedding LIMIT 1000) s) n WHERE n.id = i.id),
+       (SELECT min(j.embedding <-> i.embedding) FROM items j WHERE j.id <> i.id)
+FROM items i WHERE NOT EXISTS (
+    SELECT 1 FROM (SELECT id FROM items ORDER BY embedding <-> i.embedding LIMIT 5) n WHERE n.id = i.id)
+LIMIT 10;
+SELECT * FROM hnsw_index_stats('items_embedding_idx');
+SQL
     } >&2
     return 1
 }

@@ -1,8 +1,9 @@
 //! `hnsw_verify(index regclass)`: a row per problem found in an hnsw index, none for
 //! a healthy one. Checks the metapage, every page's special area, every element
-//! (its neighbour tuple, dimensions, heap TIDs in range), every link (to an existing
-//! element that lives on that layer), the entry point, and that every live element
-//! can be reached from the entry point along layer-0 links. An entry point or links
+//! (its neighbour tuple, dimensions, heap TIDs in range and held by no other
+//! element), every link (to an existing element that lives on that layer), the entry
+//! point, and that every live element can be reached from the entry point along
+//! layer-0 links. An entry point or links
 //! that are flagged deleted are not problems: they are the state between VACUUM's
 //! passes (or after a crash during VACUUM), which the next VACUUM completes.
 //!
@@ -50,6 +51,33 @@ fn heap_blocks(index: pg_sys::Relation) -> u32 {
         pg_sys::relation_close(heap, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         n
     }
+}
+
+/// A problem for each heap TID held by more than one element (reported at the
+/// element of the higher TID): a TID that VACUUM should have removed from one of
+/// them, whose heap slot may since hold another row.
+fn shared_heap_tids(scan: &GraphScan) -> Vec<Problem> {
+    let mut holders: Vec<(Tid, Tid)> = scan
+        .elements
+        .iter()
+        .flat_map(|(&id, e)| e.heap_tids.iter().map(move |&h| (h, Tid::unpack(id))))
+        .collect();
+    holders.sort_unstable();
+    holders
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| {
+            let (h, first) = w[0];
+            at(
+                "heap TID in two elements",
+                w[1].1,
+                format!(
+                    "({},{}) is also held by ({},{})",
+                    h.block, h.offset, first.block, first.offset
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Every problem found in `index` (see the module docs), ordered by place.
@@ -146,6 +174,7 @@ pub fn problems(rel: pg_sys::Relation) -> Vec<Problem> {
             }
         }
     }
+    out.extend(shared_heap_tids(&scan));
     let mut reached = IdSet::default();
     if let Some((entry, level)) = meta.entry {
         match scan.elements.get(&entry.pack()) {
@@ -194,4 +223,43 @@ fn hnsw_verify(
 > {
     let rel = OpenIndex::open(index.0);
     TableIterator::new(problems(rel.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::am::graphscan::ElementInfo;
+
+    fn element(heap_tids: &[(u32, u16)]) -> ElementInfo {
+        ElementInfo {
+            level: 0,
+            deleted: heap_tids.is_empty(),
+            heap_tids: heap_tids
+                .iter()
+                .map(|&(block, offset)| Tid { block, offset })
+                .collect(),
+            neighbours: Tid {
+                block: 1,
+                offset: 1,
+            },
+            dim: 3,
+        }
+    }
+
+    #[test]
+    fn a_heap_tid_held_by_two_elements_is_reported_once() {
+        let mut scan = GraphScan::default();
+        let at = |block, offset| Tid { block, offset }.pack();
+        scan.elements.insert(at(1, 2), element(&[(7, 1), (7, 2)]));
+        scan.elements.insert(at(1, 4), element(&[(7, 3)]));
+        scan.elements.insert(at(2, 2), element(&[]));
+        assert!(shared_heap_tids(&scan).is_empty());
+        scan.elements.insert(at(3, 2), element(&[(8, 1), (7, 2)]));
+        let problems = shared_heap_tids(&scan);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let (what, block, offset, detail) = &problems[0];
+        assert_eq!(what, "heap TID in two elements");
+        assert_eq!((*block, *offset), (Some(3), Some(2)));
+        assert_eq!(detail, "(7,2) is also held by (1,2)");
+    }
 }
