@@ -15,7 +15,9 @@
 //!    every live element whose list on some layer holds a deleted element gets that
 //!    list re-selected: a search of the layer with `ef_construction` from its live
 //!    neighbours and the neighbour-selection heuristic, the build's own code
-//!    ([`DiskGraph::repair_layer`]).
+//!    ([`DiskGraph::repair_layer`]); each newly chosen neighbour gets the link back,
+//!    as an insert's neighbours do (in place of a deleted link when its list is full
+//!    and holds one).
 //! 3. **Free.** The deleted elements and their neighbour tuples are removed from
 //!    their pages (under the exclusive lock, re-checking that each is still deleted
 //!    and TID-less) and the pages' free space is recorded in the free space map,
@@ -139,7 +141,7 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
                 if links.iter().any(|n| deleted.contains(n)) {
                     // SAFETY: as in pass 1.
                     unsafe { pg_sys::vacuum_delay_point() };
-                    rewritten += usize::from(graph.repair_layer(id, layer, &params));
+                    rewritten += usize::from(graph.repair_layer(id, layer, &params, deleted));
                 }
             }
             graph.clear_cache();
