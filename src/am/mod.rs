@@ -15,6 +15,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod build;
+pub mod cleanup;
 pub mod cost;
 pub mod disk;
 pub mod graphscan;
@@ -222,7 +223,7 @@ fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> AmRoutine {
         (*am).ambuildempty = Some(build::ambuildempty);
         (*am).aminsert = Some(aminsert);
         (*am).ambulkdelete = Some(vacuum::ambulkdelete);
-        (*am).amvacuumcleanup = Some(vacuum::amvacuumcleanup);
+        (*am).amvacuumcleanup = Some(cleanup::amvacuumcleanup);
         (*am).amcostestimate = Some(cost::amcostestimate);
         (*am).amoptions = Some(options::amoptions);
         (*am).ambuildphasename = Some(progress::ambuildphasename);

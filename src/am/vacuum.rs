@@ -32,23 +32,15 @@
 //! it (as pgvector): VACUUM may then remove those TIDs and the heap reuse a slot, but
 //! a row put there later is invisible to the scan's MVCC snapshot.
 //!
-//! Cleanup (`amvacuumcleanup`, every VACUUM) reads the graph's links into memory
-//! ([`GraphScan`], about [`SCAN_BYTES_PER_ELEMENT`] per element) and links each live
-//! element that no search can reach from the entry point, or that its nearest
-//! neighbour does not link to (the heuristic can prune away an element's near
-//! in-links), from that neighbour. It is skipped, with a LOG message, when that read
-//! would not fit in `maintenance_work_mem`.
+//! Cleanup (`amvacuumcleanup`) is in [`super::cleanup`].
 
 use super::disk::DiskGraph;
-use super::graphscan::GraphScan;
-use crate::hnsw::search::{descend, search_layer};
-use crate::hnsw::{Candidate, Graph, IdSet, Params};
+use crate::hnsw::{Graph, IdSet, Params};
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, block_count, InsertLock, ReadPage, WritePage};
-use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
+use crate::storage::tuple::{Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::{pg_guard, pg_sys};
-use std::collections::HashMap;
 
 /// What pass 1 found.
 #[derive(Default)]
@@ -198,155 +190,11 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
     emptied
 }
 
-/// Memory a [`GraphScan`] takes per element, estimated generously: the element's
-/// entry (TIDs, level, place of its lists) and its lists on layer 0 (the `2·m` TIDs
-/// are added per index).
-const SCAN_BYTES_PER_ELEMENT: usize = 450;
-
-/// Links every live element that cannot be reached from the entry point from its
-/// nearest reachable element, and every element its nearest neighbour does not link
-/// to from that neighbour (forced links). Returns how many were linked.
-fn reconnect(index: pg_sys::Relation) -> usize {
-    let meta = Meta::read(index);
-    let Some((entry, top)) = meta.entry else {
-        return 0;
-    };
-    let per_page = page::BLOCK_SIZE
-        / (tuple::element_size(meta.dim) + tuple::neighbour_size(meta.m, 0)).max(1);
-    let estimate =
-        block_count(index) as usize * per_page.max(1) * (SCAN_BYTES_PER_ELEMENT + 16 * meta.m);
-    // SAFETY: reads an integer GUC (kB).
-    let budget = unsafe { pg_sys::maintenance_work_mem } as usize * 1024;
-    if estimate > budget {
-        pgrx::log!(
-            "hnsw: reachability check of the index skipped: it needs about {} MB, maintenance_work_mem is {} MB",
-            estimate >> 20,
-            budget >> 20
-        );
-        return 0;
-    }
-    let params = Params {
-        m: meta.m,
-        ef_construction: meta.ef_construction,
-    };
-    let scan = GraphScan::read(index);
-    // In-links on layer 0: a forced link evicts a neighbour that keeps another one.
-    let mut in_links: HashMap<u64, u32> = HashMap::new();
-    for (&id, e) in &scan.elements {
-        if e.deleted {
-            continue;
-        }
-        for t in scan
-            .layers(id)
-            .and_then(|l| l.first())
-            .into_iter()
-            .flatten()
-        {
-            *in_links.entry(t.pack()).or_default() += 1;
-        }
-    }
-    let spare = |t: Tid| in_links.get(&t.pack()).is_some_and(|&n| n >= 2);
-    let mut graph = DiskGraph::new(index, meta.metric);
-    let max = params.max_links(0);
-    // Reachable is not enough for a search to find an element: when its nearest
-    // neighbour does not link back to it, its in-links may all come from far away,
-    // and a search around its vector never expands them. The nearest neighbour
-    // links to it then.
-    let mut ids: Vec<u64> = scan.elements.keys().copied().collect();
-    ids.sort_unstable();
-    let mut mutual = 0;
-    for &u in &ids {
-        if scan.elements[&u].deleted {
-            continue;
-        }
-        let Some(out) = scan.layers(u).and_then(|l| l.first()) else {
-            continue;
-        };
-        let Some(v) = graph.vector_of(u) else {
-            continue;
-        };
-        let out_ids: Vec<u64> = out.iter().map(|t| t.pack()).collect();
-        let mut distances = Vec::new();
-        graph.distances(&v, &out_ids, &mut distances);
-        let nearest = out_ids
-            .iter()
-            .zip(&distances)
-            .filter(|&(&n, d)| !graph.is_deleted(n) && d.is_finite())
-            .min_by(|a, b| a.1.total_cmp(b.1));
-        graph.clear_cache();
-        let Some((&n, &distance)) = nearest else {
-            continue;
-        };
-        let u_tid = Tid::unpack(u);
-        let linked_back = scan
-            .layers(n)
-            .and_then(|l| l.first())
-            .is_some_and(|l| l.contains(&u_tid));
-        if !linked_back {
-            let back = Candidate { distance, id: u };
-            mutual += usize::from(graph.link(n, 0, back, max, Some(&spare)));
-        }
-    }
-    // Then every element no search can reach, from a fresh read of the links.
-    let scan = GraphScan::read(index);
-    let mut reached = IdSet::default();
-    scan.reachable_from(entry.pack(), &mut reached);
-    let mut lost: Vec<u64> = scan
-        .elements
-        .iter()
-        .filter(|&(id, e)| !e.deleted && !reached.contains(id))
-        .map(|(&id, _)| id)
-        .collect();
-    lost.sort_unstable();
-    let mut linked = 0;
-    for u in lost {
-        if reached.contains(&u) {
-            continue;
-        }
-        // SAFETY: as in pass 1.
-        unsafe { pg_sys::vacuum_delay_point() };
-        let Some(v) = graph.vector_of(u) else {
-            continue;
-        };
-        let mut visited = IdSet::default();
-        let start = Candidate {
-            distance: graph.distance(&v, entry.pack()),
-            id: entry.pack(),
-        };
-        let first = descend(&mut graph, &v, start, top, 0, &mut visited);
-        let found = search_layer(
-            &mut graph,
-            &v,
-            &[first],
-            params.ef_construction,
-            0,
-            &mut visited,
-        );
-        let nearest = found
-            .iter()
-            .find(|c| c.id != u && reached.contains(&c.id) && !graph.is_deleted(c.id))
-            .copied();
-        if let Some(n) = nearest {
-            let back = Candidate {
-                distance: n.distance,
-                id: u,
-            };
-            if graph.link(n.id, 0, back, max, Some(&spare)) {
-                scan.reachable_from(u, &mut reached);
-                linked += 1;
-            }
-        }
-        graph.clear_cache();
-    }
-    pgrx::debug1!("hnsw vacuum: {linked} unreachable and {mutual} elements relinked from their nearest neighbour");
-    linked + mutual
-}
-
 /// Allocates a zeroed result when VACUUM passed none.
 ///
 /// # Safety
 /// Must run in a PostgreSQL memory context that outlives the VACUUM call.
-unsafe fn result_or_new(
+pub(super) unsafe fn result_or_new(
     stats: *mut pg_sys::IndexBulkDeleteResult,
 ) -> *mut pg_sys::IndexBulkDeleteResult {
     if stats.is_null() {
@@ -388,33 +236,6 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         (*stats).num_index_tuples = removed.live_tids;
         (*stats).tuples_removed += removed.removed;
         (*stats).pages_free = empty;
-        stats
-    }
-}
-
-/// `amvacuumcleanup`: reconnects unreachable live elements; page count, and the
-/// tuple count when bulk delete did not run.
-#[pg_guard]
-pub unsafe extern "C-unwind" fn amvacuumcleanup(
-    info: *mut pg_sys::IndexVacuumInfo,
-    stats: *mut pg_sys::IndexBulkDeleteResult,
-) -> *mut pg_sys::IndexBulkDeleteResult {
-    // SAFETY: as in ambulkdelete.
-    unsafe {
-        if (*info).analyze_only {
-            return stats;
-        }
-        let index = (*info).index;
-        reconnect(index);
-        let stats = if stats.is_null() {
-            let s = result_or_new(stats);
-            (*s).num_index_tuples = (*info).num_heap_tuples;
-            (*s).estimated_count = (*info).estimated_count;
-            s
-        } else {
-            stats
-        };
-        (*stats).num_pages = block_count(index);
         stats
     }
 }
