@@ -3,9 +3,9 @@
 //! (its neighbour tuple, dimensions, heap TIDs in range and held by no other
 //! element), every link (to an existing element that lives on that layer), the entry
 //! point, and that every live element can be reached from the entry point along
-//! layer-0 links. An entry point or links
-//! that are flagged deleted are not problems: they are the state between VACUUM's
-//! passes (or after a crash during VACUUM), which the next VACUUM completes.
+//! layer-0 links. An entry point or links that are flagged deleted are not problems:
+//! they are the state between VACUUM's passes (or after a crash during VACUUM), which
+//! the next VACUUM completes.
 //!
 //! Reads each page under a share lock, so it can run beside inserts (an element
 //! added meanwhile may show up as unreachable).
