@@ -203,7 +203,8 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
     info: *mut pg_sys::IndexVacuumInfo,
     stats: *mut pg_sys::IndexBulkDeleteResult,
 ) -> *mut pg_sys::IndexBulkDeleteResult {
-    // SAFETY: as in ambulkdelete.
+    // SAFETY: VACUUM passes a live info struct (with the open index) and the result
+    // of ambulkdelete or null.
     unsafe {
         if (*info).analyze_only {
             return stats;
