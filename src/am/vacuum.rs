@@ -1,6 +1,6 @@
-//! `ambulkdelete` and `amvacuumcleanup`: dead rows leave the index, the graph is
-//! repaired around them, their space is reused, and no live element stays
-//! unreachable.
+//! `ambulkdelete`: dead rows leave the index, the graph is repaired around them and
+//! their space is reused (`amvacuumcleanup`, which leaves no live element unreachable,
+//! is in [`super::cleanup`]).
 //!
 //! Bulk delete runs in three passes (the scheme pgvector uses):
 //! 1. **Remove dead TIDs.** Every element page, one at a time under an exclusive
@@ -31,8 +31,6 @@
 //! A scan collects its heap TIDs at its first `amgettuple` and holds no pin after
 //! it (as pgvector): VACUUM may then remove those TIDs and the heap reuse a slot, but
 //! a row put there later is invisible to the scan's MVCC snapshot.
-//!
-//! Cleanup (`amvacuumcleanup`) is in [`super::cleanup`].
 
 use super::disk::DiskGraph;
 use crate::hnsw::{Graph, IdSet, Params};
