@@ -308,11 +308,7 @@ impl DiskGraph {
             let mut kept: Vec<Tid> = if current.len() < max {
                 current.iter().copied().chain([new_tid]).collect()
             } else {
-                let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
-                prune(graph, id, &ids, new, max)
-                    .into_iter()
-                    .map(Tid::unpack)
-                    .collect()
+                prune_list(graph, id, current, new, max)
             };
             if let Some(spare) = force.filter(|_| !kept.contains(&new_tid)) {
                 if kept.len() == max {
@@ -414,7 +410,8 @@ impl DiskGraph {
     /// Adds the link `id → new` on `layer` for VACUUM's repair: a full list that
     /// still holds an element of `deleted` gives that place to `new` (the list is
     /// re-selected when the repair reaches it, if other deleted links are left);
-    /// any other full list is re-selected with the heuristic, as by an insert.
+    /// any other full list is re-selected with the heuristic, as by an insert
+    /// ([`DiskGraph::link`]).
     fn link_back(
         &mut self,
         id: u64,
@@ -424,31 +421,42 @@ impl DiskGraph {
         deleted: &IdSet<u64>,
     ) {
         let new_tid = Tid::unpack(new.id);
-        let mut full = false;
-        self.update_layer(id, layer, |_, current| {
+        self.update_layer(id, layer, |graph, current| {
             if current.contains(&new_tid) {
                 return None;
             }
             let mut list = current.to_vec();
-            match list.iter().position(|t| deleted.contains(&t.pack())) {
-                Some(i) if list.len() >= max => list[i] = new_tid,
-                _ if list.len() >= max => {
-                    full = true;
-                    return None;
-                }
-                _ => list.push(new_tid),
+            if list.len() < max {
+                list.push(new_tid);
+            } else if let Some(i) = list.iter().position(|t| deleted.contains(&t.pack())) {
+                list[i] = new_tid;
+            } else {
+                list = prune_list(graph, id, current, new, max);
             }
-            Some(list)
+            (list.as_slice() != current).then_some(list)
         });
-        if full {
-            self.link(id, layer, new, max, None);
-        }
     }
 
     /// The vector of element `id`, copied.
     pub fn vector_of(&mut self, id: u64) -> Option<Vec<f32>> {
         self.vector(id).map(<[f32]>::to_vec)
     }
+}
+
+/// [`prune`] over a list of TIDs: `id`'s full list `current` with `new` added,
+/// re-selected with the heuristic.
+fn prune_list(
+    graph: &mut DiskGraph,
+    id: u64,
+    current: &[Tid],
+    new: Candidate<u64>,
+    max: usize,
+) -> Vec<Tid> {
+    let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
+    prune(graph, id, &ids, new, max)
+        .into_iter()
+        .map(Tid::unpack)
+        .collect()
 }
 
 /// Bytes a page must have free for one element and its neighbour tuple.
@@ -543,10 +551,10 @@ fn place_element(
             None => Some((block, free)),
             Some(0) => None,
             // The page this insert found too small is not read again (usual case).
-            Some(p) if p == meta.insert_page && insert_page_room.is_some() => {
-                insert_page_room.map(|room| (p, room))
-            }
-            Some(p) => Some((p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space())),
+            Some(p) => Some(match insert_page_room.filter(|_| p == meta.insert_page) {
+                Some(room) => (p, room),
+                None => (p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space()),
+            }),
         };
         if let Some((b, room)) =
             behind.filter(|&(_, room)| room >= space_needed(meta.dim, meta.m, 0))

@@ -697,11 +697,9 @@ pub fn record_free_space(rel: pg_sys::Relation, block: u32, bytes: usize) {
 /// Records that `block` has `bytes` free and makes it findable at once (updates the
 /// free space map's upper levels for that block too, `FreeSpaceMapVacuumRange`).
 pub fn offer_free_space(rel: pg_sys::Relation, block: u32, bytes: usize) {
-    // SAFETY: `rel` is an open index; the FSM is created on first use.
-    unsafe {
-        pg_sys::RecordPageWithFreeSpace(rel, block, bytes);
-        pg_sys::FreeSpaceMapVacuumRange(rel, block, block + 1);
-    }
+    record_free_space(rel, block, bytes);
+    // SAFETY: `rel` is an open index whose FSM now exists.
+    unsafe { pg_sys::FreeSpaceMapVacuumRange(rel, block, block + 1) }
 }
 
 /// A block the free space map believes has `bytes` free (it may be stale).
