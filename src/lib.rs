@@ -6,7 +6,8 @@
 //! - [`am`]: the `hnsw` index access method (thin glue over the two below);
 //! - [`hnsw`]: the HNSW algorithms, Postgres-free;
 //! - [`storage`]: index pages, buffer guards, GenericXLog, the metapage;
-//! - [`distance`]: the distance kernels, one dispatch table chosen in `_PG_init`.
+//! - [`distance`]: the distance kernels, one dispatch table chosen in `_PG_init`;
+//! - [`pg`]: the places where PostgreSQL versions differ.
 
 use pgrx::prelude::*;
 
@@ -14,6 +15,7 @@ pub mod am;
 pub mod distance;
 pub mod error;
 pub mod hnsw;
+pub mod pg;
 pub mod storage;
 pub mod types;
 

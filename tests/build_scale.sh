@@ -60,7 +60,7 @@ watch_build() {
     local phases done_values launched
     phases=$(cut -d'|' -f1 "$work/$name.progress" | sort -u | tr '\n' ';')
     done_values=$(awk -F'|' '$1 ~ /on disk/ { print $2 }' "$work/$name.progress" | sort -un | wc -l)
-    launched=$(sed -n 's/.*hnsw parallel build: \([0-9]*\) workers launched.*/\1/p' "$work/$name.err")
+    launched=$(sed -n 's/.*using \([0-9]*\) parallel workers.*/\1/p' "$work/$name.err")
     if ! grep -q "NOTICE:  hnsw graph no longer fits" "$work/$name.err" ||
         ! grep -q "building index: loading tuples" <<<"$phases" ||
         ! grep -q "building index: inserting on disk" <<<"$phases" ||
@@ -100,7 +100,7 @@ concurrently() {
     q -c "SET max_parallel_maintenance_workers = 1" -c "SET client_min_messages = debug1" \
         -c "$sql" 2>"$work/concurrently.err"
     wait "$bench" || { echo "$what: pgbench failed" >&2; cat "$work/pgbench.log" >&2; exit 1; }
-    grep -q "hnsw parallel build: 1 workers launched" "$work/concurrently.err" ||
+    grep -q "using 1 parallel workers" "$work/concurrently.err" ||
         { echo "$what: no parallel worker launched" >&2; grep -v "^DEBUG" "$work/concurrently.err" >&2; exit 1; }
     q -c "VACUUM items"
     items_verify "$host" "$port" "$db" "$what"

@@ -28,6 +28,7 @@ use super::progress::{self, Phase};
 use super::{index_dimensions, index_metric};
 use crate::hnsw::visited::EpochVisited;
 use crate::hnsw::{Metric, Params};
+use crate::storage::layout;
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, BuildPage};
 use crate::storage::shared_graph::{Inserted, SharedGraph};
@@ -131,7 +132,7 @@ impl Builder {
                 ef_construction: meta.ef_construction,
             },
             metric: meta.metric,
-            max_level: page::max_level(meta.dim, meta.m),
+            max_level: layout::max_level(meta.m),
             visited: EpochVisited::default(),
             rng: rand::rngs::StdRng::from_rng(&mut rand::rng()),
             leader,
@@ -288,9 +289,11 @@ pub(super) fn notice_over_budget(fitted: usize, total: u64, dim: usize, m: usize
         "",
     )
     .set_detail(format!(
-        "The remaining tuples are inserted on disk, which is slower. The whole graph needs about {needed_mb} MB."
+        "Building will take significantly more time. The whole graph needs about {needed_mb} MB."
     ))
-    .set_hint(format!("Set maintenance_work_mem to at least '{needed_mb}MB' for a faster build."))
+    .set_hint(format!(
+        "Increase maintenance_work_mem to at least '{needed_mb}MB' to speed up builds."
+    ))
     .report(PgLogLevel::NOTICE);
 }
 
@@ -310,11 +313,9 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
     }
     let order = locality_order(g);
 
-    // Plan where every element goes, so neighbour TIDs are known before writing.
-    let align = |x: usize| (x + 7) & !7;
-    let room = page::BLOCK_SIZE - 24 - page::SPECIAL_SIZE;
+    // Plan where every tuple goes, so neighbour TIDs are known before writing; then
+    // write the pages, making the same plan again.
     let first_block = page::block_count(index);
-    let element_bytes = align(tuple::element_size(dim)) + 4;
     let mut placement = vec![
         Tid {
             block: 0,
@@ -322,24 +323,13 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
         };
         n
     ];
-    let (mut block, mut used, mut next_offset) = (first_block, 0usize, 1u16);
+    let mut plan = PagePlan::new(first_block);
     for &id in &order {
-        let need = element_bytes + align(tuple::neighbour_size(m, g.level(id))) + 4;
-        if used + need > room {
-            block += 1;
-            used = 0;
-            next_offset = 1;
-        }
-        // neighbour tuple first, then the element
-        placement[id as usize] = Tid {
-            block,
-            offset: next_offset + 1,
-        };
-        next_offset += 2;
-        used += need;
+        placement[id as usize] = plan.place(dim, m, g.level(id)).0;
     }
 
-    let mut current: Option<BuildPage> = None;
+    let mut plan = PagePlan::new(first_block);
+    let mut pages: [Option<BuildPage>; 2] = [None, None];
     let mut nb = Vec::new();
     let mut el = vec![0u8; tuple::element_size(dim)];
     let mut links = Vec::new();
@@ -347,17 +337,8 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
     let mut packed = Vec::with_capacity(MAX_HEAP_TIDS);
     let mut heap = Vec::with_capacity(MAX_HEAP_TIDS);
     for &id in &order {
-        let at = placement[id as usize];
         let level = g.level(id);
-        if current.as_ref().is_none_or(|p| p.block() != at.block) {
-            if let Some(p) = current.take() {
-                p.finish(false);
-            }
-            let p = BuildPage::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM, PAGE_ELEMENTS);
-            assert_eq!(p.block(), at.block, "page placement");
-            current = Some(p);
-        }
-        let p = current.as_mut().expect("page");
+        let (at, nb_at) = plan.place(dim, m, level);
         nb.resize(tuple::neighbour_size(m, level), 0);
         tuple::write_neighbours(&mut nb, m, level);
         for layer in 0..=level {
@@ -366,24 +347,20 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
             tids.extend(links.iter().map(|&l| placement[l as usize]));
             tuple::set_layer(&mut nb, layer, &tids);
         }
-        let nb_offset = p.add_item(&nb).expect("planned space");
+        let offset = plan.page_for(nb_at, index, &mut pages).add_item(&nb);
+        assert_eq!(
+            offset,
+            Some(nb_at.offset),
+            "neighbour tuple placed as planned"
+        );
         g.heap_tids(id, &mut packed);
         heap.clear();
         heap.extend(packed.iter().map(|&t| Tid::unpack(t)));
-        tuple::write_element(
-            &mut el,
-            level,
-            Tid {
-                block: at.block,
-                offset: nb_offset,
-            },
-            &heap,
-            g.vector(id),
-        );
-        let offset = p.add_item(&el).expect("planned space");
-        assert_eq!(offset, at.offset, "element offset as planned");
+        tuple::write_element(&mut el, level, nb_at, &heap, g.vector(id));
+        let offset = plan.page_for(at, index, &mut pages).add_item(&el);
+        assert_eq!(offset, Some(at.offset), "element placed as planned");
     }
-    if let Some(p) = current.take() {
+    for p in pages.into_iter().flatten() {
         p.finish(false);
     }
     let (entry, entry_level) = g.entry().expect("a non-empty graph has an entry point");
@@ -393,6 +370,86 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
         meta.insert_page = last;
         true
     });
+}
+
+/// Where the build's flush puts each tuple, page by page ([`layout`]'s rules):
+/// elements, each with its neighbour tuple when they fit together, fill one run of
+/// pages; neighbour tuples that do not fit beside their element fill another, so
+/// that each page of either run is filled in turn. Both the plan and the writing
+/// run it, in the same order, so they agree on every TID.
+struct PagePlan {
+    next_block: u32,
+    /// Per run (0: elements, 1: lone neighbour tuples): its current block, the
+    /// bytes used there and the next offset.
+    runs: [Option<(u32, usize, u16)>; 2],
+}
+
+impl PagePlan {
+    fn new(first_block: u32) -> PagePlan {
+        PagePlan {
+            next_block: first_block,
+            runs: [None, None],
+        }
+    }
+
+    /// Takes `tuples` consecutive offsets of `space` bytes in all on run `run`.
+    fn take(&mut self, run: usize, space: usize, tuples: u16) -> Tid {
+        let fits = self.runs[run].is_some_and(|(_, used, _)| used + space <= layout::PAGE_ROOM);
+        if !fits {
+            self.runs[run] = Some((self.next_block, 0, 1));
+            self.next_block += 1;
+        }
+        let (block, used, offset) = self.runs[run].as_mut().expect("a page");
+        *used += space;
+        let at = Tid {
+            block: *block,
+            offset: *offset,
+        };
+        *offset += tuples;
+        at
+    }
+
+    /// Places the next element, of `level`: its TID and its neighbour tuple's.
+    fn place(&mut self, dim: usize, m: usize, level: usize) -> (Tid, Tid) {
+        let (element, neighbours) = (
+            layout::element_space(dim),
+            layout::neighbour_space(m, level),
+        );
+        if layout::together(dim, m, level) {
+            // neighbour tuple first, then the element
+            let nb = self.take(0, element + neighbours, 2);
+            let el = Tid {
+                block: nb.block,
+                offset: nb.offset + 1,
+            };
+            (el, nb)
+        } else {
+            let nb = self.take(1, neighbours, 1);
+            (self.take(0, element, 1), nb)
+        }
+    }
+
+    /// The open page of `pages` (one per run) that holds `at`, extending the index
+    /// when `at` is on the next new block (blocks are added in the plan's order).
+    fn page_for<'a>(
+        &self,
+        at: Tid,
+        index: pg_sys::Relation,
+        pages: &'a mut [Option<BuildPage>; 2],
+    ) -> &'a mut BuildPage {
+        let run = (0..2)
+            .find(|&r| self.runs[r].is_some_and(|(b, _, _)| b == at.block))
+            .expect("a planned block");
+        if pages[run].as_ref().is_none_or(|p| p.block() != at.block) {
+            if let Some(p) = pages[run].take() {
+                p.finish(false);
+            }
+            let p = BuildPage::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM, PAGE_ELEMENTS);
+            assert_eq!(p.block(), at.block, "pages added in the planned order");
+            pages[run] = Some(p);
+        }
+        pages[run].as_mut().expect("an open page")
+    }
 }
 
 /// The order elements are written in: the elements of the upper layers first, highest

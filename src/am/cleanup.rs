@@ -13,9 +13,10 @@ use super::graphscan::GraphScan;
 use super::vacuum::result_or_new;
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, IdSet, Params};
+use crate::storage::layout;
 use crate::storage::meta::Meta;
-use crate::storage::page::{self, block_count};
-use crate::storage::tuple::{self, Tid};
+use crate::storage::page::block_count;
+use crate::storage::tuple::Tid;
 use pgrx::{pg_guard, pg_sys};
 use std::collections::HashMap;
 
@@ -33,10 +34,8 @@ fn reconnect(index: pg_sys::Relation) -> usize {
     let Some((entry, top)) = meta.entry else {
         return 0;
     };
-    let per_page = page::BLOCK_SIZE
-        / (tuple::element_size(meta.dim) + tuple::neighbour_size(meta.m, 0)).max(1);
-    let estimate =
-        block_count(index) as usize * per_page.max(1) * (SCAN_BYTES_PER_ELEMENT + 16 * meta.m);
+    let per_page = layout::elements_per_page(meta.dim, meta.m);
+    let estimate = block_count(index) as usize * per_page * (SCAN_BYTES_PER_ELEMENT + 16 * meta.m);
     // SAFETY: reads an integer GUC (kB).
     let budget = unsafe { pg_sys::maintenance_work_mem } as usize * 1024;
     if estimate > budget {

@@ -1,19 +1,47 @@
-//! `amcostestimate`: the planner's price of an hnsw scan.
+//! `amcostestimate`: the planner's price of an hnsw scan (PostgreSQL docs, "Index
+//! Cost Estimation Functions").
 //!
-//! Without an ORDER BY on the distance operator the index is useless, so its cost is
-//! infinite and the planner never picks it. With one, a search visits roughly
-//! `ef_search · m` elements whatever the table size, each one page read (usually
-//! cached, so priced at `seq_page_cost`) and one distance; that whole search is the
-//! startup cost, as no row comes out before it ends.
+//! The index only answers `ORDER BY <distance operator> … LIMIT`: a scan returns at
+//! most `hnsw.ef_search` rows, so a plan that needs every row in distance order must
+//! not use it. Without an ORDER BY on the operator, or when the query wants all its
+//! rows (no LIMIT, `root->limit_tuples < 0`, and no fraction of them either,
+//! `root->tuple_fraction == 0`; a LIMIT given as a parameter or a cursor wants a
+//! fraction), the cost is infinite and the planner never picks it.
+//!
+//! Otherwise the whole search happens before the first row comes out, so it is the
+//! startup cost. A search measures the distance to about `V` elements ([`visits`]):
+//! `m` per upper layer on the way down, and on layer 0 about `ef_search · m` (each
+//! expanded element has up to `2·m` links, about half of them not yet seen), all
+//! elements when the index holds fewer. Each visit is one index tuple and one
+//! distance (`cpu_index_tuple_cost + cpu_operator_cost`, what a sequential scan is
+//! charged per distance). Its pages: the search reads the vectors of the fraction
+//! `V / N` of the rows, so it is charged that fraction of the pages a sequential scan
+//! is charged for reading them all — the heap's pages, or the index's when those are
+//! fewer (a sequential scan's estimate leaves out the TOAST pages that vectors of
+//! more than about 500 dimensions live in, so the heap's page count is all the
+//! comparison can be fair to) — at `seq_page_cost`, since they are mostly cached and
+//! read once.
+//!
+//! The selectivity is 1 (the planner then charges the heap fetches of every row in
+//! the run cost; a LIMIT takes its share), which also lets a selective filter on
+//! another column prefer that column's index: it fetches fewer heap rows.
 
 use super::options::{ef_search, index_options};
 use pgrx::{pg_guard, pg_sys};
+
+/// Elements a search of an index of `tuples` elements with `m` visits at
+/// `ef_search` `ef` (see the module docs).
+pub fn visits(tuples: f64, m: usize, ef: usize) -> f64 {
+    let m = m as f64;
+    let upper_layers = (tuples.max(1.0).ln() / m.ln()).floor();
+    (upper_layers * m + ef as f64 * m).min(tuples.max(1.0))
+}
 
 /// `amcostestimate`.
 #[pg_guard]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C-unwind" fn amcostestimate(
-    _root: *mut pg_sys::PlannerInfo,
+    root: *mut pg_sys::PlannerInfo,
     path: *mut pg_sys::IndexPath,
     _loop_count: f64,
     startup_cost: *mut pg_sys::Cost,
@@ -22,11 +50,12 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     correlation: *mut f64,
     pages: *mut f64,
 ) {
-    // SAFETY: the planner passes a live path and output pointers.
+    // SAFETY: the planner passes a live root, path and output pointers.
     unsafe {
         *selectivity = 1.0;
         *correlation = 0.0;
-        if (*path).indexorderbys.is_null() {
+        let wants_every_row = (*root).limit_tuples < 0.0 && (*root).tuple_fraction <= 0.0;
+        if (*path).indexorderbys.is_null() || wants_every_row {
             *startup_cost = f64::INFINITY;
             *total_cost = f64::INFINITY;
             *pages = 0.0;
@@ -35,6 +64,7 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         let info = (*path).indexinfo;
         let tuples = (*info).tuples.max(1.0);
         let index_pages = ((*info).pages as f64).max(1.0);
+        let heap_pages = ((*(*info).rel).pages as f64).max(1.0);
         // The options are on the index relation; the planner only has its OID here.
         let rel = pg_sys::index_open(
             (*info).indexoid,
@@ -42,13 +72,28 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         );
         let (m, _) = index_options(rel);
         pg_sys::index_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        let visited = ((ef_search() * m) as f64).min(tuples);
-        let pages_read = visited.min(index_pages);
-        let per_distance = pg_sys::cpu_operator_cost * 4.0;
+        let visited = visits(tuples, m, ef_search());
+        let pages_read = (visited / tuples) * index_pages.min(heap_pages);
         *startup_cost = pages_read * pg_sys::seq_page_cost
-            + visited * (per_distance + pg_sys::cpu_index_tuple_cost);
-        *total_cost =
-            *startup_cost + (ef_search() as f64).min(tuples) * pg_sys::cpu_index_tuple_cost;
+            + visited * (pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost);
+        *total_cost = *startup_cost + tuples * pg_sys::cpu_index_tuple_cost;
         *pages = pages_read;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visits;
+
+    #[test]
+    fn visits_grow_with_ef_and_m_and_never_exceed_the_index() {
+        assert_eq!(visits(100.0, 16, 40), 100.0);
+        let at_2000 = visits(2000.0, 16, 40);
+        assert!((600.0..700.0).contains(&at_2000), "{at_2000}");
+        let at_100k = visits(100_000.0, 16, 40);
+        assert!(at_100k > at_2000 && at_100k < 800.0, "{at_100k}");
+        assert!(visits(100_000.0, 16, 100) > at_100k);
+        assert!(visits(100_000.0, 32, 40) > at_100k);
+        assert_eq!(visits(0.0, 16, 40), 1.0);
     }
 }

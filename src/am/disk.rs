@@ -17,13 +17,13 @@
 //! will become the new entry point (or the first insert), so that two such inserts
 //! cannot both believe they are the top of the graph (as pgvector does).
 
-use crate::hnsw::insert::find_neighbours;
+use crate::hnsw::insert::{find_neighbours, link_back};
 use crate::hnsw::search::{descend, search_layer};
-use crate::hnsw::select::prune;
-use crate::hnsw::select::select_neighbours;
+use crate::hnsw::select::{select_neighbours, with_link};
 use crate::hnsw::{Candidate, Graph, GraphMut, IdHasher, IdSet, Metric, Params};
+use crate::storage::layout;
 use crate::storage::meta::Meta;
-use crate::storage::page::{self, max_level, InsertLock, ReadPage, WritePage};
+use crate::storage::page::{self, InsertLock, ReadPage, WritePage};
 use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
@@ -45,6 +45,17 @@ pub struct DiskGraph {
     scratch: Vec<f32>,
     /// Elements found flagged deleted while their vectors were read.
     deleted: IdSet<u64>,
+    /// For a scan: the heap TIDs of every element measured, read under the same page
+    /// lock as its vector (see [`DiskGraph::collecting_heap_tids`]).
+    heap: Option<HeapTids>,
+}
+
+/// The heap TIDs of the elements a scan measured: where each element's run starts in
+/// `tids` and how long it is (one arena, no allocation per element).
+#[derive(Default)]
+struct HeapTids {
+    runs: HashMap<u64, (u32, u8), BuildHasherDefault<IdHasher>>,
+    tids: Vec<Tid>,
 }
 
 impl DiskGraph {
@@ -61,6 +72,42 @@ impl DiskGraph {
             batch: Vec::new(),
             scratch: Vec::new(),
             deleted: IdSet::default(),
+            heap: None,
+        }
+    }
+
+    /// From now on, keeps the heap TIDs of every element whose distance is measured,
+    /// read under the page lock its vector is read under, for
+    /// [`DiskGraph::heap_tids_of`]. A scan returns those: the TIDs then belong to
+    /// the vector that was measured even if VACUUM frees the element and an insert
+    /// reuses its slot before the scan ends (reading the TIDs again later could hand
+    /// back another row at the old rank).
+    pub fn collecting_heap_tids(mut self) -> DiskGraph {
+        self.heap = Some(HeapTids::default());
+        self
+    }
+
+    /// The heap TIDs element `id` had when its distance was measured (none for a
+    /// deleted element or one never measured; always none unless collecting).
+    pub fn heap_tids_of(&self, id: u64) -> &[Tid] {
+        let Some(heap) = &self.heap else {
+            return &[];
+        };
+        heap.runs.get(&id).map_or(&[], |&(start, len)| {
+            &heap.tids[start as usize..start as usize + len as usize]
+        })
+    }
+
+    /// Notes what measuring element `id` (`e`) learnt: whether it is deleted, and
+    /// its heap TIDs when collecting.
+    fn observe(&mut self, id: u64, e: &Element) {
+        if e.deleted() {
+            self.deleted.insert(id);
+        } else if let Some(heap) = &mut self.heap {
+            let start = heap.tids.len() as u32;
+            heap.tids.extend(e.heap_tids());
+            let len = (heap.tids.len() as u32 - start) as u8;
+            heap.runs.insert(id, (start, len));
         }
     }
 
@@ -143,14 +190,13 @@ impl Graph for DiskGraph {
 
     fn distance(&mut self, query: &[f32], id: u64) -> f32 {
         let metric = self.metric;
-        let Some((distance, deleted)) = self.with_element(id, |e| {
-            (measure(metric, query, e, &mut Vec::new()), e.deleted())
-        }) else {
+        let tid = Tid::unpack(id);
+        let page = self.read_page(tid.block);
+        let Some(e) = page.item(tid.offset).and_then(Element::parse) else {
             return f32::INFINITY;
         };
-        if deleted {
-            self.deleted.insert(id);
-        }
+        let distance = measure(metric, query, &e, &mut Vec::new());
+        self.observe(id, &e);
         distance
     }
 
@@ -199,9 +245,7 @@ impl Graph for DiskGraph {
                 if t.block == block {
                     out[i] = match page.item(t.offset).and_then(Element::parse) {
                         Some(e) => {
-                            if e.deleted() {
-                                self.deleted.insert(ids[i]);
-                            }
+                            self.observe(ids[i], &e);
                             measure(self.metric, query, &e, &mut scratch)
                         }
                         None => f32::INFINITY,
@@ -242,8 +286,16 @@ impl GraphMut for DiskGraph {
         }
     }
 
-    fn add_link(&mut self, id: u64, layer: usize, new: Candidate<u64>, max: usize) {
-        self.link(id, layer, new, max, None);
+    fn add_link(
+        &mut self,
+        id: u64,
+        layer: usize,
+        new: Candidate<u64>,
+        max: usize,
+        force: bool,
+    ) -> bool {
+        let spare = |_: Tid| true;
+        self.link(id, layer, new, max, force.then_some(&spare as _))
     }
 }
 
@@ -298,27 +350,17 @@ impl DiskGraph {
         max: usize,
         force: Option<&dyn Fn(Tid) -> bool>,
     ) -> bool {
-        let new_tid = Tid::unpack(new.id);
         let (mut present, mut holds) = (false, false);
+        let spare = force.map(|f| move |id: u64| f(Tid::unpack(id)));
         let written = self.update_layer(id, layer, |graph, current| {
-            present = current.contains(&new_tid);
-            if present {
+            let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
+            let spare = spare.as_ref().map(|f| f as &dyn Fn(u64) -> bool);
+            let Some(kept) = with_link(graph, id, &ids, new, max, spare) else {
+                present = true;
                 return None;
-            }
-            let mut kept: Vec<Tid> = if current.len() < max {
-                current.iter().copied().chain([new_tid]).collect()
-            } else {
-                prune_list(graph, id, current, new, max)
             };
-            if let Some(spare) = force.filter(|_| !kept.contains(&new_tid)) {
-                if kept.len() == max {
-                    let victim = kept.iter().rposition(|&t| spare(t)).unwrap_or(max - 1);
-                    kept[victim] = new_tid;
-                } else {
-                    kept.push(new_tid);
-                }
-            }
-            holds = kept.contains(&new_tid);
+            holds = kept.contains(&new.id);
+            let kept: Vec<Tid> = kept.into_iter().map(Tid::unpack).collect();
             (holds || kept.as_slice() != current).then_some(kept)
         });
         present || (written && holds)
@@ -326,10 +368,10 @@ impl DiskGraph {
 
     /// Re-selects `id`'s links on `layer` when some of them point at deleted
     /// elements (VACUUM): searches the layer for `id`'s vector with
-    /// `ef_construction`, starting from its live neighbours (or from the entry point
-    /// when none is left), and keeps what the heuristic chooses among the live
-    /// elements found. Each element newly chosen gets the link back to `id`
-    /// ([`DiskGraph::link_back`]), as an insert's neighbours do: without it, every
+    /// `ef_construction` live results, starting from the entry point (as an insert
+    /// does) and from its live neighbours, and keeps what the heuristic chooses among
+    /// the live elements found and the live neighbours. Each element newly chosen gets the link back to `id`
+    /// ([`DiskGraph::link_back_in_repair`]), as an insert's neighbours do: without it, every
     /// repair would leave one-way links, and under steady churn elements end up
     /// linked only from far away, where a search for their vector does not look
     /// (a 120 s insert/delete/VACUUM churn of 22k rows left 0.7 % of them missed by a
@@ -361,20 +403,24 @@ impl DiskGraph {
             if live.len() == current.len() {
                 return None;
             }
+            // From the entry point, as an insert searches, and from the live
+            // neighbours: where most of the neighbourhood is deleted, the live
+            // neighbours alone may sit in a corner of it.
             let mut visited = IdSet::default();
-            let entries = if live.is_empty() {
-                let (ep, top) = graph.entry_point()?;
-                if top < layer || ep == id {
-                    return Some(Vec::new());
-                }
+            let mut entries = live.clone();
+            if let Some((ep, top)) = graph
+                .entry_point()
+                .filter(|&(ep, top)| top >= layer && ep != id)
+            {
                 let start = Candidate {
                     distance: graph.distance(&vector, ep),
                     id: ep,
                 };
-                vec![descend(graph, &vector, start, top, layer, &mut visited)]
-            } else {
-                live.clone()
-            };
+                entries.push(descend(graph, &vector, start, top, layer, &mut visited));
+            }
+            if entries.is_empty() {
+                return Some(Vec::new());
+            }
             let found = search_layer(
                 graph,
                 &vector,
@@ -401,7 +447,7 @@ impl DiskGraph {
                     distance: c.distance,
                     id,
                 };
-                self.link_back(c.id, layer, back, max, deleted);
+                self.link_back_in_repair(c.id, layer, back, max, deleted);
             }
         }
         written
@@ -412,7 +458,7 @@ impl DiskGraph {
     /// re-selected when the repair reaches it, if other deleted links are left);
     /// any other full list is re-selected with the heuristic, as by an insert
     /// ([`DiskGraph::link`]).
-    fn link_back(
+    fn link_back_in_repair(
         &mut self,
         id: u64,
         layer: usize,
@@ -422,17 +468,21 @@ impl DiskGraph {
     ) {
         let new_tid = Tid::unpack(new.id);
         self.update_layer(id, layer, |graph, current| {
-            if current.contains(&new_tid) {
-                return None;
-            }
-            let mut list = current.to_vec();
-            if list.len() < max {
-                list.push(new_tid);
-            } else if let Some(i) = list.iter().position(|t| deleted.contains(&t.pack())) {
-                list[i] = new_tid;
-            } else {
-                list = prune_list(graph, id, current, new, max);
-            }
+            let deleted_at = (current.len() >= max && !current.contains(&new_tid))
+                .then(|| current.iter().position(|t| deleted.contains(&t.pack())))
+                .flatten();
+            let list = match deleted_at {
+                Some(i) => {
+                    let mut list = current.to_vec();
+                    list[i] = new_tid;
+                    list
+                }
+                None => {
+                    let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
+                    let kept = with_link(graph, id, &ids, new, max, None)?;
+                    kept.into_iter().map(Tid::unpack).collect()
+                }
+            };
             (list.as_slice() != current).then_some(list)
         });
     }
@@ -443,52 +493,32 @@ impl DiskGraph {
     }
 }
 
-/// [`prune`] over a list of TIDs: `id`'s full list `current` with `new` added,
-/// re-selected with the heuristic.
-fn prune_list(
-    graph: &mut DiskGraph,
-    id: u64,
-    current: &[Tid],
-    new: Candidate<u64>,
-    max: usize,
-) -> Vec<Tid> {
-    let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
-    prune(graph, id, &ids, new, max)
-        .into_iter()
-        .map(Tid::unpack)
-        .collect()
-}
-
-/// Bytes a page must have free for one element and its neighbour tuple.
-fn space_needed(dim: usize, m: usize, level: usize) -> usize {
-    let align = |n: usize| (n + 7) & !7;
-    align(tuple::element_size(dim)) + align(tuple::neighbour_size(m, level)) + 2 * 4
-}
-
-/// Writes a new element (and its neighbour tuple, filled with `layers`) on the
-/// insert page, or on a new page when it is full. Returns the element's TID.
-fn place_element(
+/// Takes a page with at least `need` bytes free ([`layout`]'s rule) for
+/// `write`, which adds its tuples and returns what it made of them: `insert_page`
+/// (the metapage's, as last read) when it has room, else a page the free space map offers (VACUUM's freed space;
+/// the map may be stale, so a wrong answer is corrected and the map asked again, a
+/// few times), else a new page at the end, which becomes the insert page. The
+/// page's change is WAL-logged as one record. An extension that leaves a page with
+/// room behind (two inserts extending at once, or a page too small for this tuple)
+/// offers that room through the free space map, where later inserts look.
+fn on_page_with_room<R>(
     rel: pg_sys::Relation,
     meta: &Meta,
-    level: usize,
-    vector: &[f32],
-    heap_tid: Tid,
-    layers: &[Vec<Candidate<u64>>],
-) -> Tid {
-    let need = space_needed(meta.dim, meta.m, level);
+    insert_page: u32,
+    need: usize,
+    write: impl FnOnce(&mut WritePage) -> R,
+) -> R {
     let mut page = None;
-    // The room seen on the insert page when it was too small for this element.
+    // The room seen on the insert page when it was too small.
     let mut insert_page_room = None;
-    if meta.insert_page != 0 {
-        let p = WritePage::lock(rel, meta.insert_page, PAGE_ELEMENTS);
+    if insert_page != 0 {
+        let p = WritePage::lock(rel, insert_page, PAGE_ELEMENTS);
         if p.free_space() >= need {
             page = Some(p);
         } else {
             insert_page_room = Some(p.free_space());
         }
     }
-    // Then space VACUUM freed, as the free space map records it (it may be stale:
-    // correct it and ask again, a few times).
     let mut from_fsm = false;
     for _ in 0..4 {
         if page.is_some() {
@@ -509,26 +539,8 @@ fn place_element(
     }
     let extended = page.is_none();
     let mut page = page.unwrap_or_else(|| WritePage::extend(rel, PAGE_ELEMENTS));
-    let mut nb = vec![0u8; tuple::neighbour_size(meta.m, level)];
-    tuple::write_neighbours(&mut nb, meta.m, level);
-    for (layer, selected) in layers.iter().enumerate() {
-        let tids: Vec<Tid> = selected.iter().map(|c| Tid::unpack(c.id)).collect();
-        tuple::set_layer(&mut nb, layer, &tids);
-    }
     let block = page.block();
-    let nb_offset = page.add_item(&nb).expect("space checked");
-    let mut el = vec![0u8; tuple::element_size(meta.dim)];
-    tuple::write_element(
-        &mut el,
-        level,
-        Tid {
-            block,
-            offset: nb_offset,
-        },
-        &[heap_tid],
-        vector,
-    );
-    let offset = page.add_item(&el).expect("space checked");
+    let made = write(&mut page);
     let free = page.free_space();
     page.commit();
     if from_fsm {
@@ -544,25 +556,75 @@ fn place_element(
             }
             newer
         });
-        // Two inserts that extend at once leave one of the two new pages behind as
-        // the insert page moves on: offer its room to later inserts through the free
-        // space map (where they look next).
         let behind = match previous {
             None => Some((block, free)),
             Some(0) => None,
-            // The page this insert found too small is not read again (usual case).
-            Some(p) => Some(match insert_page_room.filter(|_| p == meta.insert_page) {
+            // The page found too small above is not read again (usual case).
+            Some(p) => Some(match insert_page_room.filter(|_| p == insert_page) {
                 Some(room) => (p, room),
                 None => (p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space()),
             }),
         };
-        if let Some((b, room)) =
-            behind.filter(|&(_, room)| room >= space_needed(meta.dim, meta.m, 0))
-        {
+        let useful = layout::smallest_placement(meta.dim, meta.m);
+        if let Some((b, room)) = behind.filter(|&(_, room)| room >= useful) {
             page::offer_free_space(rel, b, room);
         }
     }
-    Tid { block, offset }
+    made
+}
+
+/// Writes a new element (and its neighbour tuple, filled with `layers`): both on
+/// one page when they fit together ([`layout::together`]), else the neighbour tuple
+/// first on a page of its own choosing, then the element pointing at it (a crash
+/// between the two leaves only an unused neighbour tuple behind). Returns the
+/// element's TID.
+fn place_element(
+    rel: pg_sys::Relation,
+    meta: &Meta,
+    level: usize,
+    vector: &[f32],
+    heap_tid: Tid,
+    layers: &[Vec<Candidate<u64>>],
+) -> Tid {
+    let mut nb = vec![0u8; tuple::neighbour_size(meta.m, level)];
+    tuple::write_neighbours(&mut nb, meta.m, level);
+    for (layer, selected) in layers.iter().enumerate() {
+        let tids: Vec<Tid> = selected.iter().map(|c| Tid::unpack(c.id)).collect();
+        tuple::set_layer(&mut nb, layer, &tids);
+    }
+    let mut el = vec![0u8; tuple::element_size(meta.dim)];
+    let mut add_element = |page: &mut WritePage, neighbours: Tid| {
+        tuple::write_element(&mut el, level, neighbours, &[heap_tid], vector);
+        let offset = page.add_item(&el).expect("space checked");
+        Tid {
+            block: page.block(),
+            offset,
+        }
+    };
+    let element_space = layout::element_space(meta.dim);
+    let neighbour_space = layout::neighbour_space(meta.m, level);
+    if layout::together(meta.dim, meta.m, level) {
+        let need = element_space + neighbour_space;
+        on_page_with_room(rel, meta, meta.insert_page, need, |page| {
+            let offset = page.add_item(&nb).expect("space checked");
+            let neighbours = Tid {
+                block: page.block(),
+                offset,
+            };
+            add_element(page, neighbours)
+        })
+    } else {
+        let neighbours =
+            on_page_with_room(rel, meta, meta.insert_page, neighbour_space, |page| Tid {
+                block: page.block(),
+                offset: page.add_item(&nb).expect("space checked"),
+            });
+        // The first placement may have moved the insert page.
+        let insert_page = Meta::read(rel).insert_page;
+        on_page_with_room(rel, meta, insert_page, element_space, |page| {
+            add_element(page, neighbours)
+        })
+    }
 }
 
 /// Adds `heap_tid` to element `id` when its vector equals `vector` and it has a free
@@ -593,7 +655,7 @@ pub fn insert(rel: pg_sys::Relation, vector: &[f32], heap_tid: Tid, rng: &mut im
         m: meta.m,
         ef_construction: meta.ef_construction,
     };
-    let level = params.random_level(rng).min(max_level(meta.dim, meta.m));
+    let level = params.random_level(rng).min(layout::max_level(meta.m));
     let needs_top = |meta: &Meta| meta.entry.is_none_or(|(_, l)| level > l);
     let mut lock = InsertLock::acquire(rel, needs_top(&meta));
     let mut meta = Meta::read(rel); // the entry point may have moved while we waited
@@ -619,37 +681,15 @@ fn insert_locked(
     let mut visited =
         IdSet::with_capacity_and_hasher(params.ef_construction * 48, Default::default());
     let found = find_neighbours(&mut graph, vector, level, params, &mut visited);
-    if let Some(nearest) = found.nearest {
-        let exact = if meta.metric.self_distance_is_zero() {
-            nearest.distance == 0.0
-        } else {
-            true
-        };
-        if exact && add_duplicate(rel, nearest.id, vector, heap_tid) {
-            return;
-        }
+    let self_distance = meta.metric.distance(vector, vector);
+    if found
+        .copies(self_distance)
+        .any(|c| add_duplicate(rel, c, vector, heap_tid))
+    {
+        return;
     }
     let id = place_element(rel, meta, level, vector, heap_tid, &found.layers).pack();
-    for (layer, selected) in found.layers.iter().enumerate() {
-        let max = params.max_links(layer);
-        let mut linked = false;
-        for c in selected {
-            let back = Candidate {
-                distance: c.distance,
-                id,
-            };
-            linked |= graph.link(c.id, layer, back, max, None);
-        }
-        // Every neighbour's heuristic may have preferred its old links; then the
-        // nearest one keeps a link anyway, so that searches can reach the new row.
-        if let (false, Some(nearest)) = (linked, selected.first()) {
-            let back = Candidate {
-                distance: nearest.distance,
-                id,
-            };
-            graph.link(nearest.id, layer, back, max, Some(&|_| true));
-        }
-    }
+    link_back(&mut graph, id, &found, params);
     if meta.entry.is_none_or(|(_, l)| level > l) {
         graph.set_entry_point(id, level);
     }

@@ -52,6 +52,7 @@ impl GraphScan {
             ..GraphScan::default()
         };
         for block in 1..scan.pages {
+            pgrx::check_for_interrupts!();
             let (page, problem) = ReadPage::read_unchecked(rel, block, PAGE_ELEMENTS);
             if let Some(problem) = problem {
                 scan.bad_pages.push((block, problem));

@@ -213,11 +213,8 @@ pub unsafe fn build(
             finish(pcxt);
             return None;
         }
-        pgrx::debug1!(
-            "hnsw parallel build: {} workers launched, shared graph of {} MB",
-            (*pcxt).nworkers_launched,
-            bytes >> 20
-        );
+        pgrx::debug1!("using {} parallel workers", (*pcxt).nworkers_launched);
+        pgrx::debug1!("hnsw parallel build: shared graph of {} MB", bytes >> 20);
         let started = std::time::Instant::now();
         participate(heap, index, index_info, toc, true);
         pg_sys::WaitForParallelWorkersToFinish(pcxt);

@@ -3,10 +3,16 @@
 //! On the first `amgettuple` after a rescan, the search runs to completion: greedy
 //! descent from the entry point, then `SEARCH-LAYER` on layer 0 with
 //! `hnsw.ef_search` candidates (Algorithm 5 of the paper). The heap TIDs of the
-//! found elements, nearest first, are then returned one per call. The index distance
-//! orders like the operator (see [`crate::hnsw::Metric`]), so no recheck is needed.
-//! A NULL query returns rows in graph order; a zero query vector under cosine
-//! distance (undefined) returns no rows.
+//! found elements, nearest first, are then returned one per call; each element's
+//! TIDs are the ones read under the page lock its distance was measured under, so
+//! an element that VACUUM frees, and whose slot an insert reuses, during the search
+//! cannot lend another row its rank. The index distance orders like the operator
+//! (see [`crate::hnsw::Metric`]), so no recheck is needed. A NULL query returns rows
+//! in graph order; so does a zero query vector under cosine distance (undefined:
+//! every element is at the same distance), as with pgvector.
+//!
+//! Each scan counts once in `pg_stat_user_indexes.idx_scan`
+//! (`pgstat_count_index_scan`); PostgreSQL counts the tuples returned.
 
 use super::disk::DiskGraph;
 use super::options::ef_search;
@@ -14,9 +20,7 @@ use crate::error::raise;
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, IdSet};
 use crate::storage::meta::Meta;
-use crate::storage::page::ReadPage;
-use crate::storage::tuple::{Element, Tid};
-use crate::storage::PAGE_ELEMENTS;
+use crate::storage::tuple::Tid;
 use crate::types::datum::VectorArg;
 use crate::types::error::VectorError;
 use pgrx::{pg_guard, pg_sys, PgMemoryContexts, PgSqlErrorCode};
@@ -96,12 +100,11 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
         if v.len() != meta.dim {
             VectorError::DifferentDimensions(meta.dim, v.len()).report();
         }
-        match meta.metric.prepare(&v) {
-            Some(q) => q,
-            None => return Vec::new(),
-        }
+        // A zero vector has no direction: under cosine it is searched as it is, at
+        // the same distance from every element (pgvector returns rows too).
+        meta.metric.prepare(&v).unwrap_or_else(|| v.to_vec())
     };
-    let mut graph = DiskGraph::new(index, meta.metric);
+    let mut graph = DiskGraph::new(index, meta.metric).collecting_heap_tids();
     let ef = ef_search();
     // About ef·m elements are visited; sizing the set once avoids rehashing it.
     let mut visited = IdSet::with_capacity_and_hasher(ef * 48, Default::default());
@@ -111,17 +114,10 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
     };
     let entry = descend(&mut graph, &query, entry, top, 0, &mut visited);
     let found = search_layer(&mut graph, &query, &[entry], ef, 0, &mut visited);
-    let mut tids = Vec::with_capacity(found.len());
-    for c in found {
-        let at = Tid::unpack(c.id);
-        let page = ReadPage::read(index, at.block, PAGE_ELEMENTS);
-        if let Some(e) = page.item(at.offset).and_then(Element::parse) {
-            if !e.deleted() {
-                tids.extend(e.heap_tids());
-            }
-        }
-    }
-    tids
+    found
+        .iter()
+        .flat_map(|c| graph.heap_tids_of(c.id).iter().copied())
+        .collect()
 }
 
 /// `amgettuple`: the next heap TID in distance order.
@@ -135,6 +131,7 @@ pub unsafe extern "C-unwind" fn amgettuple(
         let state = &mut *(*scan).opaque.cast::<ScanState>();
         if !state.started {
             state.started = true;
+            crate::pg::count_index_scan((*scan).indexRelation);
             state.results = search(scan);
             state.next = 0;
         }

@@ -87,6 +87,7 @@ fn hnsw_index_stats(
     let mut out = Vec::<Tid>::new();
     let pages = block_count(rel.0);
     for block in 1..pages {
+        pgrx::check_for_interrupts!();
         let page = ReadPage::read(rel.0, block, PAGE_ELEMENTS);
         for offset in 1..=page.max_offset() {
             let Some(bytes) = page.item(offset) else {

@@ -5,13 +5,18 @@
 //! Bulk delete runs in three passes (the scheme pgvector uses):
 //! 1. **Remove dead TIDs.** Every element page, one at a time under an exclusive
 //!    lock: heap TIDs that VACUUM reports dead are removed; an element left without
-//!    TIDs is flagged deleted. From then on scans skip it, inserts never take it as
+//!    TIDs is flagged deleted. An all-zero page (an insert failed or crashed between
+//!    extending the index and its WAL record) is initialised and recorded in the
+//!    free space map, as nbtree does. From then on scans skip it, inserts never take it as
 //!    a neighbour ([`crate::hnsw::Graph::is_deleted`]) nor add a row to it; both
 //!    still route through it.
 //! 2. **Repair.** First a barrier: VACUUM takes the insert lock (page 0) exclusively
-//!    and releases it at once, so every insert that might have chosen a now-deleted
-//!    element as a neighbour before it was flagged has finished. A deleted entry
-//!    point is replaced by the live element of the highest level. Then, page by page,
+//!    (waiting for every insert that might have chosen a now-deleted element as a
+//!    neighbour before it was flagged) and, still holding it so that no insert runs,
+//!    replaces a deleted entry point by the live element of the highest level: the
+//!    one pass 1 saw or, when it saw none, the one a fresh read of every page finds
+//!    (rows inserted since), so the entry point is never empty while a live element
+//!    exists. Then the lock is released and, page by page,
 //!    every live element whose list on some layer holds a deleted element gets that
 //!    list re-selected: a search of the layer with `ef_construction` from its live
 //!    neighbours and the neighbour-selection heuristic, the build's own code
@@ -28,9 +33,14 @@
 //! Scans and inserts that still hold the TID of a freed element read whatever is
 //! there now (nothing, or a newer element) and cope: every tuple is parsed by tag.
 //! A crash between passes leaves flagged elements that the next VACUUM picks up.
-//! A scan collects its heap TIDs at its first `amgettuple` and holds no pin after
-//! it (as pgvector): VACUUM may then remove those TIDs and the heap reuse a slot, but
-//! a row put there later is invisible to the scan's MVCC snapshot.
+//!
+//! Scans beside VACUUM: a scan runs its whole search at its first `amgettuple` and
+//! holds no pin after it (as pgvector). It takes each element's heap TIDs under the
+//! page lock its vector is measured under, so an element freed in pass 3 and its slot
+//! reused by an insert cannot lend another row its rank, and a flagged element gives
+//! no rows. VACUUM may later remove TIDs the scan still returns, and the heap reuse
+//! their slots, but a row put there is newer than the scan's MVCC snapshot and
+//! invisible to it.
 
 use super::disk::DiskGraph;
 use crate::hnsw::{Graph, IdSet, Params};
@@ -62,6 +72,15 @@ fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) 
         // SAFETY: lets VACUUM's cost-based delay and interrupts act between pages.
         unsafe { pg_sys::vacuum_delay_point() };
         let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
+        if page.was_new() {
+            // Left all zeros by an insert that failed or crashed after extending:
+            // initialise it and offer it to inserts.
+            let free = page.free_space();
+            page.commit();
+            page::record_free_space(index, block, free);
+            r.empty_pages += 1;
+            continue;
+        }
         let mut changed = false;
         r.empty_pages += u32::from(page.max_offset() == 0);
         for offset in 1..=page.max_offset() {
@@ -96,14 +115,18 @@ fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) 
 /// deleted element. Returns the number of lists rewritten.
 fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, usize)>) -> usize {
     // The barrier: wait for inserts that began before the elements were flagged.
-    drop(InsertLock::acquire(index, true));
+    // Held while the entry point is replaced, so that no insert runs meanwhile.
+    let lock = InsertLock::acquire(index, true);
     Meta::update(index, |m| {
         let gone = m.entry.is_some_and(|(t, _)| deleted.contains(&t.pack()));
         if gone {
-            m.entry = top_live;
+            // Pass 1 saw no live element, but inserts since may have added some:
+            // look again, now that none can run.
+            m.entry = top_live.or_else(|| highest_live(index, deleted));
         }
         gone
     });
+    drop(lock);
     let meta = Meta::read(index);
     let params = Params {
         m: meta.m,
@@ -138,6 +161,29 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
         }
     }
     rewritten
+}
+
+/// The live element of the highest level (not in `deleted`, not flagged), reading
+/// every page: a new entry point when pass 1 found none.
+fn highest_live(index: pg_sys::Relation, deleted: &IdSet<u64>) -> Option<(Tid, usize)> {
+    let mut best: Option<(Tid, usize)> = None;
+    for block in 1..block_count(index) {
+        pgrx::check_for_interrupts!();
+        let page = ReadPage::read(index, block, PAGE_ELEMENTS);
+        for offset in 1..=page.max_offset() {
+            let Some(e) = page.item(offset).and_then(Element::parse) else {
+                continue;
+            };
+            let tid = Tid { block, offset };
+            if !e.deleted()
+                && !deleted.contains(&tid.pack())
+                && best.is_none_or(|(_, l)| e.level() > l)
+            {
+                best = Some((tid, e.level()));
+            }
+        }
+    }
+    best
 }
 
 /// Pass 3: removes the deleted elements and their neighbour tuples from their pages
@@ -184,7 +230,6 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
         page.commit();
         page::record_free_space(index, nb.block, space);
     }
-    page::vacuum_free_space_map(index);
     emptied
 }
 
@@ -228,6 +273,8 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
             repair(index, &deleted, removed.top_live);
             empty += free(index, &removed.deleted);
         }
+        // Make the space recorded by passes 1 and 3 findable by inserts.
+        page::vacuum_free_space_map(index);
         // Heap TIDs are the index's tuples; empty pages are free for reuse (the
         // index never gives pages back, like PostgreSQL's own index AMs).
         (*stats).num_pages = block_count(index);

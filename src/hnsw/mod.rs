@@ -142,23 +142,30 @@ pub trait GraphMut: Graph {
     /// Replaces the neighbour list of `id` on `layer`.
     fn set_neighbours(&mut self, id: Self::Id, layer: usize, neighbours: &[Self::Id]);
 
-    /// Adds the link `id → new` on `layer`, where `new` is at distance `distance` from
-    /// `id`; when the list is full (`max` links), keeps what the neighbour-selection
-    /// heuristic chooses among the old links and `new`. The on-disk graph overrides
-    /// this to re-read the list under its page lock.
-    fn add_link(&mut self, id: Self::Id, layer: usize, new: Candidate<Self::Id>, max: usize) {
+    /// Adds the link `id → new` on `layer`, where `new.distance` is the distance
+    /// from `id` ([`select::with_link`]: appended, or the full list of `max` links
+    /// re-selected with the heuristic; with `force`, `new` stays in any case).
+    /// Returns whether the list now holds `new`. The build arena and the on-disk
+    /// graph override this to choose without holding their lock and write only if
+    /// the list did not change meanwhile.
+    fn add_link(
+        &mut self,
+        id: Self::Id,
+        layer: usize,
+        new: Candidate<Self::Id>,
+        max: usize,
+        force: bool,
+    ) -> bool {
         let mut current = Vec::new();
         self.neighbours(id, layer, &mut current);
-        if current.contains(&new.id) {
-            return;
+        let spare = |_: Self::Id| true;
+        match select::with_link(self, id, &current, new, max, force.then_some(&spare as _)) {
+            None => true,
+            Some(list) => {
+                self.set_neighbours(id, layer, &list);
+                list.contains(&new.id)
+            }
         }
-        if current.len() < max {
-            current.push(new.id);
-            self.set_neighbours(id, layer, &current);
-            return;
-        }
-        let kept = select::prune(self, id, &current, new, max);
-        self.set_neighbours(id, layer, &kept);
     }
 }
 

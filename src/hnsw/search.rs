@@ -5,12 +5,17 @@ use super::{Candidate, Graph, Visited};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// Searches one layer from `entry`, keeping the `ef` nearest elements to `query`
-/// found; returns them nearest first.
+/// Searches one layer from `entry`, keeping the `ef` nearest live elements to
+/// `query` found; returns them nearest first.
 ///
 /// Starts from the entry candidates, expands the nearest unexpanded candidate while it
 /// is nearer than the farthest of the current `ef` results, and visits each element at
-/// most once (`visited` is not cleared here).
+/// most once (`visited` is not cleared here). Deleted elements
+/// ([`Graph::is_deleted`], known once measured) are expanded like any other, so the
+/// search routes through them, but take no place among the results (as hnswlib does
+/// with elements marked deleted): otherwise, where most elements are deleted, a
+/// search would return a handful of live ones and the links VACUUM rebuilds from it
+/// would be too few.
 pub fn search_layer<G: Graph>(
     graph: &mut G,
     query: &[f32],
@@ -25,9 +30,11 @@ pub fn search_layer<G: Graph>(
     for &e in entry {
         if visited.insert(e.id) {
             candidates.push(Reverse(e));
-            results.push(e);
-            if results.len() > ef {
-                results.pop();
+            if !graph.is_deleted(e.id) {
+                results.push(e);
+                if results.len() > ef {
+                    results.pop();
+                }
             }
         }
     }
@@ -48,9 +55,11 @@ pub fn search_layer<G: Graph>(
             if results.len() < ef || distance < farthest {
                 let c = Candidate { distance, id };
                 candidates.push(Reverse(c));
-                results.push(c);
-                if results.len() > ef {
-                    results.pop();
+                if !graph.is_deleted(id) {
+                    results.push(c);
+                    if results.len() > ef {
+                        results.pop();
+                    }
                 }
             }
         }
@@ -59,7 +68,8 @@ pub fn search_layer<G: Graph>(
 }
 
 /// Descends greedily from the entry point at `top` down to `bottom + 1`, one nearest
-/// element per layer, and returns the entry for layer `bottom`.
+/// live element per layer (staying where it is on a layer whose search finds none),
+/// and returns the entry for layer `bottom`.
 pub fn descend<G: Graph>(
     graph: &mut G,
     query: &[f32],
@@ -71,7 +81,9 @@ pub fn descend<G: Graph>(
     let mut best = entry;
     for layer in (bottom + 1..=top).rev() {
         visited.clear();
-        best = search_layer(graph, query, &[best], 1, layer, visited)[0];
+        if let Some(&nearest) = search_layer(graph, query, &[best], 1, layer, visited).first() {
+            best = nearest;
+        }
     }
     visited.clear();
     best

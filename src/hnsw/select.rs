@@ -88,3 +88,35 @@ pub fn prune<G: Graph + ?Sized>(
     .map(|c| c.id)
     .collect()
 }
+
+/// The list of `base` once the link `base → new` is added to `current` (at most `max`
+/// links), or `None` when `current` already holds `new`: `new` appended when there
+/// is room, else the list re-selected with the heuristic ([`prune`]). With `force`,
+/// `new` stays even when the heuristic drops it: it takes the place of the last kept
+/// link that `force` says can be spared, else of the last one. Every graph adds a
+/// link this way (the build arena, the on-disk graph, VACUUM's repair).
+pub fn with_link<G: Graph + ?Sized>(
+    graph: &mut G,
+    base: G::Id,
+    current: &[G::Id],
+    new: Candidate<G::Id>,
+    max: usize,
+    force: Option<&dyn Fn(G::Id) -> bool>,
+) -> Option<Vec<G::Id>> {
+    if current.contains(&new.id) {
+        return None;
+    }
+    if current.len() < max {
+        return Some(current.iter().copied().chain([new.id]).collect());
+    }
+    let mut kept = prune(graph, base, current, new, max);
+    if let Some(spare) = force.filter(|_| !kept.contains(&new.id)) {
+        if kept.len() == max {
+            let victim = kept.iter().rposition(|&t| spare(t)).unwrap_or(max - 1);
+            kept[victim] = new.id;
+        } else {
+            kept.push(new.id);
+        }
+    }
+    Some(kept)
+}

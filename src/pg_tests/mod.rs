@@ -5,5 +5,6 @@
 mod errors;
 mod hnsw_index;
 mod hnsw_recall;
+mod planner;
 mod support;
 mod vector_sql;

@@ -34,3 +34,14 @@ pub fn assert_errors(cases: &[(&str, &str)], with_detail: bool) {
         assert_eq!(error_report(query, with_detail), *expected, "{query}");
     }
 }
+
+/// The distance operator of a `vector_*_ops` operator class.
+pub fn operator_of(opclass: &str) -> &'static str {
+    match opclass {
+        "vector_l2_ops" => "<->",
+        "vector_ip_ops" => "<#>",
+        "vector_cosine_ops" => "<=>",
+        "vector_l1_ops" => "<+>",
+        other => panic!("no operator class {other}"),
+    }
+}

@@ -1,6 +1,7 @@
 //! Storage: the index's pages, and all `unsafe` page work.
 //!
 //! - [`tuple`]: byte layouts of element and neighbour tuples (Postgres-free);
+//! - [`layout`]: what fits where on a page (the one place that knows);
 //! - [`page`]: buffer guards. [`page::ReadPage`] pins and share-locks a page;
 //!   [`page::WritePage`] pins, exclusive-locks and registers it in a GenericXLog
 //!   record that is finished on [`page::WritePage::commit`] and aborted when the guard
@@ -18,6 +19,7 @@
 // PostgreSQL, valid for the duration of the callback; they are not user input.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod layout;
 pub mod meta;
 pub mod page;
 pub mod shared_graph;

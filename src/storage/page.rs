@@ -7,21 +7,7 @@ use pgrx::PgSqlErrorCode;
 
 /// Magic number in every page's special area ("HNSW").
 pub const PAGE_MAGIC: u32 = 0x4853_4e57;
-/// Bytes of the special area (MAXALIGNed).
-pub const SPECIAL_SIZE: usize = 16;
-/// Page size.
-pub const BLOCK_SIZE: usize = pg_sys::BLCKSZ as usize;
-/// The largest tuple a fresh page holds: page minus header, special area and one line
-/// pointer.
-pub const MAX_TUPLE: usize = BLOCK_SIZE - 24 - SPECIAL_SIZE - 4;
-
-/// The highest level an element of `dim` dimensions can have in an index with `m`, so
-/// that its element and neighbour tuples fit on one page together.
-pub fn max_level(dim: usize, m: usize) -> usize {
-    let align = |n: usize| (n + 7) & !7;
-    let room = MAX_TUPLE - align(super::tuple::element_size(dim)) - 4;
-    super::tuple::max_level_for(m, room).min(crate::hnsw::MAX_LEVEL)
-}
+pub use super::layout::{BLOCK_SIZE, SPECIAL_SIZE};
 
 #[repr(C)]
 struct Special {
@@ -31,7 +17,6 @@ struct Special {
     reserved2: u64,
 }
 const _: () = assert!(std::mem::size_of::<Special>() == SPECIAL_SIZE);
-const _: () = assert!(super::tuple::element_size(2000) <= MAX_TUPLE);
 
 fn corrupted(rel: pg_sys::Relation, block: u32, what: &str) -> ! {
     // SAFETY: `rel` is an open relation; its name is a NUL-terminated string.
@@ -53,6 +38,12 @@ fn corrupted(rel: pg_sys::Relation, block: u32, what: &str) -> ! {
 unsafe fn page_problem(page: pg_sys::Page, page_type: u16) -> Option<&'static str> {
     // SAFETY: the caller holds a lock on the page.
     unsafe {
+        if pg_sys::PageIsNew(page) {
+            // All zeros: a page added to the relation whose first WAL record never
+            // came (an error or a crash in between). It is free space, not damage
+            // (as in nbtree); it reads as a page without tuples.
+            return None;
+        }
         if pg_sys::PageGetSpecialSize(page) as usize != SPECIAL_SIZE {
             return Some("wrong special area size");
         }
@@ -373,6 +364,8 @@ pub struct WritePage {
     copy: Option<Vec<u64>>,
     page: pg_sys::Page,
     block: u32,
+    /// The page was all zeros (see [`WritePage::lock`]).
+    was_new: bool,
 }
 
 thread_local! {
@@ -423,6 +416,7 @@ impl WritePage {
                 copy: Some(copy),
                 page,
                 block,
+                was_new: false,
             };
         }
         // SAFETY: the buffer is pinned and exclusive-locked by the caller; GenericXLog
@@ -436,19 +430,34 @@ impl WritePage {
                 copy: None,
                 page,
                 block,
+                was_new: false,
             }
         }
     }
 
     /// Locks block `block` of `rel` for writing, checking it is of `page_type`.
+    ///
+    /// A new (all-zero) page is initialised as an empty page of `page_type` in the
+    /// guard's copy ([`WritePage::was_new`]); committing the guard makes it one.
     pub fn lock(rel: pg_sys::Relation, block: u32, page_type: u16) -> WritePage {
         let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
         // SAFETY: `buffer` is pinned; locked before use.
         unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) };
-        let guard = WritePage::start(rel, buffer, 0);
-        // SAFETY: the page is locked; checked through the GenericXLog copy.
-        unsafe { check_page(rel, block, guard.page, page_type) };
+        let mut guard = WritePage::start(rel, buffer, 0);
+        // SAFETY: the page is locked; checked (or initialised) through the copy.
+        unsafe {
+            if pg_sys::PageIsNew(guard.page) {
+                init_page(guard.page, page_type);
+                guard.was_new = true;
+            }
+            check_page(rel, block, guard.page, page_type);
+        }
         guard
+    }
+
+    /// `true` when the page was all zeros when locked (now initialised in the copy).
+    pub fn was_new(&self) -> bool {
+        self.was_new
     }
 
     /// Adds a new, empty page of `page_type` at the end of `rel` (under the relation

@@ -25,15 +25,19 @@
 //! and an upper-layer block of an element of level `l` holds `l` link counts (padded
 //! to 8) and then `m` link slots per layer.
 //!
-//! Locking (one spinlock per element, held only while a neighbour list is copied,
-//! written, or re-selected; never two at once, so no deadlock): a list is read and
-//! written under its element's lock; a vector is written before its element can be
-//! reached (through a list written under a lock, or through the entry point, stored
-//! with release ordering) and never changes, so distances need no lock. An insert
-//! whose level is above the entry point's (or into an empty graph) holds the entry
-//! lock for its whole duration, so two such inserts cannot both miss each other
-//! (hnswlib does the same with its global lock). No panic or error can happen while a
-//! lock is held.
+//! Locking: one spinlock per element, held only to copy a neighbour list out (into
+//! a fixed-size array on the stack), to write one, or to add a heap TID; never two at
+//! once, so no deadlock, and nothing that allocates, prunes, errors or panics runs
+//! while one is held (a participant that failed holding it would hang the others).
+//! Re-selecting a full list with the heuristic is optimistic, as on disk: copy the
+//! list, choose without the lock, write under it only if the list is unchanged, else
+//! try again (three times at most; a lost back-link leaves a valid, slightly less
+//! connected graph). A vector is written before its element can be reached (through
+//! a list written under a lock, or through the entry point, stored with release
+//! ordering) and never changes, so distances need no lock. The entry point only
+//! rises, by compare-and-swap: two inserts that raise the top layer at once each
+//! link below the old top level, and the lower of the two keeps its links above it
+//! to itself (it stays reachable through the layers below).
 
 use crate::hnsw::insert::{connect, find_neighbours};
 use crate::hnsw::{select, Candidate, Graph, GraphMut, Metric, Params, Visited};
@@ -44,6 +48,8 @@ const MAGIC: u32 = 0x4853_4752; // "HSGR"
 const NO_ENTRY: u64 = u64::MAX;
 const NONE: u32 = u32::MAX;
 const RECORD_HEADER: usize = 24;
+/// The longest neighbour list (`2·m` on layer 0, m ≤ 100).
+const MAX_LIST: usize = 200;
 
 /// The start of the block.
 #[repr(C)]
@@ -61,8 +67,6 @@ struct Header {
     upper_used: AtomicU64,
     /// Elements allocated; ids are `0..len`.
     len: AtomicU32,
-    /// Held by an insert that may become the entry point.
-    entry_lock: AtomicU32,
     /// The entry point: `id << 8 | level`, or [`NO_ENTRY`].
     entry: AtomicU64,
 }
@@ -159,6 +163,7 @@ impl SharedGraph {
         metric: Metric,
         params: Params,
     ) -> SharedGraph {
+        assert!(2 * params.m <= MAX_LIST, "m above 100");
         let max_elements = Self::capacity(bytes, dim, params.m);
         let stride = Self::stride(dim, params.m);
         assert!(
@@ -177,7 +182,6 @@ impl SharedGraph {
                 upper_bytes: (bytes - HEADER_BYTES - max_elements * stride) as u64,
                 upper_used: AtomicU64::new(0),
                 len: AtomicU32::new(0),
-                entry_lock: AtomicU32::new(0),
                 entry: AtomicU64::new(NO_ENTRY),
             });
             Self::attach(base, metric, params)
@@ -370,15 +374,26 @@ impl SharedGraph {
         if layer > self.level(id) {
             return;
         }
+        let mut copy = [0u32; MAX_LIST];
+        let n = self.copy_list(id, layer, &mut copy);
+        out.extend_from_slice(&copy[..n]);
+    }
+
+    /// Copies the list of `id` on `layer` (at most its level) into `copy` under the
+    /// element's lock (a plain copy: nothing else runs under it); its length.
+    fn copy_list(&self, id: u32, layer: usize, copy: &mut [u32; MAX_LIST]) -> usize {
         let (len, slots, _) = self.list(id, layer);
         let word = self.lock_word(id);
         spin_lock(word);
-        // SAFETY: the list is read under its element's lock.
-        unsafe {
+        // SAFETY: the list is read under its element's lock; a list holds at most
+        // 2·m ≤ MAX_LIST links.
+        let n = unsafe {
             let n = *len as usize;
-            out.extend_from_slice(std::slice::from_raw_parts(slots, n));
-        }
+            std::ptr::copy_nonoverlapping(slots, copy.as_mut_ptr(), n);
+            n
+        };
         spin_unlock(word);
+        n
     }
 
     /// The entry point and its level.
@@ -398,34 +413,22 @@ impl SharedGraph {
         heap_tid: u64,
         visited: &mut impl Visited<u32>,
     ) -> Inserted {
-        let raises = |g: &SharedGraph| g.entry().is_none_or(|(_, l)| level > l);
-        let entry_lock = &self.header().entry_lock as *const AtomicU32;
-        // SAFETY: the header lives as long as the block.
-        let entry_lock = unsafe { &*entry_lock };
-        let holds = raises(self);
-        if holds {
-            spin_lock(entry_lock);
-        }
         let params = self.params;
         let found = find_neighbours(self, vector, level, &params, visited);
-        let result = match found.nearest {
-            Some(n) if self.vector(n.id) == vector && self.add_heap_tid(n.id, heap_tid) => {
-                Inserted::Merged(n.id)
-            }
-            _ => match self.push(vector, level, heap_tid) {
+        let self_distance = self.metric.distance(vector, vector);
+        let copy = found
+            .copies(self_distance)
+            .find(|&c| self.vector(c) == vector && self.add_heap_tid(c, heap_tid));
+        match copy {
+            Some(c) => Inserted::Merged(c),
+            None => match self.push(vector, level, heap_tid) {
                 None => Inserted::Full,
                 Some(id) => {
-                    // Without the entry lock the entry point can only have risen, so
-                    // `connect` does not move it.
                     connect(self, id, level, &found, &params);
                     Inserted::Element(id)
                 }
             },
-        };
-        if holds {
-            spin_unlock(entry_lock);
         }
-        result
     }
 }
 
@@ -586,11 +589,16 @@ impl GraphMut for SharedGraph {
         self.entry()
     }
 
-    /// Called by `connect` only for an insert that holds the entry lock.
+    /// Raises the entry point to `id` unless another insert raised it to `level` or
+    /// higher meanwhile (compare-and-swap; see the module docs).
     fn set_entry_point(&mut self, id: u32, level: usize) {
-        debug_assert_eq!(self.header().entry_lock.load(Ordering::Relaxed), 1);
         let packed = (u64::from(id) << 8) | level as u64;
-        self.header().entry.store(packed, Ordering::Release);
+        let _ = self
+            .header()
+            .entry
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |e| {
+                (e == NO_ENTRY || ((e & 0xff) as usize) < level).then_some(packed)
+            });
     }
 
     /// Sets the list of a new element. Links other inserts added to it meanwhile (it
@@ -599,14 +607,17 @@ impl GraphMut for SharedGraph {
     fn set_neighbours(&mut self, id: u32, layer: usize, neighbours: &[u32]) {
         let (len, slots, cap) = self.list(id, layer);
         assert!(neighbours.len() <= cap, "too many links");
+        let mut old = [0u32; MAX_LIST];
         let word = self.lock_word(id);
         spin_lock(word);
-        // SAFETY: the list is written under its element's lock, within its slots.
+        // SAFETY: the list is read and written under its element's lock, within its
+        // slots (at most MAX_LIST); only copies and comparisons run under it.
         unsafe {
-            let old: Vec<u32> = std::slice::from_raw_parts(slots, *len as usize).to_vec();
+            let had = *len as usize;
+            std::ptr::copy_nonoverlapping(slots, old.as_mut_ptr(), had);
             std::ptr::copy_nonoverlapping(neighbours.as_ptr(), slots, neighbours.len());
             let mut n = neighbours.len();
-            for o in old {
+            for &o in &old[..had] {
                 if n < cap && !neighbours.contains(&o) {
                     *slots.add(n) = o;
                     n += 1;
@@ -617,31 +628,65 @@ impl GraphMut for SharedGraph {
         spin_unlock(word);
     }
 
-    /// Adds `id → new` under `id`'s lock, re-selecting a full list with the heuristic
-    /// (distances only: no other lock is taken meanwhile).
-    fn add_link(&mut self, id: u32, layer: usize, new: Candidate<u32>, max: usize) {
+    /// Adds `id → new`: appended under `id`'s lock when the list has room; a full
+    /// list is re-selected ([`select::with_link`]) without the lock and written only
+    /// if unchanged meanwhile (see the module docs). Returns whether the list holds
+    /// `new` (`false` also when three tries all lost a race).
+    fn add_link(
+        &mut self,
+        id: u32,
+        layer: usize,
+        new: Candidate<u32>,
+        max: usize,
+        force: bool,
+    ) -> bool {
         let (len, slots, cap) = self.list(id, layer);
+        let max = max.min(cap);
         let word = self.lock_word(id) as *const AtomicU32;
         // SAFETY: the record outlives this call.
         let word = unsafe { &*word };
-        spin_lock(word);
-        // SAFETY: the list is read and written under its element's lock.
-        unsafe {
-            let n = *len as usize;
-            let current = std::slice::from_raw_parts(slots, n);
-            if !current.contains(&new.id) {
-                if n < max.min(cap) {
+        let mut seen = [0u32; MAX_LIST];
+        for _attempt in 0..3 {
+            spin_lock(word);
+            // SAFETY: the list is read (and, with room, appended to) under its
+            // element's lock; only copies run under it.
+            let n = unsafe {
+                let n = *len as usize;
+                std::ptr::copy_nonoverlapping(slots, seen.as_mut_ptr(), n);
+                if n < max && !seen[..n].contains(&new.id) {
                     *slots.add(n) = new.id;
                     *len = (n + 1) as u8;
-                } else {
-                    let current = current.to_vec();
-                    let kept = select::prune(self, id, &current, new, max.min(cap));
+                }
+                n
+            };
+            spin_unlock(word);
+            if n < max || seen[..n].contains(&new.id) {
+                return true;
+            }
+            let spare = |_: u32| true;
+            let Some(kept) =
+                select::with_link(self, id, &seen[..n], new, max, force.then_some(&spare as _))
+            else {
+                return true;
+            };
+            spin_lock(word);
+            // SAFETY: as above; the list is replaced only if it is still the one the
+            // heuristic saw.
+            let written = unsafe {
+                let unchanged =
+                    *len as usize == n && std::slice::from_raw_parts(slots, n) == &seen[..n];
+                if unchanged {
                     std::ptr::copy_nonoverlapping(kept.as_ptr(), slots, kept.len());
                     *len = kept.len() as u8;
                 }
+                unchanged
+            };
+            spin_unlock(word);
+            if written {
+                return kept.contains(&new.id);
             }
         }
-        spin_unlock(word);
+        false
     }
 }
 

@@ -14,7 +14,7 @@
 //! 12  6×MAX_HEAP_TIDS  heap TIDs (rows with this exact vector)
 //! 72  f32×dim  the vector (normalised for cosine)
 //! ```
-//! Neighbour tuple (beside its element when it fits):
+//! Neighbour tuple (beside its element when both fit a page, `layout::together`):
 //! ```text
 //!  0  u8   tag = TAG_NEIGHBOURS
 //!  1  u8   level
@@ -84,11 +84,6 @@ pub const fn neighbour_slots(m: usize, level: usize) -> usize {
 /// Size in bytes of a neighbour tuple.
 pub const fn neighbour_size(m: usize, level: usize) -> usize {
     NEIGHBOUR_HEADER + TID_BYTES * neighbour_slots(m, level)
-}
-
-/// The highest level whose neighbour tuple fits in `max_tuple` bytes.
-pub fn max_level_for(m: usize, max_tuple: usize) -> usize {
-    (max_tuple.saturating_sub(neighbour_size(m, 0))) / (TID_BYTES * m)
 }
 
 /// Writes a new element tuple into `out` (of [`element_size`] bytes).
@@ -369,16 +364,5 @@ mod tests {
         Neighbours::parse(&buf).unwrap().layer(0, &mut out);
         assert_eq!(out, vec![t(5)]);
         assert_eq!(Tid::unpack(t(77).pack()), t(77));
-    }
-
-    #[test]
-    fn levels_fit_a_page() {
-        let max_tuple = 8192 - 24 - 16 - 4;
-        for m in [2usize, 16, 48, 100] {
-            let l = max_level_for(m, max_tuple);
-            assert!(neighbour_size(m, l) <= max_tuple);
-            assert!(neighbour_size(m, l + 1) > max_tuple);
-        }
-        assert!(element_size(2000) <= max_tuple);
     }
 }
