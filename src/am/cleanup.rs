@@ -94,7 +94,7 @@ fn in_link_counts(scan: &GraphScan) -> HashMap<u64, u32> {
 /// it evicts a link whose target has another in-link). Returns how many it linked.
 fn link_from_nearest(graph: &mut DiskGraph, scan: &GraphScan, params: &Params) -> usize {
     let in_links = in_link_counts(scan);
-    let spare = |t: Tid| in_links.get(&t.pack()).is_some_and(|&n| n >= 2);
+    let spare = |t: u64| in_links.get(&t).is_some_and(|&n| n >= 2);
     let max = params.max_links(0);
     let mut ids: Vec<u64> = scan.elements.keys().copied().collect();
     ids.sort_unstable();
@@ -148,7 +148,7 @@ fn link_unreachable(
     params: &Params,
 ) -> (usize, usize) {
     let in_links = in_link_counts(scan);
-    let spare = |t: Tid| in_links.get(&t.pack()).is_some_and(|&n| n >= 2);
+    let spare = |t: u64| in_links.get(&t).is_some_and(|&n| n >= 2);
     let max = params.max_links(0);
     let mut reached = IdSet::default();
     scan.reachable_from(entry.0, &mut reached);

@@ -292,10 +292,9 @@ impl GraphMut for DiskGraph {
         layer: usize,
         new: Candidate<u64>,
         max: usize,
-        force: bool,
+        force: Option<&dyn Fn(u64) -> bool>,
     ) -> bool {
-        let spare = |_: Tid| true;
-        self.link(id, layer, new, max, force.then_some(&spare as _))
+        self.link(id, layer, new, max, force)
     }
 }
 
@@ -348,14 +347,12 @@ impl DiskGraph {
         layer: usize,
         new: Candidate<u64>,
         max: usize,
-        force: Option<&dyn Fn(Tid) -> bool>,
+        force: Option<&dyn Fn(u64) -> bool>,
     ) -> bool {
         let (mut present, mut holds) = (false, false);
-        let spare = force.map(|f| move |id: u64| f(Tid::unpack(id)));
         let written = self.update_layer(id, layer, |graph, current| {
             let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
-            let spare = spare.as_ref().map(|f| f as &dyn Fn(u64) -> bool);
-            let Some(kept) = with_link(graph, id, &ids, new, max, spare) else {
+            let Some(kept) = with_link(graph, id, &ids, new, max, force) else {
                 present = true;
                 return None;
             };

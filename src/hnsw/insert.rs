@@ -123,14 +123,14 @@ pub fn link_back<G: GraphMut>(
                 distance: c.distance,
                 id,
             };
-            linked |= graph.add_link(c.id, layer, back, max, false);
+            linked |= graph.add_link(c.id, layer, back, max, None);
         }
         if let (false, Some(nearest)) = (linked, selected.first()) {
             let back = Candidate {
                 distance: nearest.distance,
                 id,
             };
-            graph.add_link(nearest.id, layer, back, max, true);
+            graph.add_link(nearest.id, layer, back, max, Some(&|_| true));
         }
     }
 }

@@ -144,7 +144,8 @@ pub trait GraphMut: Graph {
 
     /// Adds the link `id → new` on `layer`, where `new.distance` is the distance
     /// from `id` ([`select::with_link`]: appended, or the full list of `max` links
-    /// re-selected with the heuristic; with `force`, `new` stays in any case).
+    /// re-selected with the heuristic; with `force`, `new` stays in any case, in the
+    /// place of a link `force` says can be spared).
     /// Returns whether the list now holds `new`. The build arena and the on-disk
     /// graph override this to choose without holding their lock and write only if
     /// the list did not change meanwhile.
@@ -154,12 +155,11 @@ pub trait GraphMut: Graph {
         layer: usize,
         new: Candidate<Self::Id>,
         max: usize,
-        force: bool,
+        force: Option<&dyn Fn(Self::Id) -> bool>,
     ) -> bool {
         let mut current = Vec::new();
         self.neighbours(id, layer, &mut current);
-        let spare = |_: Self::Id| true;
-        match select::with_link(self, id, &current, new, max, force.then_some(&spare as _)) {
+        match select::with_link(self, id, &current, new, max, force) {
             None => true,
             Some(list) => {
                 self.set_neighbours(id, layer, &list);

@@ -433,57 +433,20 @@ impl SharedGraph {
 }
 
 impl SharedGraph {
-    /// Adds `new` to the layer-0 list of `id`; when the list is full, replaces the
-    /// farthest link `w` from `id` for which `evictable(w)` holds. Returns
-    /// `Some(None)` when appended, `Some(Some(w))` when `w` was replaced, `None` when
-    /// nothing could be evicted (the list is unchanged).
-    fn force_link(
-        &mut self,
-        id: u32,
-        new: u32,
-        evictable: impl Fn(u32) -> bool,
-    ) -> Option<Option<u32>> {
-        let mut current = Vec::new();
-        self.links(id, 0, &mut current);
-        if current.contains(&new) {
-            return Some(None);
-        }
-        if current.len() < self.params.max_links(0) {
-            current.push(new);
-            self.write_list(id, &current);
-            return Some(None);
-        }
-        let base = self.vector(id);
-        let (at, _) = current
-            .iter()
-            .enumerate()
-            .filter(|&(_, &w)| evictable(w))
-            .map(|(i, &w)| (i, self.metric.distance(base, self.vector(w))))
-            .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        let evicted = std::mem::replace(&mut current[at], new);
-        self.write_list(id, &current);
-        Some(Some(evicted))
-    }
-
-    /// Replaces the layer-0 list of `id` (no concurrent writer: after the inserts).
-    fn write_list(&self, id: u32, list: &[u32]) {
-        let (len, slots, cap) = self.list(id, 0);
-        assert!(list.len() <= cap, "too many links");
-        // SAFETY: within the element's layer-0 slots; no insert runs any more.
-        unsafe {
-            std::ptr::copy_nonoverlapping(list.as_ptr(), slots, list.len());
-            *len = list.len() as u8;
-        }
-    }
-
     /// Once all inserts are done: makes every element reachable along layer 0 from
     /// the entry point. Neighbour selection can prune away every in-link of an older
     /// element; each such element is linked from the nearest of its own neighbours
-    /// that is reachable, replacing there (when full) the farthest link whose target
-    /// keeps another in-link. Returns how many elements were linked; an element none of
-    /// whose neighbours becomes reachable stays as it is (VACUUM's cleanup retries).
-    /// An evicted link's target may have kept only an in-link from an element that
-    /// was itself unreachable, so reachability is computed again, up to four rounds.
+    /// that is reachable, the way an insert forces a link back
+    /// ([`GraphMut::add_link`]: a full list is re-selected with the heuristic, and
+    /// the new link takes the place of one whose target keeps another in-link).
+    /// Re-selecting first matters: replacing links one by one, without it, filled
+    /// the lists of the elements everyone links to with far elements under inner
+    /// product (6,400 of 10,000 3-d rows relinked; recall@20 fell from 0.997 to
+    /// 0.85). Returns how many elements were linked; an element none of whose
+    /// neighbours becomes reachable stays as it is (VACUUM's cleanup retries). A
+    /// pruned or evicted link's target may have kept only an in-link from an element
+    /// that was itself unreachable, so reachability is computed again, up to four
+    /// rounds.
     pub fn link_unreachable(&mut self) -> usize {
         let mut total = 0;
         for _ in 0..4 {
@@ -528,6 +491,7 @@ impl SharedGraph {
         };
         mark(self, entry, &mut seen);
         let mut linked = 0;
+        let mut before_links = Vec::new();
         loop {
             let before = linked;
             for u in 0..n as u32 {
@@ -535,10 +499,20 @@ impl SharedGraph {
                     continue;
                 }
                 self.links(u, 0, &mut links);
-                for &v in links.clone().iter().filter(|&&v| seen[v as usize]) {
-                    let forced = self.force_link(v, u, |w| in_links[w as usize] >= 2);
-                    if let Some(evicted) = forced {
-                        if let Some(w) = evicted {
+                let out = links.clone();
+                for &v in out.iter().filter(|&&v| seen[v as usize]) {
+                    // The link v → u, forced as an insert forces its nearest
+                    // neighbour's link back (`GraphMut::add_link`), in the place of
+                    // a link whose target keeps another in-link.
+                    let back = Candidate {
+                        distance: self.metric.distance(self.vector(v), self.vector(u)),
+                        id: u,
+                    };
+                    self.links(v, 0, &mut before_links);
+                    let spare = |w: u32| in_links[w as usize] >= 2;
+                    if self.add_link(v, 0, back, self.params.max_links(0), Some(&spare)) {
+                        self.links(v, 0, &mut links);
+                        for &w in before_links.iter().filter(|w| !links.contains(w)) {
                             in_links[w as usize] -= 1;
                         }
                         in_links[u as usize] += 1;
@@ -551,6 +525,20 @@ impl SharedGraph {
             if linked == before {
                 return linked;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+impl SharedGraph {
+    /// Replaces the layer-0 list of `id` (tests cut links with it).
+    fn write_list(&self, id: u32, list: &[u32]) {
+        let (len, slots, cap) = self.list(id, 0);
+        assert!(list.len() <= cap, "too many links");
+        // SAFETY: within the element's layer-0 slots; no insert runs.
+        unsafe {
+            std::ptr::copy_nonoverlapping(list.as_ptr(), slots, list.len());
+            *len = list.len() as u8;
         }
     }
 }
@@ -638,7 +626,7 @@ impl GraphMut for SharedGraph {
         layer: usize,
         new: Candidate<u32>,
         max: usize,
-        force: bool,
+        force: Option<&dyn Fn(u32) -> bool>,
     ) -> bool {
         let (len, slots, cap) = self.list(id, layer);
         let max = max.min(cap);
@@ -663,10 +651,7 @@ impl GraphMut for SharedGraph {
             if n < max || seen[..n].contains(&new.id) {
                 return true;
             }
-            let spare = |_: u32| true;
-            let Some(kept) =
-                select::with_link(self, id, &seen[..n], new, max, force.then_some(&spare as _))
-            else {
+            let Some(kept) = select::with_link(self, id, &seen[..n], new, max, force) else {
                 return true;
             };
             spin_lock(word);
@@ -835,7 +820,8 @@ mod tests {
             g.write_list(id, &links);
         }
         assert_eq!(reachable(&g), g.len() - cut.len());
-        assert_eq!(g.link_unreachable(), cut.len());
+        // Each is linked; a link pruned on the way may strand another, linked too.
+        assert!(g.link_unreachable() >= cut.len());
         assert_eq!(reachable(&g), g.len(), "every element reachable again");
         for id in 0..g.len() as u32 {
             g.links(id, 0, &mut links);
