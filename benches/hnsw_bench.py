@@ -21,10 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wordnet import DEFAULT_DATA, copy_binary_rows, load_dataset, vector_literal  # noqa: E402
 
 
-def exact_topk(base, queries, k):
-    """Ground truth by brute force (cosine; vectors need not be normalised)."""
-    b = base / np.linalg.norm(base, axis=1, keepdims=True)
-    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+def exact_topk(base, queries, k, inner_product=False):
+    """Ground truth by brute force: cosine (vectors need not be normalised), or the
+    largest inner product."""
+    b, q = base, queries
+    if not inner_product:
+        b = base / np.linalg.norm(base, axis=1, keepdims=True)
+        q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     out = np.empty((len(q), k), dtype=np.int64)
     for i in range(0, len(q), 100):
         sims = q[i:i + 100] @ b.T
@@ -40,7 +43,7 @@ def recall(results, truth, k):
 
 def bench_hnswlib(base, queries, truth, args, ef_values):
     import hnswlib
-    index = hnswlib.Index(space="cosine", dim=base.shape[1])
+    index = hnswlib.Index(space="ip" if args.scale_ip else "cosine", dim=base.shape[1])
     index.init_index(max_elements=len(base), ef_construction=args.ef_construction, M=args.m, random_seed=1)
     index.set_num_threads(1)
     t0 = time.perf_counter()
@@ -148,15 +151,25 @@ def main():
     ap.add_argument("--maintenance-work-mem", default="2GB")
     ap.add_argument("--no-hnswlib", action="store_true")
     ap.add_argument("--show", type=int, default=3)
+    ap.add_argument("--scale-ip", action="store_true",
+                    help="scale every base row by a random factor in [0.5, 2] (fixed seed) and "
+                         "index it with vector_ip_ops: inner product on vectors of unequal length")
     args = ap.parse_args()
     ef_values = [int(x) for x in args.ef_search.split(",")]
 
     base, texts, queries, qtexts, gt = load_dataset(args.data, args.rows)
     queries = queries[:args.queries]
-    truth = gt[:len(queries)] if gt is not None else exact_topk(base, queries, 10)
+    opclass, op = "vector_cosine_ops", "<=>"
+    if args.scale_ip:
+        factors = np.random.default_rng(7).uniform(0.5, 2.0, len(base)).astype(np.float32)
+        base = base * factors[:, None]
+        opclass, op = "vector_ip_ops", "<#>"
+        truth = exact_topk(base, queries, 10, inner_product=True)
+    else:
+        truth = gt[:len(queries)] if gt is not None else exact_topk(base, queries, 10)
     print(f"dataset: {len(base)} x {base.shape[1]}, {len(queries)} queries; "
           f"m={args.m} ef_construction={args.ef_construction} workers={args.workers} "
-          f"maintenance_work_mem={args.maintenance_work_mem}", flush=True)
+          f"maintenance_work_mem={args.maintenance_work_mem} opclass={opclass}", flush=True)
 
     conn = psycopg.connect(host=args.host, port=args.port, dbname="postgres", user="postgres", autocommit=True)
     conn.execute("DROP TABLE IF EXISTS items")
@@ -180,7 +193,7 @@ def main():
     anon_before = proc_status_kb(pid, "RssAnon") or 0
     t0 = time.perf_counter()
     with PeakPrivateMemory(pid) as peak:
-        conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_cosine_ops) "
+        conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw (embedding {opclass}) "
                      f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
     build = time.perf_counter() - t0
     conn.execute("RESET client_min_messages")
@@ -188,7 +201,7 @@ def main():
     workers = {p: kb for p, kb in peak.peak.items() if p != pid}
     size_mb = conn.execute("SELECT pg_relation_size('items_embedding_idx')").fetchone()[0] / 2**20
     plan = "\n".join(r[0] for r in conn.execute(
-        "EXPLAIN SELECT id FROM items ORDER BY embedding <=> %s::vector LIMIT 10",
+        f"EXPLAIN SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10",
         (vector_literal(queries[0]),)).fetchall())
     uses_index = "Index Scan using items_embedding_idx" in plan
     print(f"build {build:.1f} s, index {size_mb:.0f} MB, plan uses index: {uses_index}; "
@@ -205,11 +218,11 @@ def main():
         lat, res = [], []
         with conn.cursor() as cur:
             for lit in literals[:20]:  # warm-up and server-side prepare
-                cur.execute("SELECT id FROM items ORDER BY embedding <=> %s::vector LIMIT 10", (lit,), prepare=True)
+                cur.execute(f"SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10", (lit,), prepare=True)
                 cur.fetchall()
             for lit in literals:
                 t = time.perf_counter()
-                cur.execute("SELECT id FROM items ORDER BY embedding <=> %s::vector LIMIT 10", (lit,), prepare=True)
+                cur.execute(f"SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10", (lit,), prepare=True)
                 ids = [r[0] for r in cur.fetchall()]
                 lat.append(time.perf_counter() - t)
                 res.append(ids)
@@ -233,8 +246,8 @@ def main():
 
     conn.execute("SET hnsw.ef_search = 40")
     for qi in range(min(args.show, len(queries))):
-        top = conn.execute("SELECT text, embedding <=> %s::vector FROM items "
-                           "ORDER BY embedding <=> %s::vector LIMIT 5",
+        top = conn.execute(f"SELECT text, embedding {op} %s::vector FROM items "
+                           f"ORDER BY embedding {op} %s::vector LIMIT 5",
                            (literals[qi], literals[qi])).fetchall()
         print(f"\nquery: {qtexts[qi]}")
         for rank, (text, dist) in enumerate(top, 1):

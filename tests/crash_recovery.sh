@@ -1,39 +1,101 @@
 #!/usr/bin/env bash
-# Crash safety of the hnsw index: the postmaster is killed with SIGKILL (1) while
-# pgbench clients insert rows and (2) while VACUUM repairs the graph after half the
-# rows were deleted. After each restart (WAL replay of the GenericXLog records)
-# hnsw_verify must be empty and every committed row in the index and found by a
-# search for its own vector (items_verify in workload.sh), before and after a VACUUM.
-# An unlogged table's index must come back empty and usable.
+# Crash safety of the hnsw index, with real crashes in the middle of the work:
+#   1. SIGKILL to one backend while it inserts (pgbench clients insert rows), three
+#      times: the postmaster resets every backend and replays WAL;
+#   2. SIGKILL to the backend running VACUUM while it repairs the graph after deletes,
+#      three times;
+#   3. `pg_ctl stop -m immediate` during a parallel CREATE INDEX (a worker launched),
+#      twice;
+#   4. an all-zero page at the end of the index (what a crash between extending the
+#      relation and the page's first WAL record leaves): hnsw_index_stats and
+#      hnsw_verify read it as free, VACUUM initialises it and records it in the free
+#      space map, and inserts use it.
+# After each crash: WAL replay seen, VACUUM succeeds, hnsw_verify is empty and every
+# committed row is in the index and found by a search for its own vector (items_verify
+# in workload.sh). An unlogged table's index must come back empty and usable.
 # Usage: crash_recovery.sh CLUSTER_DIR PORT (a cluster started by pgcluster.sh).
 set -euo pipefail
 dir=$1 port=$2
 source "$(dirname "$0")/pgcluster.sh"
 source "$(dirname "$0")/workload.sh"
 db=pgvec_crash
-items_setup "$dir" "$port" "$db" 1000
-items_psql "$dir" "$port" "$db" <<'SQL'
+items_setup "$dir" "$port" "$db" 2000
+q() { items_psql "$dir" "$port" "$db" "$@"; }
+q <<'SQL'
 CREATE UNLOGGED TABLE scratch (id int, embedding vector(3));
 CREATE INDEX scratch_idx ON scratch USING hnsw (embedding vector_l2_ops);
 INSERT INTO scratch SELECT i, ARRAY[i, i, i]::vector FROM generate_series(1, 100) i;
 SQL
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
 
-# 1. kill -9 during concurrent inserts
+replays() { grep -c "redo done" "$dir/server.log" || true; }
+
+# wait_recovered REPLAYS: until the server has replayed WAL once more than REPLAYS
+# times (the postmaster reset every backend after one was killed) and accepts
+# connections again.
+wait_recovered() {
+    local before=$1 _
+    for _ in $(seq 150); do
+        if [ "$(replays)" -gt "$before" ] && q -At -c "SELECT 1" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "crash recovery: no WAL replay, or the server did not come back" >&2
+    tail -20 "$dir/server.log" >&2
+    exit 1
+}
+
+# kill_backend_running PATTERN: kill -9 a backend of $db whose query matches PATTERN
+# (ILIKE) once one runs, waiting up to 10 s; fails when none ran.
+kill_backend_running() {
+    local pattern=$1 pid="" _
+    for _ in $(seq 100); do
+        pid=$(q -At -c "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND state = 'active'
+                        AND query ILIKE '$pattern' AND pid <> pg_backend_pid() LIMIT 1" 2>/dev/null || true)
+        [ -n "$pid" ] && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] && kill -9 "$pid"
+}
+
+# quick_check LABEL: hnsw_verify empty and every row's TID in the index (the full
+# search for every row, items_verify, runs once per section: it costs a search at
+# ef_search 1000 per row).
+quick_check() {
+    local total tids problems
+    read -r total tids problems < <(q -At -F ' ' -c "SELECT (SELECT count(*) FROM items),
+        (SELECT heap_tids FROM hnsw_index_stats('items_embedding_idx')),
+        (SELECT count(*) FROM hnsw_verify('items_embedding_idx'))")
+    if [ "$tids" -lt "$total" ] || [ "$problems" != 0 ]; then
+        echo "$1: $total rows, $tids heap TIDs in the index, $problems rows of hnsw_verify" >&2
+        q -At -c "SELECT * FROM hnsw_verify('items_embedding_idx') LIMIT 20" >&2
+        exit 1
+    fi
+}
+
+# 1. kill -9 one inserting backend, three times
 script=$(items_insert_script)
-"$PG_BIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c 4 -j 2 -T 20 -f "$script" "$db" >/dev/null 2>&1 &
-bench=$!
-sleep 4
-cluster_kill "$dir" "$port"
-wait "$bench" || true
-rm -f "$script"
-cluster_restart "$dir"
-grep -q "redo done" "$dir/server.log" || { echo "crash recovery: no WAL replay seen"; exit 1; }
-items_psql "$dir" "$port" "$db" -c "VACUUM items"
-inserted=$(items_verify "$dir" "$port" "$db" "crash recovery (after inserts)")
-[ "$inserted" -gt 1000 ] || { echo "crash recovery: only $inserted rows committed"; exit 1; }
+mv "$script" "$work/insert.sql"
+for round in 1 2 3; do
+    before=$(replays)
+    "$PG_BIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c 4 -j 2 -T 30 -R 200 -f "$work/insert.sql" "$db" \
+        >"$work/pgbench.log" 2>&1 &
+    bench=$!
+    sleep 2
+    kill_backend_running 'INSERT%' || { echo "crash recovery: no insert to kill" >&2; exit 1; }
+    wait "$bench" || true
+    wait_recovered "$before"
+    q -c "VACUUM items"
+    quick_check "crash recovery (insert killed, round $round)"
+done
+inserted=$(items_verify "$dir" "$port" "$db" "crash recovery (after 3 inserts killed)")
+[ "$inserted" -gt 2000 ] || { echo "crash recovery: only $inserted rows committed"; exit 1; }
 
 # The unlogged table came back empty; its index is usable.
-read -r rows found < <(items_psql "$dir" "$port" "$db" -At -F ' ' <<'SQL'
+read -r rows found < <(q -At -F ' ' <<'SQL'
 CREATE TEMP TABLE before AS SELECT count(*) AS n FROM scratch;
 INSERT INTO scratch SELECT i, ARRAY[i, i, i]::vector FROM generate_series(1, 10) i;
 SET enable_seqscan = off;
@@ -45,19 +107,95 @@ if [ "$rows" != 0 ] || [ "$found" != 3 ]; then
     exit 1
 fi
 
-# 2. kill -9 during VACUUM's graph repair
-items_psql "$dir" "$port" "$db" -c "DELETE FROM items WHERE id % 2 = 0"
-items_psql "$dir" "$port" "$db" -c "VACUUM items" >/dev/null 2>&1 &
-vacuum=$!
-sleep 0.5
-cluster_kill "$dir" "$port"
-wait "$vacuum" || true
+# 2. kill -9 the VACUUM backend while it repairs the graph, three times; the
+#    elements still flagged deleted afterwards show it died before its last pass
+pending_seen=0 vacuum_kills=0
+for round in 1 2 3; do
+    q -c "INSERT INTO items (embedding) SELECT array_agg(random())::real[]::vector
+              FROM generate_series(1, 16) d, generate_series(1, 4000) r GROUP BY r" \
+      -c "DELETE FROM items WHERE id % 2 = $((round % 2))"
+    before=$(replays)
+    q -c "VACUUM items" >/dev/null 2>&1 &
+    vacuum=$!
+    # Once VACUUM works on the index, a little later each round.
+    for _ in $(seq 200); do
+        pid=$(q -At -c "SELECT pid FROM pg_stat_progress_vacuum WHERE phase = 'vacuuming indexes'")
+        [ -n "$pid" ] && break
+        sleep 0.05
+    done
+    sleep 0.$((round))
+    if [ -z "$pid" ] || ! kill -9 "$pid" 2>/dev/null; then
+        echo "crash recovery: VACUUM ended before the kill (round $round)" >&2
+        wait "$vacuum"
+        continue
+    fi
+    wait "$vacuum" || true
+    vacuum_kills=$((vacuum_kills + 1))
+    wait_recovered "$before"
+    pending=$(q -At -c "SELECT deleted_elements FROM hnsw_index_stats('items_embedding_idx')")
+    [ "$pending" -gt 0 ] && pending_seen=$((pending_seen + 1))
+    quick_check "crash recovery (VACUUM killed, round $round)"
+    q -c "VACUUM items"
+    quick_check "crash recovery (VACUUM again, round $round)"
+done
+after_vacuum=$(items_verify "$dir" "$port" "$db" "crash recovery (after VACUUM was killed)")
+[ "$pending_seen" -gt 0 ] || { echo "crash recovery: no kill hit VACUUM before its last pass" >&2; exit 1; }
+
+# 3. pg_ctl stop -m immediate during a parallel build, twice
+q <<'SQL'
+CREATE TABLE wide (id int, embedding vector(64));
+INSERT INTO wide SELECT r, array_agg(random())::real[]::vector
+    FROM generate_series(1, 64) d, generate_series(1, 10000) r GROUP BY r;
+ALTER TABLE wide SET (parallel_workers = 1);
+SQL
+for round in 1 2; do
+    q -c "SET max_parallel_maintenance_workers = 1" -c "SET client_min_messages = debug1" \
+      -c "CREATE INDEX wide_idx ON wide USING hnsw (embedding vector_l2_ops)" >"$work/build.log" 2>&1 &
+    build=$!
+    for _ in $(seq 100); do
+        grep -q "using 1 parallel workers" "$work/build.log" && break
+        sleep 0.1
+    done
+    grep -q "using 1 parallel workers" "$work/build.log" ||
+        { echo "crash recovery: the build launched no worker" >&2; cat "$work/build.log" >&2; exit 1; }
+    sleep 1
+    before=$(replays)
+    as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    wait "$build" || true
+    cluster_restart "$dir"
+    wait_recovered "$before"
+    [ "$(q -At -c "SELECT count(*) FROM pg_class WHERE relname = 'wide_idx'")" = 0 ] ||
+        { echo "crash recovery: the interrupted build left an index" >&2; exit 1; }
+    q -c "VACUUM wide" -c "VACUUM items"
+    quick_check "crash recovery (build interrupted, round $round)"
+done
+after_build=$(items_verify "$dir" "$port" "$db" "crash recovery (after builds were interrupted)")
+q -c "CREATE INDEX wide_idx ON wide USING hnsw (embedding vector_l2_ops)" -c "VACUUM wide"
+[ "$(q -At -c "SELECT count(*) FROM hnsw_verify('wide_idx')")" = 0 ] ||
+    { echo "crash recovery: hnsw_verify after building again" >&2; exit 1; }
+
+# 4. an all-zero page at the end of the index
+q -c "CREATE EXTENSION IF NOT EXISTS pageinspect" -c "CREATE EXTENSION IF NOT EXISTS pg_freespacemap" -c "CHECKPOINT"
+file=$dir/data/$(q -At -c "SELECT pg_relation_filepath('items_embedding_idx')")
+zero_block=$(q -At -c "SELECT pg_relation_size('items_embedding_idx') / 8192")
+cluster_stop "$dir"
+as_owner dd if=/dev/zero of="$file" bs=8192 count=1 oflag=append conv=notrunc status=none
 cluster_restart "$dir"
-# Elements still flagged deleted show the crash hit VACUUM before its last pass.
-pending=$(items_psql "$dir" "$port" "$db" -At -c "SELECT deleted_elements FROM hnsw_index_stats('items_embedding_idx')")
-after_crash=$(items_verify "$dir" "$port" "$db" "crash recovery (after a crash during VACUUM)")
-items_psql "$dir" "$port" "$db" -c "VACUUM items"
-after_vacuum=$(items_verify "$dir" "$port" "$db" "crash recovery (after VACUUM once more)")
-echo "crash recovery: ok ($inserted committed rows after kill -9 during inserts and WAL replay;" \
-    "$after_crash after kill -9 during VACUUM ($pending elements were still flagged deleted), $after_vacuum after a full VACUUM; all found" \
-    "at ef_search 1000, hnsw_verify empty; the unlogged table came back empty and usable)"
+upper=$(q -At -c "SELECT upper FROM page_header(get_raw_page('items_embedding_idx', $zero_block))")
+[ "$upper" = 0 ] || { echo "crash recovery: block $zero_block is not all zeros ($upper)" >&2; exit 1; }
+stats_pages=$(q -At -c "SELECT pages FROM hnsw_index_stats('items_embedding_idx')")
+[ "$stats_pages" = $((zero_block + 1)) ] || { echo "crash recovery: hnsw_index_stats saw $stats_pages pages" >&2; exit 1; }
+quick_check "crash recovery (an all-zero page, before VACUUM)"
+q -c "DELETE FROM items WHERE id % 7 = 0" -c "VACUUM items"
+read -r upper free < <(q -At -F ' ' -c "SELECT (SELECT upper FROM page_header(get_raw_page('items_embedding_idx', $zero_block))),
+                                               pg_freespace('items_embedding_idx', $zero_block)")
+if [ "$upper" = 0 ] || [ "$free" -lt 4000 ]; then
+    echo "crash recovery: after VACUUM block $zero_block has upper $upper, $free bytes free in the FSM" >&2
+    exit 1
+fi
+after_zero=$(items_verify "$dir" "$port" "$db" "crash recovery (an all-zero page, after VACUUM)")
+echo "crash recovery: ok (kill -9 of an inserting backend 3 times: $inserted committed rows; kill -9 of" \
+    "VACUUM in $vacuum_kills of 3 rounds ($pending_seen left flagged elements for the next VACUUM): $after_vacuum rows; pg_ctl stop" \
+    "-m immediate during a parallel build twice: no index left, $after_build rows; an all-zero page read as" \
+    "free, initialised by VACUUM and in the FSM: $after_zero rows; each time WAL replayed, VACUUM ok, every" \
+    "row found at ef_search 1000, hnsw_verify empty; the unlogged table came back empty and usable)"

@@ -208,6 +208,7 @@ pub unsafe fn build(
         pg_sys::shm_toc_insert(toc, KEY_GRAPH, block.cast());
 
         pg_sys::LaunchParallelWorkers(pcxt);
+        LAST_LAUNCHED.set((*pcxt).nworkers_launched);
         if (*pcxt).nworkers_launched == 0 {
             pg_sys::WaitForParallelWorkersToFinish(pcxt);
             finish(pcxt);
@@ -238,9 +239,22 @@ pub unsafe fn build(
     }
 }
 
+thread_local! {
+    /// Workers the last parallel build of this backend launched (0 when none
+    /// started); read by tests that must know a worker really ran.
+    static LAST_LAUNCHED: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// The number of workers the last `CREATE INDEX` of this backend launched.
+pub fn last_workers_launched() -> i32 {
+    LAST_LAUNCHED.get()
+}
+
 /// Workers the planner allows for building an index on `heap`
 /// (`max_parallel_maintenance_workers`, the table's `parallel_workers`, its size).
+/// Called once per build: [`last_workers_launched`] reads 0 until workers start.
 pub fn planned_workers(heap: pg_sys::Relation, index: pg_sys::Relation) -> i32 {
+    LAST_LAUNCHED.set(0);
     // SAFETY: both relations are open; the planner reads the catalogs.
     unsafe {
         if !pg_sys::IsUnderPostmaster {

@@ -170,6 +170,55 @@ mod tests {
         r
     }
 
+    /// Inner product on vectors of unequal length (10,000 3-d rows of
+    /// `random()*random()`, default m): recall@20 at ef_search 40 of 100 queries,
+    /// after a serial build, a parallel build (a worker launched) and 5,000 inserts.
+    #[pg_test]
+    fn recall_inner_product_unnormalised() {
+        let recall20 = || {
+            Spi::get_one::<f64>(
+                "SELECT avg((SELECT count(*) FROM \
+                    (SELECT id FROM ip3 ORDER BY v <#> q.v LIMIT 20) i JOIN \
+                    (SELECT id FROM ip3 ORDER BY (v <#> q.v) + 0 LIMIT 20) e USING (id)) / 20.0)::float8 \
+                 FROM ip3q q",
+            )
+            .unwrap()
+            .unwrap()
+        };
+        let rows = |from: i32, to: i32| {
+            format!(
+                "INSERT INTO ip3 SELECT i, ARRAY[random() * random(), random() * random(), \
+                 random() * random()] FROM generate_series({from}, {to}) i"
+            )
+        };
+        Spi::run("SELECT setseed(0.25); CREATE TABLE ip3 (id int, v vector(3))").unwrap();
+        Spi::run(&rows(1, 10_000)).unwrap();
+        Spi::run(
+            "CREATE TABLE ip3q AS SELECT ARRAY[random() * random(), random() * random(), \
+             random() * random()]::vector AS v FROM generate_series(1, 100); \
+             ALTER TABLE ip3 SET (parallel_workers = 1); \
+             SET LOCAL min_parallel_table_scan_size = 0; SET LOCAL hnsw.ef_search = 40",
+        )
+        .unwrap();
+        for workers in [0, 1] {
+            Spi::run(&format!(
+                "SET LOCAL max_parallel_maintenance_workers = {workers}; \
+                 DROP INDEX IF EXISTS ip3_idx; \
+                 CREATE INDEX ip3_idx ON ip3 USING hnsw (v vector_ip_ops)"
+            ))
+            .unwrap();
+            assert_eq!(crate::am::parallel::last_workers_launched(), workers);
+            Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+            let r = recall20();
+            assert!(r >= 0.97, "{workers} workers: recall@20 {r}");
+            Spi::run("RESET enable_seqscan").unwrap();
+        }
+        Spi::run(&rows(10_001, 15_000)).unwrap();
+        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+        let r = recall20();
+        assert!(r >= 0.97, "after 5,000 inserts: recall@20 {r}");
+    }
+
     /// A parallel build (leader + 1 worker) finds what a serial build finds. Levels
     /// are drawn at random per build, so two builds differ by up to ~0.01 on 100
     /// queries; the benchmark compares them on 1,000 queries of the full set.
@@ -179,8 +228,14 @@ mod tests {
         // hnsw_verify right after an in-memory build, without VACUUM: every element
         // is reachable (the flush links the ones pruning left without a path).
         let serial = build_and_measure(&base, &queries, 0, "256MB");
+        assert_eq!(crate::am::parallel::last_workers_launched(), 0);
         assert_eq!(verify_problems("true"), 0, "serial build: hnsw_verify");
         let parallel = build_and_measure(&base, &queries, 1, "256MB");
+        assert_eq!(
+            crate::am::parallel::last_workers_launched(),
+            1,
+            "the parallel build launched its worker"
+        );
         assert_eq!(verify_problems("true"), 0, "parallel build: hnsw_verify");
         assert!(serial >= 0.95, "serial recall@10 {serial}");
         assert!(parallel >= 0.95, "parallel recall@10 {parallel}");
@@ -197,6 +252,7 @@ mod tests {
         let (base, queries) = load_items(BASE_ROWS);
         for workers in [0, 1] {
             let r = build_and_measure(&base, &queries, workers, "4MB");
+            assert_eq!(crate::am::parallel::last_workers_launched(), workers);
             assert!(
                 r >= 0.95,
                 "{workers} workers: recall@10 after a spilled build {r}"
