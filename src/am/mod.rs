@@ -22,6 +22,7 @@ pub mod graphscan;
 pub mod options;
 pub mod parallel;
 pub mod progress;
+pub mod reach;
 pub mod scan;
 pub mod stats;
 pub mod vacuum;

@@ -33,6 +33,9 @@
 //! Scans and inserts that still hold the TID of a freed element read whatever is
 //! there now (nothing, or a newer element) and cope: every tuple is parsed by tag.
 //! A crash between passes leaves flagged elements that the next VACUUM picks up.
+//! Every page goes through VACUUM's buffer access strategy
+//! ([`page::VacuumStrategy`]); interrupts and cost-based delay act between pages
+//! and between repaired lists.
 //!
 //! Scans beside VACUUM: a scan runs its whole search at its first `amgettuple` and
 //! holds no pin after it (as pgvector). It takes each element's heap TIDs under the
@@ -136,6 +139,8 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
     let mut rewritten = 0;
     let mut links = Vec::new();
     for block in 1..block_count(index) {
+        // SAFETY: as in pass 1.
+        unsafe { pg_sys::vacuum_delay_point() };
         // The live elements of this page with their levels; their lists are read
         // one at a time after the page is released.
         let live: Vec<(u64, usize)> = {
@@ -194,6 +199,8 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
     let mut elsewhere = Vec::new();
     let mut emptied = 0;
     for group in by_block.chunk_by(|a, b| a.block == b.block) {
+        // SAFETY: lets VACUUM's cost-based delay and interrupts act between pages.
+        unsafe { pg_sys::vacuum_delay_point() };
         let block = group[0].block;
         let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
         for t in group {
@@ -261,6 +268,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     unsafe {
         let stats = result_or_new(stats);
         let index = (*info).index;
+        let _strategy = page::VacuumStrategy::set((*info).strategy);
         let callback = callback.expect("bulk delete callback");
         let removed = remove_dead_tids(index, |t| {
             let mut ip = pg_sys::ItemPointerData::default();

@@ -33,3 +33,26 @@ pub fn count_index_scan(rel: pg_sys::Relation) {
         }
     }
 }
+
+extern "C" {
+    /// `autovacuum_work_mem` (kB, -1: use `maintenance_work_mem`), from
+    /// `postmaster/autovacuum.h` (not among pgrx's bindings).
+    static autovacuum_work_mem: std::ffi::c_int;
+}
+
+/// The memory VACUUM may use in this process, in bytes: `autovacuum_work_mem` in an
+/// autovacuum worker when it is set, else `maintenance_work_mem` (PostgreSQL's own
+/// rule, "Resource Consumption" in the docs).
+pub fn vacuum_work_mem() -> usize {
+    // SAFETY: reads integer settings and this process's kind.
+    let kb = unsafe {
+        if pg_sys::MyBackendType == pg_sys::BackendType::B_AUTOVAC_WORKER
+            && autovacuum_work_mem != -1
+        {
+            autovacuum_work_mem
+        } else {
+            pg_sys::maintenance_work_mem
+        }
+    };
+    kb.max(0) as usize * 1024
+}

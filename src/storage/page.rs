@@ -135,19 +135,50 @@ unsafe fn free_space(page: pg_sys::Page) -> usize {
     unsafe { pg_sys::PageGetFreeSpace(page) }
 }
 
+thread_local! {
+    /// The buffer access strategy VACUUM handed the access method, while it runs
+    /// ([`VacuumStrategy`]); null otherwise.
+    static STRATEGY: std::cell::Cell<pg_sys::BufferAccessStrategy> =
+        const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// While alive, every page this backend reads or writes goes through VACUUM's
+/// buffer access strategy (`IndexVacuumInfo.strategy`: a small ring of buffers, so
+/// that `VACUUM (BUFFER_USAGE_LIMIT …)` and `vacuum_buffer_usage_limit` bound what
+/// VACUUM takes of shared buffers).
+pub struct VacuumStrategy {
+    previous: pg_sys::BufferAccessStrategy,
+}
+
+impl VacuumStrategy {
+    /// Uses `strategy` (may be null: no strategy) until dropped.
+    pub fn set(strategy: pg_sys::BufferAccessStrategy) -> VacuumStrategy {
+        VacuumStrategy {
+            previous: STRATEGY.replace(strategy),
+        }
+    }
+}
+
+impl Drop for VacuumStrategy {
+    fn drop(&mut self) {
+        STRATEGY.set(self.previous);
+    }
+}
+
 fn read_buffer(
     rel: pg_sys::Relation,
     fork: pg_sys::ForkNumber::Type,
     block: u32,
 ) -> pg_sys::Buffer {
-    // SAFETY: `rel` is an open index; a block past the end raises a PostgreSQL ERROR.
+    // SAFETY: `rel` is an open index; a block past the end raises a PostgreSQL ERROR;
+    // the strategy, if any, is VACUUM's, alive while VACUUM calls us.
     unsafe {
         pg_sys::ReadBufferExtended(
             rel,
             fork,
             block,
             pg_sys::ReadBufferMode::RBM_NORMAL,
-            std::ptr::null_mut(),
+            STRATEGY.get(),
         )
     }
 }
