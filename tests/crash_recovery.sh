@@ -119,7 +119,8 @@ for round in 1 2 3; do
     vacuum=$!
     # Once VACUUM works on the index, a little later each round.
     for _ in $(seq 200); do
-        pid=$(q -At -c "SELECT pid FROM pg_stat_progress_vacuum WHERE phase = 'vacuuming indexes'")
+        pid=$(q -At -c "SELECT pid FROM pg_stat_progress_vacuum WHERE datname = '$db'
+                        AND relid = 'items'::regclass AND phase = 'vacuuming indexes'")
         [ -n "$pid" ] && break
         sleep 0.05
     done
@@ -145,7 +146,7 @@ after_vacuum=$(items_verify "$dir" "$port" "$db" "crash recovery (after VACUUM w
 q <<'SQL'
 CREATE TABLE wide (id int, embedding vector(64));
 INSERT INTO wide SELECT r, array_agg(random())::real[]::vector
-    FROM generate_series(1, 64) d, generate_series(1, 10000) r GROUP BY r;
+    FROM generate_series(1, 64) d, generate_series(1, 40000) r GROUP BY r;
 ALTER TABLE wide SET (parallel_workers = 1);
 SQL
 for round in 1 2; do
@@ -158,7 +159,10 @@ for round in 1 2; do
     done
     grep -q "using 1 parallel workers" "$work/build.log" ||
         { echo "crash recovery: the build launched no worker" >&2; cat "$work/build.log" >&2; exit 1; }
-    sleep 1
+    sleep 0.$((round * 3))
+    # Still building when stopped (else this round would test nothing).
+    [ "$(q -At -c "SELECT count(*) FROM pg_stat_progress_create_index WHERE datname = '$db'")" = 1 ] ||
+        { echo "crash recovery: the build ended before the stop" >&2; cat "$work/build.log" >&2; exit 1; }
     before=$(replays)
     as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
     wait "$build" || true

@@ -21,7 +21,7 @@
 //! cosine distance is undefined). Rows with a vector identical to an element already
 //! in the graph become an extra heap TID of that element (up to 10).
 
-use super::disk;
+use super::insert;
 use super::options::index_options;
 use super::parallel;
 use super::progress::{self, Phase};
@@ -185,7 +185,7 @@ impl Builder {
             self.phase = FLUSHED;
             progress::phase(Phase::InsertingOnDisk);
         }
-        disk::insert(self.index, &v, heap_tid, &mut self.rng);
+        insert::insert(self.index, &v, heap_tid, &mut self.rng);
     }
 
     /// The graph is full: wait for the inserts in flight, say so, write it out.
@@ -532,7 +532,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     } else {
         None
     };
-    let (heap_tuples, indexed) = match parallel {
+    let (heap_tuples, indexed, spilled) = match parallel {
         Some(counts) => counts,
         None => {
             // The whole budget is reserved, but only the part the graph uses is ever
@@ -577,12 +577,23 @@ pub unsafe extern "C-unwind" fn ambuild(
                     std::ptr::null_mut(),
                 )
             };
-            if shared.mode.load(Ordering::SeqCst) == MEMORY {
+            let spilled = shared.mode.load(Ordering::SeqCst) != MEMORY;
+            if !spilled {
                 flush(index, meta.dim, meta.m, &graph);
             }
-            (heap_tuples, shared.indexed.load(Ordering::SeqCst) as f64)
+            (
+                heap_tuples,
+                shared.indexed.load(Ordering::SeqCst) as f64,
+                spilled,
+            )
         }
     };
+    if spilled {
+        // The rows inserted on disk can have pruned older elements' in-links away;
+        // hand over a graph whose every element a search can reach, as the flush
+        // does for the in-memory part (VACUUM's check, over the pages).
+        super::cleanup::reconnect(index);
+    }
     drop(unlogged);
     let started = std::time::Instant::now();
     page::log_build(index);

@@ -21,16 +21,18 @@ use super::reach::{bytes_for, Reached, Slots};
 use super::vacuum::result_or_new;
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, IdSet, Params};
+use crate::storage::buffers::VacuumStrategy;
 use crate::storage::layout;
 use crate::storage::meta::Meta;
-use crate::storage::page::{block_count, VacuumStrategy};
+use crate::storage::page::block_count;
 use pgrx::{pg_guard, pg_sys};
 
 /// Links every element its nearest neighbour does not link to from that neighbour
 /// ([`link_from_nearest`]), then every live element that cannot be reached from the
 /// entry point from its nearest reachable element ([`link_unreachable`]). Returns
-/// how many were linked.
-fn reconnect(index: pg_sys::Relation) -> usize {
+/// how many were linked. Also run at the end of a build whose graph outgrew
+/// memory.
+pub(super) fn reconnect(index: pg_sys::Relation) -> usize {
     let meta = Meta::read(index);
     let Some((entry, top)) = meta.entry else {
         return 0;

@@ -6,7 +6,9 @@
 //! not use it. Without an ORDER BY on the operator, or when the query wants all its
 //! rows (no LIMIT, `root->limit_tuples < 0`, and no fraction of them either,
 //! `root->tuple_fraction == 0`; a LIMIT given as a parameter or a cursor wants a
-//! fraction), the cost is infinite and the planner never picks it.
+//! fraction), the cost is the largest there is and the planner never picks it. A
+//! LIMIT above `ef_search` (or an OFFSET) is served as pgvector serves it: with the
+//! rows the scan finds, which may be fewer.
 //!
 //! Otherwise the whole search happens before the first row comes out, so it is the
 //! startup cost. A search measures the distance to about `V` elements ([`visits`]):
@@ -56,8 +58,10 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         *correlation = 0.0;
         let wants_every_row = (*root).limit_tuples < 0.0 && (*root).tuple_fraction <= 0.0;
         if (*path).indexorderbys.is_null() || wants_every_row {
-            *startup_cost = f64::INFINITY;
-            *total_cost = f64::INFINITY;
+            // The largest finite cost (infinite ones make the planner's run cost,
+            // total − startup, NaN).
+            *startup_cost = f64::MAX;
+            *total_cost = f64::MAX;
             *pages = 0.0;
             return;
         }

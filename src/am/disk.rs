@@ -12,19 +12,16 @@
 //! unchanged under the exclusive lock (else try again, three times at most; losing a
 //! back-link leaves a valid, slightly less connected graph).
 //!
-//! Inserts take a heavyweight lock on "page 0" of the index (`LockPage`): shared for
-//! ordinary inserts, so they run in parallel, and exclusive only for an insert that
-//! will become the new entry point (or the first insert), so that two such inserts
-//! cannot both believe they are the top of the graph (as pgvector does).
+//! Inserting a new element (its page placement and locking) is in
+//! [`super::insert`].
 
-use crate::hnsw::insert::{find_neighbours, link_back};
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::select::{select_neighbours, with_link};
 use crate::hnsw::{Candidate, Graph, GraphMut, IdHasher, IdSet, Metric, Params};
-use crate::storage::layout;
+use crate::storage::buffers;
 use crate::storage::meta::Meta;
-use crate::storage::page::{self, InsertLock, ReadPage, WritePage};
-use crate::storage::tuple::{self, Element, ElementMut, Neighbours, Tid};
+use crate::storage::page::{ReadPage, WritePage};
+use crate::storage::tuple::{self, Element, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
 use std::collections::HashMap;
@@ -232,7 +229,7 @@ impl Graph for DiskGraph {
         let mut scratch = std::mem::take(&mut self.scratch);
         tids.clear();
         tids.extend(ids.iter().map(|&id| Tid::unpack(id)));
-        page::prefetch(self.rel, tids.iter().map(|t| t.block));
+        buffers::prefetch(self.rel, tids.iter().map(|t| t.block));
         out.clear();
         out.resize(ids.len(), f32::NAN);
         for first in 0..tids.len() {
@@ -487,207 +484,5 @@ impl DiskGraph {
     /// The vector of element `id`, copied.
     pub fn vector_of(&mut self, id: u64) -> Option<Vec<f32>> {
         self.vector(id).map(<[f32]>::to_vec)
-    }
-}
-
-/// Takes a page with at least `need` bytes free ([`layout`]'s rule) for
-/// `write`, which adds its tuples and returns what it made of them: `insert_page`
-/// (the metapage's, as last read) when it has room, else a page the free space map offers (VACUUM's freed space;
-/// the map may be stale, so a wrong answer is corrected and the map asked again, a
-/// few times), else a new page at the end, which becomes the insert page. The
-/// page's change is WAL-logged as one record. An extension that leaves a page with
-/// room behind (two inserts extending at once, or a page too small for this tuple)
-/// offers that room through the free space map, where later inserts look.
-fn on_page_with_room<R>(
-    rel: pg_sys::Relation,
-    meta: &Meta,
-    insert_page: u32,
-    need: usize,
-    write: impl FnOnce(&mut WritePage) -> R,
-) -> R {
-    let mut page = None;
-    // The room seen on the insert page when it was too small.
-    let mut insert_page_room = None;
-    if insert_page != 0 {
-        let p = WritePage::lock(rel, insert_page, PAGE_ELEMENTS);
-        if p.free_space() >= need {
-            page = Some(p);
-        } else {
-            insert_page_room = Some(p.free_space());
-        }
-    }
-    let mut from_fsm = false;
-    for _ in 0..4 {
-        if page.is_some() {
-            break;
-        }
-        let Some(block) = page::page_with_free_space(rel, need) else {
-            break;
-        };
-        let p = WritePage::lock(rel, block, PAGE_ELEMENTS);
-        if p.free_space() >= need {
-            page = Some(p);
-            from_fsm = true;
-        } else {
-            let free = p.free_space();
-            drop(p);
-            page::record_free_space(rel, block, free);
-        }
-    }
-    let extended = page.is_none();
-    let mut page = page.unwrap_or_else(|| WritePage::extend(rel, PAGE_ELEMENTS));
-    let block = page.block();
-    let made = write(&mut page);
-    let free = page.free_space();
-    page.commit();
-    if from_fsm {
-        page::record_free_space(rel, block, free);
-    }
-    if extended {
-        let mut previous = None;
-        Meta::update(rel, |m| {
-            let newer = block > m.insert_page;
-            if newer {
-                previous = Some(m.insert_page);
-                m.insert_page = block;
-            }
-            newer
-        });
-        let behind = match previous {
-            None => Some((block, free)),
-            Some(0) => None,
-            // The page found too small above is not read again (usual case).
-            Some(p) => Some(match insert_page_room.filter(|_| p == insert_page) {
-                Some(room) => (p, room),
-                None => (p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space()),
-            }),
-        };
-        let useful = layout::smallest_placement(meta.dim, meta.m);
-        if let Some((b, room)) = behind.filter(|&(_, room)| room >= useful) {
-            page::offer_free_space(rel, b, room);
-        }
-    }
-    made
-}
-
-/// Writes a new element (and its neighbour tuple, filled with `layers`): both on
-/// one page when they fit together ([`layout::together`]), else the neighbour tuple
-/// first on a page of its own choosing, then the element pointing at it (a crash
-/// between the two leaves only an unused neighbour tuple behind). Returns the
-/// element's TID.
-fn place_element(
-    rel: pg_sys::Relation,
-    meta: &Meta,
-    level: usize,
-    vector: &[f32],
-    heap_tid: Tid,
-    layers: &[Vec<Candidate<u64>>],
-) -> Tid {
-    let mut nb = vec![0u8; tuple::neighbour_size(meta.m, level)];
-    tuple::write_neighbours(&mut nb, meta.m, level);
-    for (layer, selected) in layers.iter().enumerate() {
-        let tids: Vec<Tid> = selected.iter().map(|c| Tid::unpack(c.id)).collect();
-        tuple::set_layer(&mut nb, layer, &tids);
-    }
-    let mut el = vec![0u8; tuple::element_size(meta.dim)];
-    let mut add_element = |page: &mut WritePage, neighbours: Tid| {
-        tuple::write_element(&mut el, level, neighbours, &[heap_tid], vector);
-        let offset = page.add_item(&el).expect("space checked");
-        Tid {
-            block: page.block(),
-            offset,
-        }
-    };
-    let element_space = layout::element_space(meta.dim);
-    let neighbour_space = layout::neighbour_space(meta.m, level);
-    if layout::together(meta.dim, meta.m, level) {
-        let need = element_space + neighbour_space;
-        on_page_with_room(rel, meta, meta.insert_page, need, |page| {
-            let offset = page.add_item(&nb).expect("space checked");
-            let neighbours = Tid {
-                block: page.block(),
-                offset,
-            };
-            add_element(page, neighbours)
-        })
-    } else {
-        let neighbours =
-            on_page_with_room(rel, meta, meta.insert_page, neighbour_space, |page| Tid {
-                block: page.block(),
-                offset: page.add_item(&nb).expect("space checked"),
-            });
-        // The first placement may have moved the insert page.
-        let insert_page = Meta::read(rel).insert_page;
-        on_page_with_room(rel, meta, insert_page, element_space, |page| {
-            add_element(page, neighbours)
-        })
-    }
-}
-
-/// Adds `heap_tid` to element `id` when its vector equals `vector` and it has a free
-/// TID slot; `true` when it did.
-fn add_duplicate(rel: pg_sys::Relation, id: u64, vector: &[f32], heap_tid: Tid) -> bool {
-    let tid = Tid::unpack(id);
-    let mut page = WritePage::lock(rel, tid.block, PAGE_ELEMENTS);
-    let Some(bytes) = page.item_mut(tid.offset) else {
-        return false;
-    };
-    let Some(e) = Element::parse(bytes) else {
-        return false;
-    };
-    let mut stored = Vec::new();
-    e.vector_into(&mut stored);
-    if stored != vector || !ElementMut(bytes).add_heap_tid(heap_tid) {
-        return false;
-    }
-    page.commit();
-    true
-}
-
-/// Inserts one row's prepared vector into the on-disk graph (PostgreSQL's
-/// `aminsert`, and the build once the graph no longer fits in memory).
-pub fn insert(rel: pg_sys::Relation, vector: &[f32], heap_tid: Tid, rng: &mut impl rand::Rng) {
-    let meta = Meta::read(rel);
-    let params = Params {
-        m: meta.m,
-        ef_construction: meta.ef_construction,
-    };
-    let level = params.random_level(rng).min(layout::max_level(meta.m));
-    let needs_top = |meta: &Meta| meta.entry.is_none_or(|(_, l)| level > l);
-    let mut lock = InsertLock::acquire(rel, needs_top(&meta));
-    let mut meta = Meta::read(rel); // the entry point may have moved while we waited
-    if !lock.exclusive() && needs_top(&meta) {
-        drop(lock);
-        lock = InsertLock::acquire(rel, true);
-        meta = Meta::read(rel);
-    }
-    insert_locked(rel, &meta, &params, vector, heap_tid, level);
-    drop(lock);
-}
-
-fn insert_locked(
-    rel: pg_sys::Relation,
-    meta: &Meta,
-    params: &Params,
-    vector: &[f32],
-    heap_tid: Tid,
-    level: usize,
-) {
-    let mut graph = DiskGraph::new(rel, meta.metric);
-    // Sized for a search of ef_construction (not rehashed while it grows).
-    let mut visited =
-        IdSet::with_capacity_and_hasher(params.ef_construction * 48, Default::default());
-    let found = find_neighbours(&mut graph, vector, level, params, &mut visited);
-    let self_distance = meta.metric.distance(vector, vector);
-    if found
-        .copies(self_distance)
-        .any(|c| add_duplicate(rel, c, vector, heap_tid))
-    {
-        return;
-    }
-    let id = place_element(rel, meta, level, vector, heap_tid, &found.layers).pack();
-    link_back(&mut graph, id, &found, params);
-    if meta.entry.is_none_or(|(_, l)| level > l) {
-        graph.set_entry_point(id, level);
     }
 }

@@ -1,6 +1,6 @@
 //! A read of the whole graph, page by page: every element with its heap TIDs and
-//! every neighbour list, held in memory. `hnsw_verify` checks it; VACUUM's cleanup
-//! uses it to find the live elements a search cannot reach.
+//! every neighbour list, held in memory, for `hnsw_verify` (VACUUM's cleanup reads a
+//! compact picture instead, `super::reach`).
 //!
 //! Each page is share-locked only while it is read, so under concurrent inserts the
 //! result is a slightly smeared picture (an element added to a page already read is

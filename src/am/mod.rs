@@ -3,7 +3,7 @@
 //! (`crate::hnsw`) over the index pages (`crate::storage`).
 //!
 //! - [`build`]: `ambuild`, `ambuildempty`; [`parallel`]: the parallel build;
-//! - `aminsert` (here): one row into the on-disk graph ([`disk::insert`]);
+//! - `aminsert` (here): one row into the on-disk graph ([`insert::insert`]);
 //! - [`scan`]: `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`;
 //! - [`vacuum`]: `ambulkdelete`, `amvacuumcleanup`;
 //! - [`cost`]: `amcostestimate`; [`options`]: `amoptions` and `hnsw.ef_search`;
@@ -19,6 +19,7 @@ pub mod cleanup;
 pub mod cost;
 pub mod disk;
 pub mod graphscan;
+pub mod insert;
 pub mod options;
 pub mod parallel;
 pub mod progress;
@@ -126,7 +127,7 @@ unsafe extern "C-unwind" fn aminsert(
                 .report();
             }
             if let Some(prepared) = meta.metric.prepare(&v) {
-                disk::insert(index, &prepared, Tid { block, offset }, &mut rand::rng());
+                insert::insert(index, &prepared, Tid { block, offset }, &mut rand::rng());
             }
         });
     }

@@ -14,7 +14,7 @@
 //! capped like the serial build's block ([`block_limit`]) so that it plus each
 //! process's private memory stays within `maintenance_work_mem`.
 
-use super::build::{block_limit, build_callback, flush, Builder, Shared, MEMORY};
+use super::build::{block_limit, build_callback, flush, Builder, Shared, FLUSHED, MEMORY};
 use crate::storage::meta::Meta;
 use crate::storage::page::UnloggedBuild;
 use crate::storage::shared_graph::SharedGraph;
@@ -138,8 +138,9 @@ fn buffer_align(n: usize) -> usize {
 }
 
 /// Builds the index with `workers` workers and the leader; returns the heap tuples
-/// scanned and the rows indexed, or `None` (nothing done) when no worker could be
-/// launched, so the caller builds serially. `estimate` is [`row_estimate`].
+/// scanned, the rows indexed and whether the graph outgrew its block (the rest went
+/// to disk), or `None` (nothing done) when no worker could be launched, so the
+/// caller builds serially. `estimate` is [`row_estimate`].
 ///
 /// # Safety
 /// Called from `ambuild` with the relations it was given, the metapage written,
@@ -151,7 +152,7 @@ pub unsafe fn build(
     workers: i32,
     limit: usize,
     estimate: Option<f64>,
-) -> Option<(f64, f64)> {
+) -> Option<(f64, f64, bool)> {
     let meta = Meta::read(index);
     let bytes = graph_bytes(estimate, meta.dim, meta.m, limit);
     // SAFETY: the sequence of nbtsort.c's _bt_begin_parallel / _bt_end_parallel: a
@@ -233,6 +234,7 @@ pub unsafe fn build(
         let counts = (
             shared.heap_tuples.load(Ordering::SeqCst) as f64,
             shared.indexed.load(Ordering::SeqCst) as f64,
+            shared.mode.load(Ordering::SeqCst) == FLUSHED,
         );
         finish(pcxt);
         Some(counts)

@@ -34,7 +34,7 @@
 //! there now (nothing, or a newer element) and cope: every tuple is parsed by tag.
 //! A crash between passes leaves flagged elements that the next VACUUM picks up.
 //! Every page goes through VACUUM's buffer access strategy
-//! ([`page::VacuumStrategy`]); interrupts and cost-based delay act between pages
+//! ([`buffers::VacuumStrategy`]); interrupts and cost-based delay act between pages
 //! and between repaired lists.
 //!
 //! Scans beside VACUUM: a scan runs its whole search at its first `amgettuple` and
@@ -47,10 +47,12 @@
 
 use super::disk::DiskGraph;
 use crate::hnsw::{Graph, IdSet, Params};
+use crate::storage::lock::InsertLock;
 use crate::storage::meta::Meta;
-use crate::storage::page::{self, block_count, InsertLock, ReadPage, WritePage};
+use crate::storage::page::{block_count, ReadPage, WritePage};
 use crate::storage::tuple::{Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
+use crate::storage::{buffers, fsm};
 use pgrx::{pg_guard, pg_sys};
 
 /// What pass 1 found.
@@ -80,7 +82,7 @@ fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) 
             // initialise it and offer it to inserts.
             let free = page.free_space();
             page.commit();
-            page::record_free_space(index, block, free);
+            fsm::record_free_space(index, block, free);
             r.empty_pages += 1;
             continue;
         }
@@ -120,15 +122,20 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
     // The barrier: wait for inserts that began before the elements were flagged.
     // Held while the entry point is replaced, so that no insert runs meanwhile.
     let lock = InsertLock::acquire(index, true);
-    Meta::update(index, |m| {
-        let gone = m.entry.is_some_and(|(t, _)| deleted.contains(&t.pack()));
-        if gone {
-            // Pass 1 saw no live element, but inserts since may have added some:
-            // look again, now that none can run.
-            m.entry = top_live.or_else(|| highest_live(index, deleted));
-        }
-        gone
-    });
+    let gone = |m: &Meta| m.entry.is_some_and(|(t, _)| deleted.contains(&t.pack()));
+    if gone(&Meta::read(index)) {
+        // Pass 1 saw no live element, but inserts since may have added some: look
+        // again, now that none can run (before the metapage is locked: one buffer
+        // lock at a time).
+        let replacement = top_live.or_else(|| highest_live(index, deleted));
+        Meta::update(index, |m| {
+            let replace = gone(m);
+            if replace {
+                m.entry = replacement;
+            }
+            replace
+        });
+    }
     drop(lock);
     let meta = Meta::read(index);
     let params = Params {
@@ -221,7 +228,7 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
         emptied += u32::from(page.max_offset() == 0);
         let space = page.free_space();
         page.commit();
-        page::record_free_space(index, block, space);
+        fsm::record_free_space(index, block, space);
     }
     for nb in elsewhere {
         let mut page = WritePage::lock(index, nb.block, PAGE_ELEMENTS);
@@ -235,7 +242,7 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
         }
         let space = page.free_space();
         page.commit();
-        page::record_free_space(index, nb.block, space);
+        fsm::record_free_space(index, nb.block, space);
     }
     emptied
 }
@@ -268,12 +275,14 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     unsafe {
         let stats = result_or_new(stats);
         let index = (*info).index;
-        let _strategy = page::VacuumStrategy::set((*info).strategy);
+        let _strategy = buffers::VacuumStrategy::set((*info).strategy);
         let callback = callback.expect("bulk delete callback");
         let removed = remove_dead_tids(index, |t| {
             let mut ip = pg_sys::ItemPointerData::default();
             pgrx::itemptr::item_pointer_set_all(&mut ip, t.block, t.offset);
-            callback(&mut ip, callback_state)
+            // Through the FFI guard: an ERROR in VACUUM's callback unwinds our
+            // frames (dropping the strategy guard) instead of jumping over them.
+            pg_sys::ffi::pg_guard_ffi_boundary(|| callback(&mut ip, callback_state))
         });
         let mut empty = removed.empty_pages;
         if !removed.deleted.is_empty() {
@@ -282,7 +291,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
             empty += free(index, &removed.deleted);
         }
         // Make the space recorded by passes 1 and 3 findable by inserts.
-        page::vacuum_free_space_map(index);
+        fsm::vacuum_free_space_map(index);
         // Heap TIDs are the index's tuples; empty pages are free for reuse (the
         // index never gives pages back, like PostgreSQL's own index AMs).
         (*stats).num_pages = block_count(index);

@@ -28,7 +28,7 @@ pub fn search_layer<G: Graph>(
     let mut candidates: BinaryHeap<Reverse<Candidate<G::Id>>> = BinaryHeap::new();
     let mut results: BinaryHeap<Candidate<G::Id>> = BinaryHeap::new();
     for &e in entry {
-        if visited.insert(e.id) {
+        if e.distance.is_finite() && visited.insert(e.id) {
             candidates.push(Reverse(e));
             if !graph.is_deleted(e.id) {
                 results.push(e);
@@ -51,6 +51,11 @@ pub fn search_layer<G: Graph>(
         fresh.extend(neighbours.iter().copied().filter(|&id| visited.insert(id)));
         graph.distances(query, &fresh, &mut distances);
         for (&id, &distance) in fresh.iter().zip(&distances) {
+            // An infinite distance is an element that is gone (VACUUM freed its
+            // slot after the link to it was read): never a result, never expanded.
+            if !distance.is_finite() {
+                continue;
+            }
             let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
             if results.len() < ef || distance < farthest {
                 let c = Candidate { distance, id };

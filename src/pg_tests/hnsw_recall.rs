@@ -154,8 +154,11 @@ mod tests {
         memory: &str,
     ) -> f64 {
         Spi::run("DROP INDEX IF EXISTS items_embedding_idx").unwrap();
+        // The table's parallel_workers makes PostgreSQL start the worker whatever
+        // maintenance_work_mem is (it otherwise wants 32 MB per participant).
         Spi::run(&format!(
-            "SET LOCAL maintenance_work_mem = '{memory}'; \
+            "ALTER TABLE items SET (parallel_workers = {workers}); \
+             SET LOCAL maintenance_work_mem = '{memory}'; \
              SET LOCAL max_parallel_maintenance_workers = {workers}; \
              SET LOCAL min_parallel_table_scan_size = 0"
         ))

@@ -7,6 +7,8 @@
 //!   record that is finished on [`page::WritePage::commit`] and aborted when the guard
 //!   is dropped otherwise, so a change cannot skip WAL; [`page::BuildPage`] writes
 //!   fresh pages during `CREATE INDEX`, which are WAL-logged once at the end;
+//! - [`buffers`]: reading buffers (VACUUM's strategy, recent-buffer hints,
+//!   prefetching); [`fsm`]: the free space map; [`lock`]: the insert lock;
 //! - [`meta`]: the metapage (block 0);
 //! - [`shared_graph`]: the graph of a parallel build in shared memory (Postgres-free).
 //!
@@ -19,7 +21,10 @@
 // PostgreSQL, valid for the duration of the callback; they are not user input.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod buffers;
+pub mod fsm;
 pub mod layout;
+pub mod lock;
 pub mod meta;
 pub mod page;
 pub mod shared_graph;

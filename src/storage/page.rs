@@ -7,6 +7,7 @@ use pgrx::PgSqlErrorCode;
 
 /// Magic number in every page's special area ("HNSW").
 pub const PAGE_MAGIC: u32 = 0x4853_4e57;
+use super::buffers::{pin_recent, read_buffer, relation_key};
 pub use super::layout::{BLOCK_SIZE, SPECIAL_SIZE};
 
 #[repr(C)]
@@ -133,161 +134,6 @@ unsafe fn add_item(page: pg_sys::Page, bytes: &[u8]) -> Option<u16> {
 unsafe fn free_space(page: pg_sys::Page) -> usize {
     // SAFETY: reads the page header of a locked page.
     unsafe { pg_sys::PageGetFreeSpace(page) }
-}
-
-thread_local! {
-    /// The buffer access strategy VACUUM handed the access method, while it runs
-    /// ([`VacuumStrategy`]); null otherwise.
-    static STRATEGY: std::cell::Cell<pg_sys::BufferAccessStrategy> =
-        const { std::cell::Cell::new(std::ptr::null_mut()) };
-}
-
-/// While alive, every page this backend reads or writes goes through VACUUM's
-/// buffer access strategy (`IndexVacuumInfo.strategy`: a small ring of buffers, so
-/// that `VACUUM (BUFFER_USAGE_LIMIT …)` and `vacuum_buffer_usage_limit` bound what
-/// VACUUM takes of shared buffers).
-pub struct VacuumStrategy {
-    previous: pg_sys::BufferAccessStrategy,
-}
-
-impl VacuumStrategy {
-    /// Uses `strategy` (may be null: no strategy) until dropped.
-    pub fn set(strategy: pg_sys::BufferAccessStrategy) -> VacuumStrategy {
-        VacuumStrategy {
-            previous: STRATEGY.replace(strategy),
-        }
-    }
-}
-
-impl Drop for VacuumStrategy {
-    fn drop(&mut self) {
-        STRATEGY.set(self.previous);
-    }
-}
-
-fn read_buffer(
-    rel: pg_sys::Relation,
-    fork: pg_sys::ForkNumber::Type,
-    block: u32,
-) -> pg_sys::Buffer {
-    // SAFETY: `rel` is an open index; a block past the end raises a PostgreSQL ERROR;
-    // the strategy, if any, is VACUUM's, alive while VACUUM calls us.
-    unsafe {
-        pg_sys::ReadBufferExtended(
-            rel,
-            fork,
-            block,
-            pg_sys::ReadBufferMode::RBM_NORMAL,
-            STRATEGY.get(),
-        )
-    }
-}
-
-type RecentBuffers = std::collections::HashMap<
-    (u32, u32, u32),
-    Vec<pg_sys::Buffer>,
-    std::hash::BuildHasherDefault<crate::hnsw::IdHasher>,
->;
-
-thread_local! {
-    /// Per backend: for each index (by relfilenode), the buffer each block was last
-    /// found in. `ReadRecentBuffer` pins such a buffer after checking it still holds
-    /// that block, skipping the shared buffer-mapping lookup that otherwise dominates
-    /// a search; a stale hint just falls back to `ReadBuffer`.
-    static RECENT: std::cell::RefCell<RecentBuffers> = std::cell::RefCell::new(RecentBuffers::default());
-}
-
-/// The key of `rel`'s hints in [`RECENT`]: its tablespace, database and file node.
-fn relation_key(rel: pg_sys::Relation) -> (u32, u32, u32) {
-    // SAFETY: `rel` is an open relation.
-    let node = unsafe { (*rel).rd_node };
-    (
-        node.spcNode.to_u32(),
-        node.dbNode.to_u32(),
-        node.relNode.to_u32(),
-    )
-}
-
-/// Pins `block` of `rel`'s main fork, through the recent-buffer hint when it holds.
-fn pin_recent(rel: pg_sys::Relation, block: u32) -> pg_sys::Buffer {
-    // SAFETY: reads the relation's file node; ReadRecentBuffer validates the hint
-    // (buffer tag) under the buffer header lock and pins only on a match.
-    unsafe {
-        let node = (*rel).rd_node;
-        let key = relation_key(rel);
-        let hint = RECENT.with(|r| {
-            r.borrow()
-                .get(&key)
-                .and_then(|v| v.get(block as usize).copied())
-        });
-        if let Some(buffer) = hint.filter(|&b| b != 0) {
-            if pg_sys::ReadRecentBuffer(node, pg_sys::ForkNumber::MAIN_FORKNUM, block, buffer) {
-                return buffer;
-            }
-        }
-        let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
-        RECENT.with(|r| {
-            let mut map = r.borrow_mut();
-            let hints = map.entry(key).or_default();
-            if hints.len() <= block as usize {
-                hints.resize(block as usize + 1, 0);
-            }
-            hints[block as usize] = buffer;
-        });
-        buffer
-    }
-}
-
-/// Calls `f` with the buffer hints of `rel` (indexed by block; 0 where unknown).
-fn with_hints(rel: pg_sys::Relation, f: impl FnOnce(&[pg_sys::Buffer])) {
-    let key = relation_key(rel);
-    RECENT.with(|r| {
-        if let Some(hints) = r.borrow().get(&key) {
-            f(hints);
-        }
-    });
-}
-
-/// The address of shared `buffer`'s page, if `buffer` is a shared buffer number.
-fn hinted_page(hints: &[pg_sys::Buffer], block: u32) -> Option<usize> {
-    let buffer = *hints.get(block as usize)?;
-    // SAFETY: only an address inside the shared buffer pool is computed (`buffer` is
-    // 1-based); nothing is read.
-    (buffer > 0)
-        .then(|| unsafe { pg_sys::BufferBlocks as usize + (buffer as usize - 1) * BLOCK_SIZE })
-}
-
-#[cfg(target_arch = "x86_64")]
-fn prefetch_line(address: usize) {
-    // SAFETY: a prefetch reads nothing architecturally and cannot fault, whatever the
-    // address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address as *const i8)
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn prefetch_line(_address: usize) {}
-
-/// Prefetches into the CPU cache, for each of `blocks` of `rel` whose buffer is known
-/// from an earlier read, the buffer descriptor, the page header with the first line
-/// pointers and the special area, so that reading a neighbour list's elements does
-/// not wait for memory one page at a time. Pins nothing; a stale hint costs a useless
-/// cache line at worst.
-pub fn prefetch(rel: pg_sys::Relation, blocks: impl IntoIterator<Item = u32>) {
-    with_hints(rel, |hints| {
-        for block in blocks {
-            if let Some(page) = hinted_page(hints, block) {
-                let buffer = hints[block as usize] as usize;
-                // SAFETY: computes the address of a shared buffer descriptor (the
-                // array has one per shared buffer); nothing is read.
-                let desc = unsafe { pg_sys::BufferDescriptors.add(buffer - 1) } as usize;
-                prefetch_line(desc);
-                prefetch_line(page);
-                prefetch_line(page + BLOCK_SIZE - SPECIAL_SIZE);
-            }
-        }
-    });
 }
 
 /// A pinned, share-locked page; unlocked and unpinned on drop.
@@ -472,12 +318,21 @@ impl WritePage {
     /// guard's copy ([`WritePage::was_new`]); committing the guard makes it one.
     pub fn lock(rel: pg_sys::Relation, block: u32, page_type: u16) -> WritePage {
         let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
-        // SAFETY: `buffer` is pinned; locked before use.
-        unsafe { pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32) };
-        let mut guard = WritePage::start(rel, buffer, 0);
+        // SAFETY: `buffer` is pinned; locked before use. A new page is logged as a
+        // full image (redo cannot apply a delta to a page that was never written).
+        let new = unsafe {
+            pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
+            pg_sys::PageIsNew(pg_sys::BufferGetPage(buffer))
+        };
+        let flags = if new {
+            pg_sys::GENERIC_XLOG_FULL_IMAGE
+        } else {
+            0
+        };
+        let mut guard = WritePage::start(rel, buffer, flags);
         // SAFETY: the page is locked; checked (or initialised) through the copy.
         unsafe {
-            if pg_sys::PageIsNew(guard.page) {
+            if new {
                 init_page(guard.page, page_type);
                 guard.was_new = true;
             }
@@ -664,40 +519,6 @@ impl Drop for BuildPage {
     }
 }
 
-/// The heavyweight lock inserts take on "page 0" of an index (`LockPage`): shared for
-/// ordinary inserts, exclusive for one that may become the entry point. Released on
-/// drop (and by transaction abort on error).
-pub struct InsertLock {
-    rel: pg_sys::Relation,
-    mode: pg_sys::LOCKMODE,
-}
-
-impl InsertLock {
-    /// Takes the lock in exclusive or shared mode.
-    pub fn acquire(rel: pg_sys::Relation, exclusive: bool) -> InsertLock {
-        let mode = if exclusive {
-            pg_sys::ExclusiveLock
-        } else {
-            pg_sys::ShareLock
-        } as pg_sys::LOCKMODE;
-        // SAFETY: `rel` is an open index; LockPage on block 0 is a lock tag only.
-        unsafe { pg_sys::LockPage(rel, 0, mode) };
-        InsertLock { rel, mode }
-    }
-
-    /// `true` when held exclusively.
-    pub fn exclusive(&self) -> bool {
-        self.mode == pg_sys::ExclusiveLock as pg_sys::LOCKMODE
-    }
-}
-
-impl Drop for InsertLock {
-    fn drop(&mut self) {
-        // SAFETY: releases the lock taken in `acquire`.
-        unsafe { pg_sys::UnlockPage(self.rel, 0, self.mode) };
-    }
-}
-
 /// `true` when changes to `rel` must be WAL-logged (PostgreSQL's `RelationNeedsWAL`).
 pub fn needs_wal(rel: pg_sys::Relation) -> bool {
     // SAFETY: reads fields of an open relation and the `wal_level` setting.
@@ -725,32 +546,4 @@ pub fn log_build(rel: pg_sys::Relation) {
 pub fn block_count(rel: pg_sys::Relation) -> u32 {
     // SAFETY: `rel` is an open relation.
     unsafe { pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) }
-}
-
-/// Records in `rel`'s free space map that `block` has `bytes` free (PostgreSQL's
-/// `storage/freespace`), so later inserts can find room there.
-pub fn record_free_space(rel: pg_sys::Relation, block: u32, bytes: usize) {
-    // SAFETY: `rel` is an open index; the FSM is created on first use.
-    unsafe { pg_sys::RecordPageWithFreeSpace(rel, block, bytes) }
-}
-
-/// Records that `block` has `bytes` free and makes it findable at once (updates the
-/// free space map's upper levels for that block too, `FreeSpaceMapVacuumRange`).
-pub fn offer_free_space(rel: pg_sys::Relation, block: u32, bytes: usize) {
-    record_free_space(rel, block, bytes);
-    // SAFETY: `rel` is an open index whose FSM now exists.
-    unsafe { pg_sys::FreeSpaceMapVacuumRange(rel, block, block + 1) }
-}
-
-/// A block the free space map believes has `bytes` free (it may be stale).
-pub fn page_with_free_space(rel: pg_sys::Relation, bytes: usize) -> Option<u32> {
-    // SAFETY: `rel` is an open index; an absent FSM answers InvalidBlockNumber.
-    let block = unsafe { pg_sys::GetPageWithFreeSpace(rel, bytes) };
-    (block != pg_sys::InvalidBlockNumber).then_some(block)
-}
-
-/// Propagates recorded free space to the upper levels of the free space map.
-pub fn vacuum_free_space_map(rel: pg_sys::Relation) {
-    // SAFETY: `rel` is an open index.
-    unsafe { pg_sys::IndexFreeSpaceMapVacuum(rel) }
 }

@@ -1,0 +1,166 @@
+//! Finding and pinning index buffers: `ReadBufferExtended` through VACUUM's buffer
+//! access strategy while VACUUM runs ([`VacuumStrategy`]), the per-backend
+//! recent-buffer hints that let a search skip the buffer-mapping lookup
+//! (`ReadRecentBuffer`), and CPU-cache prefetching of hinted pages.
+
+// Functions here take `pg_sys::Relation` pointers handed to the access method by
+// PostgreSQL, valid for the duration of the callback; they are not user input.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+use super::layout::{BLOCK_SIZE, SPECIAL_SIZE};
+use pgrx::pg_sys;
+
+thread_local! {
+    /// The buffer access strategy VACUUM handed the access method, while it runs
+    /// ([`VacuumStrategy`]); null otherwise.
+    static STRATEGY: std::cell::Cell<pg_sys::BufferAccessStrategy> =
+        const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// While alive, every page this backend reads or writes goes through VACUUM's
+/// buffer access strategy (`IndexVacuumInfo.strategy`: a small ring of buffers, so
+/// that `VACUUM (BUFFER_USAGE_LIMIT …)` and `vacuum_buffer_usage_limit` bound what
+/// VACUUM takes of shared buffers).
+pub struct VacuumStrategy {
+    previous: pg_sys::BufferAccessStrategy,
+}
+
+impl VacuumStrategy {
+    /// Uses `strategy` (may be null: no strategy) until dropped.
+    pub fn set(strategy: pg_sys::BufferAccessStrategy) -> VacuumStrategy {
+        VacuumStrategy {
+            previous: STRATEGY.replace(strategy),
+        }
+    }
+}
+
+impl Drop for VacuumStrategy {
+    fn drop(&mut self) {
+        STRATEGY.set(self.previous);
+    }
+}
+
+pub(super) fn read_buffer(
+    rel: pg_sys::Relation,
+    fork: pg_sys::ForkNumber::Type,
+    block: u32,
+) -> pg_sys::Buffer {
+    // SAFETY: `rel` is an open index; a block past the end raises a PostgreSQL ERROR;
+    // the strategy, if any, is VACUUM's, alive while VACUUM calls us.
+    unsafe {
+        pg_sys::ReadBufferExtended(
+            rel,
+            fork,
+            block,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            STRATEGY.get(),
+        )
+    }
+}
+
+type RecentBuffers = std::collections::HashMap<
+    (u32, u32, u32),
+    Vec<pg_sys::Buffer>,
+    std::hash::BuildHasherDefault<crate::hnsw::IdHasher>,
+>;
+
+thread_local! {
+    /// Per backend: for each index (by relfilenode), the buffer each block was last
+    /// found in. `ReadRecentBuffer` pins such a buffer after checking it still holds
+    /// that block, skipping the shared buffer-mapping lookup that otherwise dominates
+    /// a search; a stale hint just falls back to `ReadBuffer`.
+    static RECENT: std::cell::RefCell<RecentBuffers> = std::cell::RefCell::new(RecentBuffers::default());
+}
+
+/// The key of `rel`'s hints in [`RECENT`]: its tablespace, database and file node.
+pub(super) fn relation_key(rel: pg_sys::Relation) -> (u32, u32, u32) {
+    // SAFETY: `rel` is an open relation.
+    let node = unsafe { (*rel).rd_node };
+    (
+        node.spcNode.to_u32(),
+        node.dbNode.to_u32(),
+        node.relNode.to_u32(),
+    )
+}
+
+/// Pins `block` of `rel`'s main fork, through the recent-buffer hint when it holds.
+pub(super) fn pin_recent(rel: pg_sys::Relation, block: u32) -> pg_sys::Buffer {
+    // SAFETY: reads the relation's file node; ReadRecentBuffer validates the hint
+    // (buffer tag) under the buffer header lock and pins only on a match.
+    unsafe {
+        let node = (*rel).rd_node;
+        let key = relation_key(rel);
+        let hint = RECENT.with(|r| {
+            r.borrow()
+                .get(&key)
+                .and_then(|v| v.get(block as usize).copied())
+        });
+        if let Some(buffer) = hint.filter(|&b| b != 0) {
+            if pg_sys::ReadRecentBuffer(node, pg_sys::ForkNumber::MAIN_FORKNUM, block, buffer) {
+                return buffer;
+            }
+        }
+        let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
+        RECENT.with(|r| {
+            let mut map = r.borrow_mut();
+            let hints = map.entry(key).or_default();
+            if hints.len() <= block as usize {
+                hints.resize(block as usize + 1, 0);
+            }
+            hints[block as usize] = buffer;
+        });
+        buffer
+    }
+}
+
+/// Calls `f` with the buffer hints of `rel` (indexed by block; 0 where unknown).
+fn with_hints(rel: pg_sys::Relation, f: impl FnOnce(&[pg_sys::Buffer])) {
+    let key = relation_key(rel);
+    RECENT.with(|r| {
+        if let Some(hints) = r.borrow().get(&key) {
+            f(hints);
+        }
+    });
+}
+
+/// The address of shared `buffer`'s page, if `buffer` is a shared buffer number.
+fn hinted_page(hints: &[pg_sys::Buffer], block: u32) -> Option<usize> {
+    let buffer = *hints.get(block as usize)?;
+    // SAFETY: only an address inside the shared buffer pool is computed (`buffer` is
+    // 1-based); nothing is read.
+    (buffer > 0)
+        .then(|| unsafe { pg_sys::BufferBlocks as usize + (buffer as usize - 1) * BLOCK_SIZE })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn prefetch_line(address: usize) {
+    // SAFETY: a prefetch reads nothing architecturally and cannot fault, whatever the
+    // address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address as *const i8)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch_line(_address: usize) {}
+
+/// Prefetches into the CPU cache, for each of `blocks` of `rel` whose buffer is known
+/// from an earlier read, the buffer descriptor, the page header with the first line
+/// pointers and the special area, so that reading a neighbour list's elements does
+/// not wait for memory one page at a time. Pins nothing; a stale hint costs a useless
+/// cache line at worst.
+pub fn prefetch(rel: pg_sys::Relation, blocks: impl IntoIterator<Item = u32>) {
+    with_hints(rel, |hints| {
+        for block in blocks {
+            if let Some(page) = hinted_page(hints, block) {
+                let buffer = hints[block as usize] as usize;
+                // SAFETY: computes the address of a shared buffer descriptor (the
+                // array has one per shared buffer); nothing is read.
+                let desc = unsafe { pg_sys::BufferDescriptors.add(buffer - 1) } as usize;
+                prefetch_line(desc);
+                prefetch_line(page);
+                prefetch_line(page + BLOCK_SIZE - SPECIAL_SIZE);
+            }
+        }
+    });
+}
