@@ -42,17 +42,6 @@ pub struct DiskGraph {
     scratch: Vec<f32>,
     /// Elements found flagged deleted while their vectors were read.
     deleted: IdSet<u64>,
-    /// For a scan: the heap TIDs of every element measured, read under the same page
-    /// lock as its vector (see [`DiskGraph::collecting_heap_tids`]).
-    heap: Option<HeapTids>,
-}
-
-/// The heap TIDs of the elements a scan measured: where each element's run starts in
-/// `tids` and how long it is (one arena, no allocation per element).
-#[derive(Default)]
-struct HeapTids {
-    runs: HashMap<u64, (u32, u8), BuildHasherDefault<IdHasher>>,
-    tids: Vec<Tid>,
 }
 
 impl DiskGraph {
@@ -69,42 +58,30 @@ impl DiskGraph {
             batch: Vec::new(),
             scratch: Vec::new(),
             deleted: IdSet::default(),
-            heap: None,
         }
     }
 
-    /// From now on, keeps the heap TIDs of every element whose distance is measured,
-    /// read under the page lock its vector is read under, for
-    /// [`DiskGraph::heap_tids_of`]. A scan returns those: the TIDs then belong to
-    /// the vector that was measured even if VACUUM frees the element and an insert
-    /// reuses its slot before the scan ends (reading the TIDs again later could hand
-    /// back another row at the old rank).
-    pub fn collecting_heap_tids(mut self) -> DiskGraph {
-        self.heap = Some(HeapTids::default());
-        self
-    }
-
-    /// The heap TIDs element `id` had when its distance was measured (none for a
-    /// deleted element or one never measured; always none unless collecting).
-    pub fn heap_tids_of(&self, id: u64) -> &[Tid] {
-        let Some(heap) = &self.heap else {
-            return &[];
-        };
-        heap.runs.get(&id).map_or(&[], |&(start, len)| {
-            &heap.tids[start as usize..start as usize + len as usize]
-        })
-    }
-
-    /// Notes what measuring element `id` (`e`) learnt: whether it is deleted, and
-    /// its heap TIDs when collecting.
+    /// Notes what measuring element `id` (`e`) learnt: whether it is deleted.
     fn observe(&mut self, id: u64, e: &Element) {
         if e.deleted() {
             self.deleted.insert(id);
-        } else if let Some(heap) = &mut self.heap {
-            let start = heap.tids.len() as u32;
-            heap.tids.extend(e.heap_tids());
-            let len = (heap.tids.len() as u32 - start) as u8;
-            heap.runs.insert(id, (start, len));
+        }
+    }
+
+    /// Appends to `out` the heap TIDs of element `id`, a search result found at
+    /// `distance` from `query`, if it still is that element: live, and at exactly
+    /// that distance. Between the search's read and this one VACUUM may have freed
+    /// the element and an insert reused its slot; another vector there would hand
+    /// its rows the old rank (out of order), so its rows are left out. (A reused
+    /// slot holding the same vector returns rows that belong at that rank anyway.)
+    pub fn result_heap_tids(&mut self, id: u64, query: &[f32], distance: f32, out: &mut Vec<Tid>) {
+        let tid = Tid::unpack(id);
+        let metric = self.metric;
+        let page = self.read_page(tid.block);
+        if let Some(e) = page.item(tid.offset).and_then(Element::parse) {
+            if !e.deleted() && measure(metric, query, &e, &mut self.scratch) == distance {
+                out.extend(e.heap_tids());
+            }
         }
     }
 

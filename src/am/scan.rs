@@ -3,10 +3,10 @@
 //! On the first `amgettuple` after a rescan, the search runs to completion: greedy
 //! descent from the entry point, then `SEARCH-LAYER` on layer 0 with
 //! `hnsw.ef_search` candidates (Algorithm 5 of the paper). The heap TIDs of the
-//! found elements, nearest first, are then returned one per call; each element's
-//! TIDs are the ones read under the page lock its distance was measured under, so
-//! an element that VACUUM frees, and whose slot an insert reuses, during the search
-//! cannot lend another row its rank. The index distance orders like the operator
+//! found elements, nearest first, are then returned one per call; an element whose
+//! page is read again for them must still be at the distance the search measured
+//! ([`DiskGraph::result_heap_tids`]), so an element that VACUUM frees, and whose slot
+//! an insert reuses, during the search cannot lend another row its rank. The index distance orders like the operator
 //! (see [`crate::hnsw::Metric`]), so no recheck is needed. A NULL query returns rows
 //! in graph order; so does a zero query vector under cosine distance (undefined:
 //! every element is at the same distance), as with pgvector.
@@ -104,7 +104,7 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
         // the same distance from every element (pgvector returns rows too).
         meta.metric.prepare(&v).unwrap_or_else(|| v.to_vec())
     };
-    let mut graph = DiskGraph::new(index, meta.metric).collecting_heap_tids();
+    let mut graph = DiskGraph::new(index, meta.metric);
     let ef = ef_search();
     // About ef·m elements are visited; sizing the set once avoids rehashing it.
     let mut visited = IdSet::with_capacity_and_hasher(ef * 48, Default::default());
@@ -114,10 +114,11 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
     };
     let entry = descend(&mut graph, &query, entry, top, 0, &mut visited);
     let found = search_layer(&mut graph, &query, &[entry], ef, 0, &mut visited);
-    found
-        .iter()
-        .flat_map(|c| graph.heap_tids_of(c.id).iter().copied())
-        .collect()
+    let mut tids = Vec::with_capacity(found.len());
+    for c in found {
+        graph.result_heap_tids(c.id, &query, c.distance, &mut tids);
+    }
+    tids
 }
 
 /// `amgettuple`: the next heap TID in distance order.

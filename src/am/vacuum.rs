@@ -38,10 +38,10 @@
 //! and between repaired lists.
 //!
 //! Scans beside VACUUM: a scan runs its whole search at its first `amgettuple` and
-//! holds no pin after it (as pgvector). It takes each element's heap TIDs under the
-//! page lock its vector is measured under, so an element freed in pass 3 and its slot
-//! reused by an insert cannot lend another row its rank, and a flagged element gives
-//! no rows. VACUUM may later remove TIDs the scan still returns, and the heap reuse
+//! holds no pin after it (as pgvector). It takes a result's heap TIDs only if the
+//! element there is still at the distance the search measured, so an element freed
+//! in pass 3 and its slot reused by an insert cannot lend another row its rank, and a
+//! flagged element gives no rows. VACUUM may later remove TIDs the scan still returns, and the heap reuse
 //! their slots, but a row put there is newer than the scan's MVCC snapshot and
 //! invisible to it.
 
