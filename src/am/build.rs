@@ -592,7 +592,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         // The rows inserted on disk can have pruned older elements' in-links away;
         // hand over a graph whose every element a search can reach, as the flush
         // does for the in-memory part (VACUUM's check, over the pages).
-        super::cleanup::reconnect(index);
+        super::cleanup::reconnect(index, false);
     }
     drop(unlogged);
     let started = std::time::Instant::now();

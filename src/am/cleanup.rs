@@ -27,12 +27,12 @@ use crate::storage::meta::Meta;
 use crate::storage::page::block_count;
 use pgrx::{pg_guard, pg_sys};
 
-/// Links every element its nearest neighbour does not link to from that neighbour
-/// ([`link_from_nearest`]), then every live element that cannot be reached from the
-/// entry point from its nearest reachable element ([`link_unreachable`]). Returns
-/// how many were linked. Also run at the end of a build whose graph outgrew
-/// memory.
-pub(super) fn reconnect(index: pg_sys::Relation) -> usize {
+/// With `from_nearest`, links every element its nearest neighbour does not link to
+/// from that neighbour ([`link_from_nearest`]); then every live element that cannot
+/// be reached from the entry point from its nearest reachable element
+/// ([`link_unreachable`]). Returns how many were linked. A build whose graph outgrew
+/// memory runs the second part at its end.
+pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> usize {
     let meta = Meta::read(index);
     let Some((entry, top)) = meta.entry else {
         return 0;
@@ -52,8 +52,12 @@ pub(super) fn reconnect(index: pg_sys::Relation) -> usize {
     }
     let params = meta.params();
     let mut graph = DiskGraph::new(index, meta.metric);
-    let slots = Slots::read(index, &mut graph);
-    let mutual = link_from_nearest(&mut graph, &slots, &params);
+    let mutual = if from_nearest {
+        let slots = Slots::read(index, &mut graph);
+        link_from_nearest(&mut graph, &slots, &params)
+    } else {
+        0
+    };
     // Then every element no walk reaches, from a fresh read of the links. A forced
     // link may take the last in-link of another element (a prune, any link): read
     // again and go on while some are lost, four rounds at most.
@@ -197,7 +201,7 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
         let index = (*info).index;
         if worth_reconnecting(info, stats) {
             let _strategy = VacuumStrategy::set((*info).strategy);
-            reconnect(index);
+            reconnect(index, true);
         }
         let stats = if stats.is_null() {
             let s = result_or_new(stats);
