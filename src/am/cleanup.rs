@@ -14,13 +14,13 @@
 //! neighbour (the heuristic can prune away an element's near in-links), then each
 //! live element that no walk from the entry point reaches from the nearest reachable
 //! element a search finds. The links are forced, in the place of a link whose target
-//! keeps another in-link ([`DiskGraph::link`]). Every page goes through VACUUM's
+//! keeps another in-link (`GraphMut::add_link`). Every page goes through VACUUM's
 //! buffer access strategy; interrupts and cost-based delay act between elements.
 use super::disk::DiskGraph;
 use super::reach::{bytes_for, Reached, Slots};
 use super::vacuum::result_or_new;
 use crate::hnsw::search::{descend, search_layer};
-use crate::hnsw::{Candidate, Graph, IdSet, Params};
+use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Params};
 use crate::storage::buffers::VacuumStrategy;
 use crate::storage::layout;
 use crate::storage::meta::Meta;
@@ -105,7 +105,7 @@ fn link_from_nearest(graph: &mut DiskGraph, slots: &Slots, params: &Params) -> u
         graph.neighbours(n, 0, &mut back);
         if !back.contains(&u) {
             let link = Candidate { distance, id: u };
-            linked += usize::from(graph.link(n, 0, link, max, Some(&spare)));
+            linked += usize::from(graph.add_link(n, 0, link, max, Some(&spare)));
         }
     }
     linked
@@ -155,7 +155,7 @@ fn link_unreachable(
                 distance: n.distance,
                 id: u,
             };
-            if graph.link(n.id, 0, link, max, Some(&spare)) {
+            if graph.add_link(n.id, 0, link, max, Some(&spare)) {
                 reached.walk_from(slots, graph, u);
                 linked += 1;
             }

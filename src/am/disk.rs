@@ -260,6 +260,11 @@ impl GraphMut for DiskGraph {
         }
     }
 
+    /// Adds the link `id → new` on `layer` (list of at most `max`), re-selecting a
+    /// full list with the heuristic. With `force`, `new` stays in the list even when
+    /// the heuristic would drop it: it replaces the last kept link that `force` says
+    /// can be spared (has other in-links), else the last. Returns whether the list
+    /// now holds `new`.
     fn add_link(
         &mut self,
         id: u64,
@@ -268,7 +273,18 @@ impl GraphMut for DiskGraph {
         max: usize,
         force: Option<&dyn Fn(u64) -> bool>,
     ) -> bool {
-        self.link(id, layer, new, max, force)
+        let (mut present, mut holds) = (false, false);
+        let written = self.update_layer(id, layer, |graph, current| {
+            let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
+            let Some(kept) = with_link(graph, id, &ids, new, max, force) else {
+                present = true;
+                return None;
+            };
+            holds = kept.contains(&new.id);
+            let kept: Vec<Tid> = kept.into_iter().map(Tid::unpack).collect();
+            (holds || kept.as_slice() != current).then_some(kept)
+        });
+        present || (written && holds)
     }
 }
 
@@ -308,33 +324,6 @@ impl DiskGraph {
             // The list changed since we read it: drop the guard (abort) and retry.
         }
         false
-    }
-
-    /// Adds the link `id → new` on `layer` (list of at most `max`), re-selecting a
-    /// full list with the heuristic. With `force`, `new` stays in the list even when
-    /// the heuristic would drop it: it replaces the last kept link that `force` says
-    /// can be spared (has other in-links), else the last. Returns whether the list
-    /// now holds `new`.
-    pub fn link(
-        &mut self,
-        id: u64,
-        layer: usize,
-        new: Candidate<u64>,
-        max: usize,
-        force: Option<&dyn Fn(u64) -> bool>,
-    ) -> bool {
-        let (mut present, mut holds) = (false, false);
-        let written = self.update_layer(id, layer, |graph, current| {
-            let ids: Vec<u64> = current.iter().map(|t| t.pack()).collect();
-            let Some(kept) = with_link(graph, id, &ids, new, max, force) else {
-                present = true;
-                return None;
-            };
-            holds = kept.contains(&new.id);
-            let kept: Vec<Tid> = kept.into_iter().map(Tid::unpack).collect();
-            (holds || kept.as_slice() != current).then_some(kept)
-        });
-        present || (written && holds)
     }
 
     /// Re-selects `id`'s links on `layer` when some of them point at deleted
@@ -428,7 +417,7 @@ impl DiskGraph {
     /// still holds an element of `deleted` gives that place to `new` (the list is
     /// re-selected when the repair reaches it, if other deleted links are left);
     /// any other full list is re-selected with the heuristic, as by an insert
-    /// ([`DiskGraph::link`]).
+    /// (`GraphMut::add_link`).
     fn link_back_in_repair(
         &mut self,
         id: u64,
