@@ -22,12 +22,7 @@ chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 
 # 1. progress, NOTICE and memory of an over-budget build, serial and with a worker
-q <<'SQL'
-CREATE TABLE wide (id int, embedding vector(64));
-INSERT INTO wide SELECT r, array_agg(random())::real[]::vector
-    FROM generate_series(1, 64) d, generate_series(1, 20000) r GROUP BY r;
-ALTER TABLE wide SET (parallel_workers = 1);
-SQL
+wide_setup "$host" "$port" "$db" 20000
 limit_kb=$(((1 + 32) * 1024))
 # watch_build NAME WORKERS: builds wide_NAME at maintenance_work_mem 1MB with WORKERS
 # parallel workers while a second session samples pg_stat_progress_create_index and

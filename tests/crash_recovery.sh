@@ -143,12 +143,7 @@ after_vacuum=$(items_verify "$dir" "$port" "$db" "crash recovery (after VACUUM w
 [ "$pending_seen" -gt 0 ] || { echo "crash recovery: no kill hit VACUUM before its last pass" >&2; exit 1; }
 
 # 3. pg_ctl stop -m immediate during a parallel build, twice
-q <<'SQL'
-CREATE TABLE wide (id int, embedding vector(64));
-INSERT INTO wide SELECT r, array_agg(random())::real[]::vector
-    FROM generate_series(1, 64) d, generate_series(1, 40000) r GROUP BY r;
-ALTER TABLE wide SET (parallel_workers = 1);
-SQL
+wide_setup "$dir" "$port" "$db" 40000
 for round in 1 2; do
     q -c "SET max_parallel_maintenance_workers = 1" -c "SET client_min_messages = debug1" \
       -c "CREATE INDEX wide_idx ON wide USING hnsw (embedding vector_l2_ops)" >"$work/build.log" 2>&1 &

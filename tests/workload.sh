@@ -8,6 +8,8 @@
 #                                     in the index, rows of hnsw_verify()
 #   items_unfound_at HOST PORT DB EF  prints how many rows an index scan for their own
 #                                     vector at hnsw.ef_search EF misses (top 5)
+#   wide_setup HOST PORT DB ROWS      table `wide` of ROWS random vector(64) rows whose
+#                                     builds may start one parallel worker
 #   items_verify HOST PORT DB LABEL   prints the row count when every row's TID is in the
 #                                     index, every row is found by the search and
 #                                     hnsw_verify is empty; else says what is wrong (on
@@ -41,6 +43,15 @@ INSERT INTO items (embedding)
     SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16) d, generate_series(1, $rows) r GROUP BY r;
 CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32);
 CHECKPOINT;
+SQL
+}
+
+wide_setup() {
+    items_psql "$1" "$2" "$3" <<SQL
+CREATE TABLE wide (id int, embedding vector(64));
+INSERT INTO wide SELECT r, array_agg(random())::real[]::vector
+    FROM generate_series(1, 64) d, generate_series(1, $4) r GROUP BY r;
+ALTER TABLE wide SET (parallel_workers = 1);
 SQL
 }
 

@@ -171,15 +171,7 @@ mod tests {
             .unwrap();
         Spi::run("CREATE INDEX e_idx ON e USING hnsw (v vector_l2_ops)").unwrap();
         Spi::run("ANALYZE e").unwrap();
-        let plan = |q: &str| -> String {
-            Spi::connect(|c| {
-                c.select(&format!("EXPLAIN (COSTS OFF) {q}"), None, &[])
-                    .unwrap()
-                    .map(|r| r.get::<String>(1).unwrap().unwrap())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-        };
+        let plan = crate::pg_tests::support::plan;
         assert!(plan("SELECT id FROM e ORDER BY v <-> '[1,2,3]' LIMIT 5")
             .contains("Index Scan using e_idx"));
         assert!(!plan("SELECT id FROM e WHERE v = '[1,2,3]'").contains("e_idx"));

@@ -5,17 +5,8 @@
 
 #[pgrx::pg_schema]
 mod tests {
+    use crate::pg_tests::support::plan;
     use pgrx::prelude::*;
-
-    fn plan(query: &str) -> String {
-        Spi::connect(|c| {
-            c.select(&format!("EXPLAIN (COSTS OFF) {query}"), None, &[])
-                .unwrap()
-                .map(|r| r.get::<String>(1).unwrap().unwrap())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-    }
 
     fn uses(query: &str, index: &str) -> bool {
         plan(query).contains(&format!("Index Scan using {index}"))

@@ -35,6 +35,17 @@ pub fn assert_errors(cases: &[(&str, &str)], with_detail: bool) {
     }
 }
 
+/// The plan of `query` (`EXPLAIN (COSTS OFF)`), one line per row.
+pub fn plan(query: &str) -> String {
+    Spi::connect(|c| {
+        c.select(&format!("EXPLAIN (COSTS OFF) {query}"), None, &[])
+            .unwrap()
+            .map(|r| r.get::<String>(1).unwrap().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
 /// The distance operator of a `vector_*_ops` operator class.
 pub fn operator_of(opclass: &str) -> &'static str {
     match opclass {
