@@ -2,9 +2,11 @@
 # The main job (README): set up what is missing, build and install the extension
 # (release), start a throwaway PostgreSQL 15 on a loopback port with its socket under
 # /tmp, load the wordnet-minilm-384 embeddings, build the hnsw index, query it at
-# several ef_search and print recall and speed beside hnswlib's (benches/hnsw_bench.py).
+# several ef_search and print recall and speed beside pgvector's (installed from Debian's
+# source package by benches/pgvector_peer.sh) and hnswlib's (benches/hnsw_bench.py).
 # Extra arguments go to hnsw_bench.py: --rows N, --data DIR, --m, --ef-construction,
-# --ef-search 10,20,40, --workers, --maintenance-work-mem, --queries, --no-hnswlib.
+# --ef-search 10,20,40, --workers, --maintenance-work-mem, --queries, --no-hnswlib,
+# --no-pgvector, --scale-ip.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +17,8 @@ source tests/pgcluster.sh
 echo "main job: building and installing pgvec_hnsw (release)"
 cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >target/install.log 2>&1 ||
     { cat target/install.log; exit 1; }
+
+bash benches/pgvector_peer.sh || echo "main job: going on without pgvector"
 
 venv=target/venv
 if ! "$venv/bin/python" -c "import numpy, psycopg, hnswlib" 2>/dev/null; then
