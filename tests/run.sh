@@ -5,7 +5,9 @@
 #   2. pg_regress: the SQL files in tests/pg_regress/sql against a throwaway cluster,
 #      compared with tests/pg_regress/expected;
 #   3. shell tests against that cluster: tests/concurrent_inserts.sh (pgbench clients
-#      inserting into one hnsw index), tests/vacuum_churn.sh (recall and size after
+#      inserting into one hnsw index), tests/build_scale.sh (over-budget and CONCURRENTLY
+#      builds), tests/cancel.sh (pg_cancel_backend stops a build, hnsw_verify and
+#      VACUUM's bulk delete at once), tests/vacuum_churn.sh (recall and size after
 #      deletes and VACUUM on the real data), tests/vacuum_concurrency.sh (inserts,
 #      deletes and queries beside a VACUUM loop), tests/crash_recovery.sh (kill -9
 #      during inserts and during VACUUM), tests/replication.sh (a hot standby returns
@@ -70,7 +72,7 @@ if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/i
     # 3. concurrent inserts from several sessions; quality after churn on the real
     #    data; inserts, deletes and queries beside a VACUUM loop; crashes during
     #    inserts and during VACUUM; a streaming hot standby — on the same cluster
-    for script in concurrent_inserts build_scale vacuum_churn vacuum_concurrency replication crash_recovery; do
+    for script in concurrent_inserts build_scale cancel vacuum_churn vacuum_concurrency replication crash_recovery; do
         if bash "tests/$script.sh" "$work/regress" "$port"; then
             passed=$((passed + 1))
         else

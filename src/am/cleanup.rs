@@ -17,8 +17,9 @@
 //! keeps another in-link (`GraphMut::add_link`). Every page goes through VACUUM's
 //! buffer access strategy; interrupts and cost-based delay act between elements.
 use super::disk::DiskGraph;
-use super::reach::{bytes_for, Reached, Slots};
+use super::reach::{bytes_for, Reached, Slots, Walked};
 use super::vacuum::result_or_new;
+use crate::hnsw::reconnect::{self, Reach};
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Params};
 use crate::storage::buffers::VacuumStrategy;
@@ -63,8 +64,8 @@ pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> usize {
     // again and go on while some are lost, four rounds at most.
     let mut linked = 0;
     for _round in 0..4 {
-        let slots = Slots::read(index, &mut graph);
-        let (lost, done) = link_unreachable(&mut graph, &slots, (entry.pack(), top), &params);
+        let mut slots = Slots::read(index, &mut graph);
+        let (lost, done) = link_unreachable(&mut graph, &mut slots, (entry.pack(), top), &params);
         linked += done;
         if lost == 0 || done == 0 {
             break;
@@ -112,26 +113,29 @@ fn link_from_nearest(graph: &mut DiskGraph, slots: &Slots, params: &Params) -> u
 }
 
 /// One round of linking the live elements of `slots` that no walk from `entry`
-/// (id, level) along layer 0 reaches: each from the nearest reachable live element a
-/// search for its vector finds (forced, as in [`link_from_nearest`]). Returns how
-/// many were unreachable and how many it linked.
+/// (id, level) along layer 0 reaches: each from the nearest reached live element a
+/// search for its vector finds ([`reconnect::link_from_reached`]). Returns how many
+/// were unreachable and how many it linked.
 fn link_unreachable(
     graph: &mut DiskGraph,
-    slots: &Slots,
+    slots: &mut Slots,
     entry: (u64, usize),
     params: &Params,
 ) -> (usize, usize) {
-    let spare = |t: u64| slots.can_spare(t);
     let max = params.max_links(0);
-    let mut reached = Reached::new(slots);
-    reached.walk_from(slots, graph, entry.0);
-    let lost: Vec<u64> = slots
+    let mut walked = Walked {
+        reached: Reached::new(slots),
+        slots,
+    };
+    walked.walk_from(graph, entry.0);
+    let lost: Vec<u64> = walked
+        .slots
         .live()
-        .filter(|&id| !reached.contains(slots, id))
+        .filter(|&id| !walked.reached(id))
         .collect();
     let mut linked = 0;
     for &u in &lost {
-        if reached.contains(slots, u) {
+        if walked.reached(u) {
             continue;
         }
         // SAFETY: lets VACUUM's cost-based delay and interrupts act between elements.
@@ -145,20 +149,10 @@ fn link_unreachable(
             id: entry.0,
         };
         let first = descend(graph, &v, start, entry.1, 0, &mut visited);
-        let found = search_layer(graph, &v, &[first], params.ef_construction, 0, &mut visited);
-        let nearest = found
-            .iter()
-            .find(|c| c.id != u && reached.contains(slots, c.id) && slots.is_live(c.id))
-            .copied();
-        if let Some(n) = nearest {
-            let link = Candidate {
-                distance: n.distance,
-                id: u,
-            };
-            if graph.add_link(n.id, 0, link, max, Some(&spare)) {
-                reached.walk_from(slots, graph, u);
-                linked += 1;
-            }
+        let mut found = search_layer(graph, &v, &[first], params.ef_construction, 0, &mut visited);
+        found.retain(|c| walked.slots.is_live(c.id));
+        if reconnect::link_from_reached(graph, &mut walked, u, &found, max).is_some() {
+            linked += 1;
         }
         graph.clear_cache();
     }

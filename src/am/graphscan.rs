@@ -104,6 +104,7 @@ impl GraphScan {
         }
         let mut stack = vec![entry];
         while let Some(id) = stack.pop() {
+            pgrx::check_for_interrupts!();
             let Some(layer0) = self.layers(id).and_then(|l| l.first()) else {
                 continue;
             };

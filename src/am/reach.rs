@@ -12,6 +12,7 @@
 //! cost-based delay act between pages.
 
 use super::disk::DiskGraph;
+use crate::hnsw::reconnect::Reach;
 use crate::hnsw::Graph;
 use crate::storage::page::{block_count, ReadPage};
 use crate::storage::tuple::{Element, Tid};
@@ -119,6 +120,19 @@ impl Slots {
         self.slot(id).is_some_and(|s| self.in_links[s] >= 2)
     }
 
+    /// Counts a layer-0 in-link of `id` that was added (`added`) or removed (a
+    /// saturated count stays saturated: it stands for "many").
+    pub fn count_in_link(&mut self, id: u64, added: bool) {
+        if let Some(s) = self.slot(id) {
+            let n = &mut self.in_links[s];
+            *n = match (added, *n) {
+                (_, u8::MAX) => u8::MAX,
+                (true, n) => n + 1,
+                (false, n) => n.saturating_sub(1),
+            };
+        }
+    }
+
     /// The number of line pointers.
     pub fn len(&self) -> usize {
         self.state.len()
@@ -180,5 +194,32 @@ impl Reached {
                 }
             }
         }
+    }
+}
+
+/// The relinker's picture of an index on disk ([`Reach`]): its slots and what the
+/// walks from the entry point reached.
+pub struct Walked<'a> {
+    /// The slots read at the start of the round.
+    pub slots: &'a mut Slots,
+    /// What the walks reached so far.
+    pub reached: Reached,
+}
+
+impl Reach<DiskGraph> for Walked<'_> {
+    fn reached(&self, id: u64) -> bool {
+        self.reached.contains(self.slots, id)
+    }
+
+    fn walk_from(&mut self, graph: &mut DiskGraph, from: u64) {
+        self.reached.walk_from(self.slots, graph, from);
+    }
+
+    fn can_spare(&self, id: u64) -> bool {
+        self.slots.can_spare(id)
+    }
+
+    fn count_in_link(&mut self, id: u64, added: bool) {
+        self.slots.count_in_link(id, added);
     }
 }

@@ -103,6 +103,7 @@ pub fn problems(rel: pg_sys::Relation) -> Vec<Problem> {
         out.push(("bad page".into(), Some(i64::from(block)), None, what.into()));
     }
     for (&id, e) in &scan.elements {
+        pgrx::check_for_interrupts!();
         let tid = Tid::unpack(id);
         if e.dim != meta.dim {
             out.push(at(

@@ -10,6 +10,7 @@
 //!   layers;
 //! - [`select`]: `SELECT-NEIGHBORS-HEURISTIC` (Algorithm 4);
 //! - [`insert`]: `INSERT` (Algorithm 1), split into finding neighbours and connecting;
+//! - [`reconnect`]: linking an element no walk from the entry point reaches;
 //! - [`visited`]: the visited set over dense ids;
 //! - `memory` (tests only): a plain in-memory graph the tests build and search.
 
@@ -17,6 +18,7 @@ pub mod insert;
 #[cfg(test)]
 pub mod memory;
 pub mod metric;
+pub mod reconnect;
 pub mod search;
 pub mod select;
 pub mod visited;

@@ -40,6 +40,7 @@
 //! to itself (it stays reachable through the layers below).
 
 use crate::hnsw::insert::{connect, find_neighbours};
+use crate::hnsw::reconnect::{self, Reach};
 use crate::hnsw::{select, Candidate, Graph, GraphMut, Metric, Params, Visited};
 use crate::storage::tuple::MAX_HEAP_TIDS;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -434,19 +435,12 @@ impl SharedGraph {
 
 impl SharedGraph {
     /// Once all inserts are done: makes every element reachable along layer 0 from
-    /// the entry point. Neighbour selection can prune away every in-link of an older
-    /// element; each such element is linked from the nearest of its own neighbours
-    /// that is reachable, the way an insert forces a link back
-    /// ([`GraphMut::add_link`]: a full list is re-selected with the heuristic, and
-    /// the new link takes the place of one whose target keeps another in-link).
-    /// Re-selecting first matters: replacing links one by one, without it, filled
-    /// the lists of the elements everyone links to with far elements under inner
-    /// product (6,400 of 10,000 3-d rows relinked; recall@20 fell from 0.997 to
-    /// 0.85). Returns how many elements were linked; an element none of whose
-    /// neighbours becomes reachable stays as it is (VACUUM's cleanup retries). A
-    /// pruned or evicted link's target may have kept only an in-link from an element
-    /// that was itself unreachable, so reachability is computed again, up to four
-    /// rounds.
+    /// the entry point, each unreachable one linked from the nearest of its own
+    /// neighbours that is reached ([`reconnect::link_from_reached`]). Returns how many
+    /// were linked; an element none of whose neighbours becomes reachable stays as it
+    /// is (VACUUM's cleanup retries from a search). A pruned link's target may have
+    /// kept only an in-link from an element that was itself unreachable, so
+    /// reachability is computed again, up to four rounds.
     pub fn link_unreachable(&mut self) -> usize {
         let mut total = 0;
         for _ in 0..4 {
@@ -459,73 +453,87 @@ impl SharedGraph {
         total
     }
 
-    /// One round of [`SharedGraph::link_unreachable`].
+    /// One round of [`SharedGraph::link_unreachable`]: passes over the unreached
+    /// elements until one links none.
     fn link_round(&mut self) -> usize {
         let n = self.len();
         let Some((entry, _)) = self.entry() else {
             return 0;
         };
-        let mut in_links = vec![0u32; n];
+        let mut reach = ArenaReach {
+            seen: vec![false; n],
+            in_links: vec![0; n],
+        };
         let mut links = Vec::new();
         for id in 0..n as u32 {
             self.links(id, 0, &mut links);
             for &l in &links {
-                in_links[l as usize] += 1;
+                reach.in_links[l as usize] += 1;
             }
         }
-        let mut seen = vec![false; n];
-        let mut stack = Vec::new();
-        let mut mark = |g: &SharedGraph, from: u32, seen: &mut Vec<bool>| {
-            seen[from as usize] = true;
-            stack.push(from);
-            let mut links = Vec::new();
-            while let Some(id) = stack.pop() {
-                g.links(id, 0, &mut links);
-                for &l in &links {
-                    if !seen[l as usize] {
-                        seen[l as usize] = true;
-                        stack.push(l);
-                    }
-                }
-            }
-        };
-        mark(self, entry, &mut seen);
+        reach.walk_from(self, entry);
+        let max = self.params.max_links(0);
         let mut linked = 0;
-        let mut before_links = Vec::new();
         loop {
             let before = linked;
             for u in 0..n as u32 {
-                if seen[u as usize] {
+                if reach.seen[u as usize] {
                     continue;
                 }
                 self.links(u, 0, &mut links);
-                let out = links.clone();
-                for &v in out.iter().filter(|&&v| seen[v as usize]) {
-                    // The link v → u, forced as an insert forces its nearest
-                    // neighbour's link back (`GraphMut::add_link`), in the place of
-                    // a link whose target keeps another in-link.
-                    let back = Candidate {
+                let mut candidates: Vec<Candidate<u32>> = links
+                    .iter()
+                    .map(|&v| Candidate {
                         distance: self.metric.distance(self.vector(v), self.vector(u)),
-                        id: u,
-                    };
-                    self.links(v, 0, &mut before_links);
-                    let spare = |w: u32| in_links[w as usize] >= 2;
-                    if self.add_link(v, 0, back, self.params.max_links(0), Some(&spare)) {
-                        self.links(v, 0, &mut links);
-                        for &w in before_links.iter().filter(|w| !links.contains(w)) {
-                            in_links[w as usize] -= 1;
-                        }
-                        in_links[u as usize] += 1;
-                        mark(self, u, &mut seen);
-                        linked += 1;
-                        break;
-                    }
+                        id: v,
+                    })
+                    .collect();
+                candidates.sort_unstable();
+                if reconnect::link_from_reached(self, &mut reach, u, &candidates, max).is_some() {
+                    linked += 1;
                 }
             }
             if linked == before {
                 return linked;
             }
         }
+    }
+}
+
+/// What [`SharedGraph::link_unreachable`] knows of the arena: per element, whether a
+/// walk from the entry point reached it and its layer-0 in-links.
+struct ArenaReach {
+    seen: Vec<bool>,
+    in_links: Vec<u32>,
+}
+
+impl reconnect::Reach<SharedGraph> for ArenaReach {
+    fn reached(&self, id: u32) -> bool {
+        self.seen[id as usize]
+    }
+
+    fn walk_from(&mut self, graph: &mut SharedGraph, from: u32) {
+        if std::mem::replace(&mut self.seen[from as usize], true) {
+            return;
+        }
+        let (mut stack, mut links) = (vec![from], Vec::new());
+        while let Some(id) = stack.pop() {
+            graph.links(id, 0, &mut links);
+            for &l in &links {
+                if !std::mem::replace(&mut self.seen[l as usize], true) {
+                    stack.push(l);
+                }
+            }
+        }
+    }
+
+    fn can_spare(&self, id: u32) -> bool {
+        self.in_links[id as usize] >= 2
+    }
+
+    fn count_in_link(&mut self, id: u32, added: bool) {
+        let n = &mut self.in_links[id as usize];
+        *n = if added { *n + 1 } else { n.saturating_sub(1) };
     }
 }
 
