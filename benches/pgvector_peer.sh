@@ -11,23 +11,32 @@ set -euo pipefail
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$repo/target/pgvector-peer
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 control=$("$PG_CONFIG" --sharedir)/extension/vector.control
 installed() {
     [ -f "$control" ] && sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$control"
 }
+if grep -qs "written by pgvec_hnsw's tools/install-as-vector.sh" "$control"; then
+    echo "pgvector: the name vector is pgvec_hnsw's here (tools/install-as-vector.sh $PG_CONFIG --remove frees it)"
+    exit 1
+fi
 version=$(installed || true)
 case "$version" in
     0.[5-9].* | 0.[1-9][0-9].* | [1-9].*) echo "pgvector $version"; exit 0 ;;
 esac
+if [ -n "$version" ] && dpkg -S "$control" >/dev/null 2>&1; then
+    echo "pgvector: $version (no hnsw) is installed by $(dpkg -S "$control" | cut -d: -f1); not overwriting a package's files"
+    exit 1
+fi
 
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+mirror=$(sed -n 's|^URIs: *\(http[^ ]*/debian\)/*$|\1|p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
 echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian} trixie main" \
     >"$work/sources.list"
 apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
+    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root
+    -o Acquire::Retries=0 -o Acquire::http::Timeout=15)
 (
     cd "$work"
     if ! ls pgvector_*.orig.tar.* >/dev/null 2>&1; then
@@ -41,7 +50,7 @@ major=$("$PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
 src=$work/build-pg$major
 if [ ! -f "$src/Makefile" ]; then
     mkdir -p "$src"
-    tar -xzf "$(ls "$work"/pgvector_*.orig.tar.gz | head -1)" -C "$src" --strip-components=1
+    tar -xf "$(ls "$work"/pgvector_*.orig.tar.* | head -1)" -C "$src" --strip-components=1
 fi
 make -C "$src" -s -j2 PG_CONFIG="$PG_CONFIG" >"$work/build.log" 2>&1 &&
     as_root make -C "$src" -s install PG_CONFIG="$PG_CONFIG" >>"$work/build.log" 2>&1 ||

@@ -1,89 +1,137 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): sets up what is missing, then runs
-#   1. `cargo pgrx test pg15`: plain #[test]s (Postgres-free code) and #[pg_test]s
-#      inside a PostgreSQL backend;
+# The test command (README, .ci/run): sets up what is missing (tests/setup.sh: every
+# PostgreSQL version of the matrix, by tools/install-postgres.sh), then for each
+# version N of PGVEC_PG_VERSIONS (default "15 13 14 16 17 18"):
+#   1. `cargo pgrx test pgN`: plain #[test]s (Postgres-free code; on the first version
+#      only) and #[pg_test]s inside a PostgreSQL N backend;
 #   2. pg_regress: the SQL files in tests/pg_regress/sql against a throwaway cluster,
-#      compared with tests/pg_regress/expected;
-#   3. shell tests against that cluster: tests/concurrent_inserts.sh (pgbench clients
-#      inserting into one hnsw index), tests/build_scale.sh (over-budget and CONCURRENTLY
+#      compared with tests/pg_regress/expected (NAME_N.out where a version prints
+#      differently, PostgreSQL's own scheme for alternative outputs);
+#   3. on the versions of PGVEC_SHELL_VERSIONS (default "15 18"), the shell tests
+#      against that cluster: tests/concurrent_inserts.sh (pgbench clients inserting
+#      into one hnsw index), tests/build_scale.sh (over-budget and CONCURRENTLY
 #      builds), tests/cancel.sh (pg_cancel_backend stops a build, hnsw_verify and
 #      VACUUM's bulk delete at once), tests/vacuum_churn.sh (recall and size after
 #      deletes and VACUUM on the real data), tests/vacuum_concurrency.sh (inserts,
-#      deletes and queries beside a VACUUM loop), tests/crash_recovery.sh (kill -9
-#      during inserts and during VACUUM), tests/replication.sh (a hot standby returns
-#      the primary's results).
-# Prints one closing line `tests: N passed, M failed` and exits non-zero on any failure.
+#      deletes and queries beside a VACUUM loop), tests/upgrade.sh (ALTER EXTENSION
+#      UPDATE, pg_dump/pg_restore), tests/dropin.sh (CREATE EXTENSION vector through
+#      tools/install-as-vector.sh), tests/replication.sh (a hot standby returns the
+#      primary's results), tests/crash_recovery.sh (kill -9 during inserts and during
+#      VACUUM).
+# Prints a line per version `pgN: P passed, F failed`, then the closing line
+# `tests: N passed, M failed`; exits non-zero when any test fails or a version ran none.
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-bash tests/setup.sh || exit 1
-source tests/pgcluster.sh
+read -r -a versions <<<"${PGVEC_PG_VERSIONS:-15 13 14 16 17 18}"
+shell_versions=" ${PGVEC_SHELL_VERSIONS:-15 18} "
+bash tests/setup.sh "${versions[@]}" || exit 1
 
 work=$(mktemp -d /tmp/pgvec_hnsw_test.XXXXXX)
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
-trap 'cluster_stop "$work/regress"; rm -rf "$work"' EXIT
-passed=0
-failed=0
+cleanup() {
+    local dir
+    for dir in "$work"/regress-*; do
+        [ -d "$dir" ] && PG_BIN=$(cat "$dir/bindir") bash -c "source tests/pgcluster.sh; cluster_stop '$dir'"
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+total_passed=0 total_failed=0 summary=() all_ok=true
 
-# 1. cargo pgrx test (as root it needs a data directory owned by postgres)
-runas=()
-[ "$(id -u)" = 0 ] && runas=(--runas postgres --pgdata "$work/pgrx-data")
-cargo pgrx test pg15 "${runas[@]}" 2>&1 | tee "$work/cargo-test.log"
-cargo_status=${PIPESTATUS[0]}
-while read -r p f; do
-    passed=$((passed + p))
-    failed=$((failed + f))
-done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$work/cargo-test.log")
-if [ "$cargo_status" != 0 ] && ! grep -q "^test result: FAILED" "$work/cargo-test.log"; then
-    echo "cargo pgrx test failed before running tests (exit $cargo_status)"
-    failed=$((failed + 1))
-fi
+# run_version N: every test on PostgreSQL N; adds to passed/failed.
+run_version() {
+    local v=$1 pg_config
+    pg_config=$(bash tools/install-postgres.sh "$v" | tail -1)
+    export PG_BIN PG_REGRESS
+    PG_BIN=$("$pg_config" --bindir)
+    PG_REGRESS=$("$pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress
+    # shellcheck source=tests/pgcluster.sh
+    source tests/pgcluster.sh
+    echo "==== PostgreSQL $v ($pg_config)"
 
-# 2. pg_regress against a throwaway cluster with the extension installed
-if cargo pgrx install --pg-config /usr/lib/postgresql/15/bin/pg_config >"$work/install.log" 2>&1; then
-    port=${PGVEC_TEST_PORT:-54329}
-    cluster_start "$work/regress" "$port"
+    # 1. cargo pgrx test (as root it needs a data directory owned by postgres); the
+    #    plain #[test]s do not depend on the version: they run with the first one.
+    local runas=() filter=()
+    [ "$(id -u)" = 0 ] && runas=(--runas postgres --pgdata "$work/pgrx-data-$v")
+    [ "$v" = "${versions[0]}" ] || filter=(pg_)
+    cargo pgrx test "pg$v" "${runas[@]}" "${filter[@]}" 2>&1 | tee "$work/cargo-test-$v.log"
+    local status=${PIPESTATUS[0]} p f
+    while read -r p f; do
+        passed=$((passed + p))
+        failed=$((failed + f))
+    done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$work/cargo-test-$v.log")
+    if [ "$status" != 0 ] && ! grep -q "^test result: FAILED" "$work/cargo-test-$v.log"; then
+        echo "pg$v: cargo pgrx test failed before running tests (exit $status)"
+        failed=$((failed + 1))
+    fi
+
+    # 2. pg_regress against a throwaway cluster with the extension installed
+    if ! cargo pgrx install --pg-config "$pg_config" >"$work/install-$v.log" 2>&1; then
+        cat "$work/install-$v.log"
+        echo "pg$v: cargo pgrx install failed"
+        failed=$((failed + 1))
+        return
+    fi
+    local port=$((54300 + v)) dir=$work/regress-$v
+    cluster_start "$dir" "$port" || { failed=$((failed + 1)); return; }
+    echo "$PG_BIN" >"$dir/bindir"
+    local tests out=$work/regress-out-$v
     tests=$(cd tests/pg_regress/sql && ls ./*.sql | sed 's|^\./||; s|\.sql$||' | sort)
-    mkdir -p "$work/regress-out"
-    [ "$(id -u)" = 0 ] && chown postgres: "$work/regress-out"
+    mkdir -p "$out"
+    [ "$(id -u)" = 0 ] && chown postgres: "$out"
     # shellcheck disable=SC2086
     as_owner "$PG_REGRESS" \
-        --host="$work/regress" --port="$port" --user=postgres \
-        --inputdir="$repo/tests/pg_regress" --outputdir="$work/regress-out" \
-        --dbname=pgvec_regress --load-extension=pgvec_hnsw $tests 2>&1 | tee "$work/regress.log"
-    regress_status=${PIPESTATUS[0]}
+        --host="$dir" --port="$port" --user=postgres \
+        --inputdir="$repo/tests/pg_regress" --outputdir="$out" \
+        --dbname=pgvec_regress --load-extension=pgvec_hnsw $tests 2>&1 | tee "$work/regress-$v.log"
+    local regress_status=${PIPESTATUS[0]} count ok bad
     # Keep the results and diffs where pg_regress users look for them (git-ignored).
-    rm -rf tests/pg_regress/results tests/pg_regress/regression.diffs
-    cp -r "$work/regress-out/results" tests/pg_regress/results 2>/dev/null || true
-    if [ -f "$work/regress-out/regression.diffs" ]; then
-        cp "$work/regress-out/regression.diffs" tests/pg_regress/regression.diffs
-        cat tests/pg_regress/regression.diffs
+    rm -rf "tests/pg_regress/results-$v" "tests/pg_regress/regression-$v.diffs"
+    cp -r "$out/results" "tests/pg_regress/results-$v" 2>/dev/null || true
+    if [ -f "$out/regression.diffs" ]; then
+        cp "$out/regression.diffs" "tests/pg_regress/regression-$v.diffs"
+        cat "tests/pg_regress/regression-$v.diffs"
     fi
-    total=$(echo "$tests" | wc -w)
-    ok=$(grep -cE "\.\.\. ok|^ok [0-9]+ " "$work/regress.log" || true)
-    bad=$((total - ok))
+    count=$(echo "$tests" | wc -w)
+    ok=$(grep -cE "\.\.\. ok|^ok [0-9]+ " "$work/regress-$v.log" || true)
+    bad=$((count - ok))
     if [ "$regress_status" != 0 ] && [ "$bad" = 0 ]; then
-        echo "pg_regress failed (exit $regress_status)"
+        echo "pg$v: pg_regress failed (exit $regress_status)"
         bad=1
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
-    # 3. concurrent inserts from several sessions; quality after churn on the real
-    #    data; inserts, deletes and queries beside a VACUUM loop; crashes during
-    #    inserts and during VACUUM; a streaming hot standby — on the same cluster
-    for script in concurrent_inserts build_scale cancel vacuum_churn vacuum_concurrency replication crash_recovery; do
-        if bash "tests/$script.sh" "$work/regress" "$port"; then
-            passed=$((passed + 1))
-        else
-            failed=$((failed + 1))
-        fi
-    done
-else
-    cat "$work/install.log"
-    echo "cargo pgrx install failed"
-    failed=$((failed + 1))
-fi
 
-echo "tests: $passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "$cargo_status" = 0 ]
+    # 3. the shell tests, on the same cluster
+    if [[ $shell_versions == *" $v "* ]]; then
+        local script
+        for script in concurrent_inserts build_scale cancel vacuum_churn vacuum_concurrency upgrade dropin replication crash_recovery; do
+            if bash "tests/$script.sh" "$dir" "$port"; then
+                passed=$((passed + 1))
+            else
+                echo "pg$v: tests/$script.sh failed"
+                failed=$((failed + 1))
+            fi
+        done
+    fi
+    cluster_stop "$dir"
+}
+
+for v in "${versions[@]}"; do
+    passed=0 failed=0
+    run_version "$v"
+    summary+=("pg$v: $passed passed, $failed failed")
+    if [ "$passed" = 0 ]; then
+        echo "pg$v: no test ran"
+        failed=$((failed + 1))
+    fi
+    [ "$failed" = 0 ] || all_ok=false
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+done
+
+printf '%s\n' "${summary[@]}"
+echo "tests: $total_passed passed, $total_failed failed"
+$all_ok && [ "$total_failed" = 0 ]

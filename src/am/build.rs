@@ -525,7 +525,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     // Until the build ends, only this build sees the index and every page is
     // WAL-logged at the end: the on-disk inserts skip their per-change WAL records.
     let unlogged = page::UnloggedBuild::start(index);
-    let workers = parallel::planned_workers(heap, index);
+    let workers = parallel::planned_workers(heap, index, index_info);
     let parallel = if workers > 0 {
         // SAFETY: the relations of this ambuild; the metapage is written.
         unsafe { parallel::build(heap, index, index_info, workers, limit, estimate) }

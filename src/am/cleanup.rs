@@ -86,8 +86,8 @@ fn link_from_nearest(graph: &mut DiskGraph, slots: &Slots, params: &Params) -> u
     let mut linked = 0;
     let (mut out, mut back, mut distances) = (Vec::new(), Vec::new(), Vec::new());
     for u in slots.live() {
-        // SAFETY: lets VACUUM's cost-based delay and interrupts act between elements.
-        unsafe { pg_sys::vacuum_delay_point() };
+        // VACUUM's cost-based delay and interrupts act between elements.
+        crate::pg::vacuum_delay_point();
         let Some(v) = graph.vector_of(u) else {
             continue;
         };
@@ -138,8 +138,8 @@ fn link_unreachable(
         if walked.reached(u) {
             continue;
         }
-        // SAFETY: lets VACUUM's cost-based delay and interrupts act between elements.
-        unsafe { pg_sys::vacuum_delay_point() };
+        // VACUUM's cost-based delay and interrupts act between elements.
+        crate::pg::vacuum_delay_point();
         let Some(v) = graph.vector_of(u) else {
             continue;
         };

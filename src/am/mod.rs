@@ -51,8 +51,7 @@ pub const MAX_INDEX_DIM: usize = 2000;
 /// `column does not have dimensions`; `column cannot have more than 2000 dimensions
 /// for hnsw index`.
 pub(crate) fn index_dimensions(index: pg_sys::Relation) -> usize {
-    // SAFETY: an index relation has a tuple descriptor with at least one attribute.
-    let typmod = unsafe { (*(*(*index).rd_att).attrs.as_ptr()).atttypmod };
+    let typmod = crate::pg::first_column_typmod(index);
     if typmod < 1 {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -95,18 +94,17 @@ pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
     }
 }
 
-/// `aminsert`: adds one row to the on-disk graph.
-#[pg_guard]
-#[allow(clippy::too_many_arguments)]
-unsafe extern "C-unwind" fn aminsert(
+/// `aminsert`'s work (its callback, whose signature differs by version, is
+/// [`crate::pg::aminsert`]): adds one row to the on-disk graph. Returns `false` (no
+/// uniqueness to report).
+///
+/// # Safety
+/// PostgreSQL's `aminsert` arguments for an open hnsw index of one column.
+pub(crate) unsafe fn insert_row(
     index: pg_sys::Relation,
     values: *mut pg_sys::Datum,
     isnull: *mut bool,
     heap_tid: pg_sys::ItemPointer,
-    _heap: pg_sys::Relation,
-    _check_unique: pg_sys::IndexUniqueCheck::Type,
-    _index_unchanged: bool,
-    _index_info: *mut pg_sys::IndexInfo,
 ) -> bool {
     // SAFETY: one indexed column; `heap_tid` is the new row's TID.
     unsafe {
@@ -223,7 +221,7 @@ fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> AmRoutine {
         (*am).amkeytype = pg_sys::InvalidOid;
         (*am).ambuild = Some(build::ambuild);
         (*am).ambuildempty = Some(build::ambuildempty);
-        (*am).aminsert = Some(aminsert);
+        (*am).aminsert = Some(crate::pg::aminsert);
         (*am).ambulkdelete = Some(vacuum::ambulkdelete);
         (*am).amvacuumcleanup = Some(cleanup::amvacuumcleanup);
         (*am).amcostestimate = Some(cost::amcostestimate);
@@ -234,6 +232,7 @@ fn hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> AmRoutine {
         (*am).amrescan = Some(scan::amrescan);
         (*am).amgettuple = Some(scan::amgettuple);
         (*am).amendscan = Some(scan::amendscan);
+        crate::pg::set_version_capabilities(am);
         AmRoutine(am)
     }
 }

@@ -39,10 +39,10 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    crate::pg::reserve_guc_prefix(c"hnsw");
     // SAFETY: called once from _PG_init; the names are static C strings, as
-    // add_*_reloption and MarkGUCPrefixReserved keep the pointers.
+    // add_*_reloption keeps the pointers.
     unsafe {
-        pg_sys::MarkGUCPrefixReserved(c"hnsw".as_ptr());
         let kind = pg_sys::add_reloption_kind();
         RELOPT_KIND.store(kind, Ordering::Relaxed);
         pg_sys::add_int_reloption(
@@ -73,17 +73,14 @@ pub unsafe extern "C-unwind" fn amoptions(
     reloptions: pg_sys::Datum,
     validate: bool,
 ) -> *mut pg_sys::bytea {
+    let int = pg_sys::relopt_type::RELOPT_TYPE_INT;
     let table = [
-        pg_sys::relopt_parse_elt {
-            optname: c"m".as_ptr(),
-            opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
-            offset: std::mem::offset_of!(HnswOptions, m) as i32,
-        },
-        pg_sys::relopt_parse_elt {
-            optname: c"ef_construction".as_ptr(),
-            opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
-            offset: std::mem::offset_of!(HnswOptions, ef_construction) as i32,
-        },
+        crate::pg::relopt_parse_elt(c"m", int, std::mem::offset_of!(HnswOptions, m)),
+        crate::pg::relopt_parse_elt(
+            c"ef_construction",
+            int,
+            std::mem::offset_of!(HnswOptions, ef_construction),
+        ),
     ];
     // SAFETY: the table describes HnswOptions; build_reloptions pallocs the result.
     unsafe {

@@ -4,11 +4,12 @@
 //! with its own [`Builder`]. When the scan is over, the leader writes the graph to
 //! pages with the serial build's [`flush`]; when the graph fills up first, the
 //! participant that notices writes it out and everyone continues on disk (see
-//! [`Shared`]). PostgreSQL 15 leaves parallel builds to the access method
-//! (`amcanbuildparallel` came in 17), so `ambuild` asks the planner for a worker count
-//! (`plan_create_index_workers`: `max_parallel_maintenance_workers`, the table's
-//! `parallel_workers`, its size) and launches them itself, as nbtree's `nbtsort.c`
-//! does (PostgreSQL docs, "Parallel Query"; `access/parallel.h`).
+//! [`Shared`]). The worker count comes from the planner (`max_parallel_maintenance_workers`,
+//! the table's `parallel_workers`, its size): from 17 PostgreSQL plans it because the
+//! access method says `amcanbuildparallel`; before, `ambuild` asks
+//! `plan_create_index_workers` itself ([`crate::pg::planned_build_workers`]). Either
+//! way `ambuild` launches the workers, as nbtree's `nbtsort.c` does (PostgreSQL docs,
+//! "Parallel Query"; `access/parallel.h`).
 //!
 //! Memory: the shared block is sized from the row estimate with a fifth to spare, and
 //! capped like the serial build's block ([`block_limit`]) so that it plus each
@@ -253,17 +254,21 @@ pub fn last_workers_launched() -> i32 {
 }
 
 /// Workers the planner allows for building an index on `heap`
-/// (`max_parallel_maintenance_workers`, the table's `parallel_workers`, its size).
-/// Called once per build: [`last_workers_launched`] reads 0 until workers start.
-pub fn planned_workers(heap: pg_sys::Relation, index: pg_sys::Relation) -> i32 {
+/// (`max_parallel_maintenance_workers`, the table's `parallel_workers`, its size;
+/// [`crate::pg::planned_build_workers`]: PostgreSQL plans them from 17, the access
+/// method asks before). Called once per build: [`last_workers_launched`] reads 0
+/// until workers start.
+pub fn planned_workers(
+    heap: pg_sys::Relation,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+) -> i32 {
     LAST_LAUNCHED.set(0);
-    // SAFETY: both relations are open; the planner reads the catalogs.
-    unsafe {
-        if !pg_sys::IsUnderPostmaster {
-            return 0;
-        }
-        pg_sys::plan_create_index_workers((*heap).rd_id, (*index).rd_id)
+    // SAFETY: reads a global of this backend.
+    if !unsafe { pg_sys::IsUnderPostmaster } {
+        return 0;
     }
+    crate::pg::planned_build_workers(heap, index, index_info)
 }
 
 #[cfg(test)]

@@ -51,8 +51,8 @@ impl Slots {
             in_links: Vec::new(),
         };
         for block in 1..pages {
-            // SAFETY: lets VACUUM's cost-based delay and interrupts act between pages.
-            unsafe { pg_sys::vacuum_delay_point() };
+            // VACUUM's cost-based delay and interrupts act between pages.
+            crate::pg::vacuum_delay_point();
             let page = ReadPage::read(index, block, PAGE_ELEMENTS);
             slots.first.push(slots.state.len() as u32);
             for offset in 1..=page.max_offset() {
@@ -67,8 +67,8 @@ impl Slots {
         slots.in_links = vec![0; slots.state.len()];
         let mut links = Vec::new();
         for id in slots.live().collect::<Vec<u64>>() {
-            // SAFETY: as above, between elements.
-            unsafe { pg_sys::vacuum_delay_point() };
+            // As above, between elements.
+            crate::pg::vacuum_delay_point();
             graph.neighbours(id, 0, &mut links);
             for &n in &links {
                 if let Some(s) = slots.slot(n) {

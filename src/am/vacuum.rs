@@ -74,8 +74,8 @@ struct Removed {
 fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) -> Removed {
     let mut r = Removed::default();
     for block in 1..block_count(index) {
-        // SAFETY: lets VACUUM's cost-based delay and interrupts act between pages.
-        unsafe { pg_sys::vacuum_delay_point() };
+        // VACUUM's cost-based delay and interrupts act between pages.
+        crate::pg::vacuum_delay_point();
         let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
         if page.was_new() {
             // Left all zeros by an insert that failed or crashed after extending:
@@ -146,8 +146,7 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
     let mut rewritten = 0;
     let mut links = Vec::new();
     for block in 1..block_count(index) {
-        // SAFETY: as in pass 1.
-        unsafe { pg_sys::vacuum_delay_point() };
+        crate::pg::vacuum_delay_point();
         // The live elements of this page with their levels; their lists are read
         // one at a time after the page is released.
         let live: Vec<(u64, usize)> = {
@@ -164,8 +163,7 @@ fn repair(index: pg_sys::Relation, deleted: &IdSet<u64>, top_live: Option<(Tid, 
             for layer in 0..=level {
                 graph.neighbours(id, layer, &mut links);
                 if links.iter().any(|n| deleted.contains(n)) {
-                    // SAFETY: as in pass 1.
-                    unsafe { pg_sys::vacuum_delay_point() };
+                    crate::pg::vacuum_delay_point();
                     rewritten += usize::from(graph.repair_layer(id, layer, &params, deleted));
                 }
             }
@@ -206,8 +204,8 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
     let mut elsewhere = Vec::new();
     let mut emptied = 0;
     for group in by_block.chunk_by(|a, b| a.block == b.block) {
-        // SAFETY: lets VACUUM's cost-based delay and interrupts act between pages.
-        unsafe { pg_sys::vacuum_delay_point() };
+        // VACUUM's cost-based delay and interrupts act between pages.
+        crate::pg::vacuum_delay_point();
         let block = group[0].block;
         let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
         for t in group {

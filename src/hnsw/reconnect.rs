@@ -1,5 +1,6 @@
-//! Linking an element that no walk from the entry point reaches: the one mechanism
-//! behind the build's last step and VACUUM's cleanup.
+//! Linking an element that no walk from the entry point reaches: one mechanism for
+//! the build's last step and VACUUM's cleanup (VACUUM's other forced link, from an
+//! element's nearest neighbour, is about search quality, not reachability).
 //!
 //! The neighbour selection heuristic (Algorithm 4 of the paper) can prune away every
 //! layer-0 in-link of an older element, and VACUUM's repair can drop the last ones of
@@ -37,8 +38,12 @@ pub trait Reach<G: Graph + ?Sized> {
 /// `distance` is the distance from `lost`) that `reach` says is reached and whose list
 /// takes the link (forced, in the place of a link whose target can be spared: see
 /// the module docs). Keeps `reach` up to date: the in-links the new list dropped and
-/// gained, and everything now reachable through `lost`. Returns the element `lost`
-/// was linked from, or `None` when no candidate took the link.
+/// gained, and everything now reachable through `lost`. The lists are read before
+/// and after the link, each under its own lock: an insert that changed the list in
+/// between moves the counts by its own links too, which only steers which link a
+/// later forced link replaces (callers read the graph again between rounds).
+/// Returns the element `lost` was linked from, or `None` when no candidate took the
+/// link (a candidate whose list changed meanwhile is passed over for the next).
 pub fn link_from_reached<G: GraphMut, R: Reach<G>>(
     graph: &mut G,
     reach: &mut R,
@@ -64,7 +69,7 @@ pub fn link_from_reached<G: GraphMut, R: Reach<G>>(
         for &dropped in before.iter().filter(|w| !after.contains(w)) {
             reach.count_in_link(dropped, false);
         }
-        if !before.contains(&lost) {
+        if !before.contains(&lost) && after.contains(&lost) {
             reach.count_in_link(lost, true);
         }
         reach.walk_from(graph, lost);

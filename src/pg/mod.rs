@@ -56,3 +56,199 @@ pub fn vacuum_work_mem() -> usize {
     };
     kb.max(0) as usize * 1024
 }
+
+/// The physical file of `rel` as (tablespace, database, file number): the key of a
+/// relation's cached buffer hints. `RelFileNode` (13–15) became `RelFileLocator` (16).
+pub fn relation_key(rel: pg_sys::Relation) -> (u32, u32, u32) {
+    // SAFETY: `rel` is an open relation.
+    unsafe {
+        #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15"))]
+        let key = {
+            let n = (*rel).rd_node;
+            (n.spcNode.to_u32(), n.dbNode.to_u32(), n.relNode.to_u32())
+        };
+        #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15")))]
+        let key = {
+            let l = (*rel).rd_locator;
+            (l.spcOid.to_u32(), l.dbOid.to_u32(), l.relNumber.to_u32())
+        };
+        key
+    }
+}
+
+/// Pins `buffer` if it still holds `block` of `rel`'s main fork (`ReadRecentBuffer`,
+/// 14+, which checks the buffer tag under the buffer header lock); `false` when it
+/// does not, and always on 13, which has no such call (the caller then reads the
+/// block the usual way).
+pub fn read_recent_buffer(rel: pg_sys::Relation, block: u32, buffer: pg_sys::Buffer) -> bool {
+    #[cfg(feature = "pg13")]
+    {
+        let _ = (rel, block, buffer);
+        false
+    }
+    // SAFETY: `rel` is open; ReadRecentBuffer validates the hint and pins only on a
+    // match.
+    #[cfg(any(feature = "pg14", feature = "pg15"))]
+    unsafe {
+        pg_sys::ReadRecentBuffer(
+            (*rel).rd_node,
+            pg_sys::ForkNumber::MAIN_FORKNUM,
+            block,
+            buffer,
+        )
+    }
+    // SAFETY: as above.
+    #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15")))]
+    unsafe {
+        pg_sys::ReadRecentBuffer(
+            (*rel).rd_locator,
+            pg_sys::ForkNumber::MAIN_FORKNUM,
+            block,
+            buffer,
+        )
+    }
+}
+
+/// `true` when changes to `rel` must be WAL-logged: PostgreSQL's `RelationNeedsWAL`
+/// macro (`utils/rel.h`), whose subtransaction field was renamed in 16.
+pub fn relation_needs_wal(rel: pg_sys::Relation) -> bool {
+    // SAFETY: reads fields of an open relation and the `wal_level` setting.
+    unsafe {
+        let permanent = (*(*rel).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8;
+        let xlog_needed = pg_sys::wal_level >= pg_sys::WalLevel::WAL_LEVEL_REPLICA as i32;
+        #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15"))]
+        let first_subid = (*rel).rd_firstRelfilenodeSubid;
+        #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15")))]
+        let first_subid = (*rel).rd_firstRelfilelocatorSubid;
+        permanent && (xlog_needed || ((*rel).rd_createSubid == 0 && first_subid == 0))
+    }
+}
+
+/// Lets VACUUM's cost-based delay and pending interrupts act (`vacuum_delay_point`;
+/// 18 added its `is_analyze` argument, false here: this is VACUUM).
+pub fn vacuum_delay_point() {
+    // SAFETY: may sleep or raise an error (a cancel), as PostgreSQL's VACUUM loops do.
+    unsafe {
+        #[cfg(not(feature = "pg18"))]
+        pg_sys::vacuum_delay_point();
+        #[cfg(feature = "pg18")]
+        pg_sys::vacuum_delay_point(false);
+    }
+}
+
+/// One `relopt_parse_elt` of `amoptions`'s table: an option's name, type and offset
+/// in the options struct (18 added the offset of an "is set" flag, unused here).
+pub fn relopt_parse_elt(
+    name: &'static std::ffi::CStr,
+    kind: pg_sys::relopt_type::Type,
+    offset: usize,
+) -> pg_sys::relopt_parse_elt {
+    pg_sys::relopt_parse_elt {
+        optname: name.as_ptr(),
+        opttype: kind,
+        offset: offset as i32,
+        #[cfg(feature = "pg18")]
+        isset_offset: 0,
+    }
+}
+
+/// Reserves the settings prefix `prefix` (`hnsw`): an unknown `hnsw.*` setting then
+/// fails instead of becoming a placeholder (`MarkGUCPrefixReserved`, 15+; 13 and 14
+/// only warn about existing placeholders, `EmitWarningsOnPlaceholders`).
+pub fn reserve_guc_prefix(prefix: &'static std::ffi::CStr) {
+    // SAFETY: called from _PG_init with a static C string, which PostgreSQL keeps.
+    unsafe {
+        #[cfg(any(feature = "pg13", feature = "pg14"))]
+        pg_sys::EmitWarningsOnPlaceholders(prefix.as_ptr());
+        #[cfg(not(any(feature = "pg13", feature = "pg14")))]
+        pg_sys::MarkGUCPrefixReserved(prefix.as_ptr());
+    }
+}
+
+/// The typmod of the first column of `index` (`TupleDescAttr`, a macro over the
+/// `attrs` array until 17, a function over the compact attributes from 18).
+pub fn first_column_typmod(index: pg_sys::Relation) -> i32 {
+    // SAFETY: an index relation has a tuple descriptor with at least one attribute.
+    unsafe {
+        #[cfg(not(feature = "pg18"))]
+        let attr = (*(*index).rd_att).attrs.as_ptr();
+        #[cfg(feature = "pg18")]
+        let attr = pg_sys::TupleDescAttr((*index).rd_att, 0);
+        (*attr).atttypmod
+    }
+}
+
+/// `aminsert` for this version's callback signature (14 added `indexUnchanged`):
+/// adds one row through [`crate::am::insert_row`].
+#[cfg(feature = "pg13")]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn aminsert(
+    index: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+    _heap: pg_sys::Relation,
+    _check_unique: pg_sys::IndexUniqueCheck::Type,
+    _index_info: *mut pg_sys::IndexInfo,
+) -> bool {
+    // SAFETY: PostgreSQL's arguments for one indexed column.
+    unsafe { crate::am::insert_row(index, values, isnull, heap_tid) }
+}
+
+/// `aminsert` for this version's callback signature (14 added `indexUnchanged`):
+/// adds one row through [`crate::am::insert_row`].
+#[cfg(not(feature = "pg13"))]
+#[pgrx::pg_guard]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C-unwind" fn aminsert(
+    index: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+    _heap: pg_sys::Relation,
+    _check_unique: pg_sys::IndexUniqueCheck::Type,
+    _index_unchanged: bool,
+    _index_info: *mut pg_sys::IndexInfo,
+) -> bool {
+    // SAFETY: PostgreSQL's arguments for one indexed column.
+    unsafe { crate::am::insert_row(index, values, isnull, heap_tid) }
+}
+
+/// Sets what differs by version in the access method's capabilities: from 17,
+/// `amcanbuildparallel` (PostgreSQL then plans the build's workers itself, see
+/// [`planned_build_workers`]); `aminsertcleanup` stays unset, as no insert keeps
+/// state across rows (`ii_AmCache` is not used).
+///
+/// # Safety
+/// `am` is the `IndexAmRoutine` being filled in.
+pub unsafe fn set_version_capabilities(am: *mut pg_sys::IndexAmRoutine) {
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
+    // SAFETY: per the caller.
+    unsafe {
+        (*am).amcanbuildparallel = true;
+    }
+    let _ = am;
+}
+
+/// The parallel workers a build of `index` on `heap` may launch: from 17 PostgreSQL
+/// planned them (`index_build` sets `ii_ParallelWorkers` because the access method
+/// says `amcanbuildparallel`); before, the access method asks the planner itself,
+/// as nbtree does (`plan_create_index_workers`).
+pub fn planned_build_workers(
+    heap: pg_sys::Relation,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+) -> i32 {
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
+    // SAFETY: `index_info` is the build's.
+    unsafe {
+        let _ = (heap, index);
+        (*index_info).ii_ParallelWorkers
+    }
+    #[cfg(not(any(feature = "pg17", feature = "pg18")))]
+    // SAFETY: both relations are open; the planner reads the catalogs.
+    unsafe {
+        let _ = index_info;
+        pg_sys::plan_create_index_workers((*heap).rd_id, (*index).rd_id)
+    }
+}

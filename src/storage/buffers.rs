@@ -72,45 +72,34 @@ thread_local! {
     static RECENT: std::cell::RefCell<RecentBuffers> = std::cell::RefCell::new(RecentBuffers::default());
 }
 
-/// The key of `rel`'s hints in [`RECENT`]: its tablespace, database and file node.
+/// The key of `rel`'s hints in [`RECENT`]: its tablespace, database and file number.
 pub(super) fn relation_key(rel: pg_sys::Relation) -> (u32, u32, u32) {
-    // SAFETY: `rel` is an open relation.
-    let node = unsafe { (*rel).rd_node };
-    (
-        node.spcNode.to_u32(),
-        node.dbNode.to_u32(),
-        node.relNode.to_u32(),
-    )
+    crate::pg::relation_key(rel)
 }
 
 /// Pins `block` of `rel`'s main fork, through the recent-buffer hint when it holds.
 pub(super) fn pin_recent(rel: pg_sys::Relation, block: u32) -> pg_sys::Buffer {
-    // SAFETY: reads the relation's file node; ReadRecentBuffer validates the hint
-    // (buffer tag) under the buffer header lock and pins only on a match.
-    unsafe {
-        let node = (*rel).rd_node;
-        let key = relation_key(rel);
-        let hint = RECENT.with(|r| {
-            r.borrow()
-                .get(&key)
-                .and_then(|v| v.get(block as usize).copied())
-        });
-        if let Some(buffer) = hint.filter(|&b| b != 0) {
-            if pg_sys::ReadRecentBuffer(node, pg_sys::ForkNumber::MAIN_FORKNUM, block, buffer) {
-                return buffer;
-            }
+    let key = relation_key(rel);
+    let hint = RECENT.with(|r| {
+        r.borrow()
+            .get(&key)
+            .and_then(|v| v.get(block as usize).copied())
+    });
+    if let Some(buffer) = hint.filter(|&b| b != 0) {
+        if crate::pg::read_recent_buffer(rel, block, buffer) {
+            return buffer;
         }
-        let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
-        RECENT.with(|r| {
-            let mut map = r.borrow_mut();
-            let hints = map.entry(key).or_default();
-            if hints.len() <= block as usize {
-                hints.resize(block as usize + 1, 0);
-            }
-            hints[block as usize] = buffer;
-        });
-        buffer
     }
+    let buffer = read_buffer(rel, pg_sys::ForkNumber::MAIN_FORKNUM, block);
+    RECENT.with(|r| {
+        let mut map = r.borrow_mut();
+        let hints = map.entry(key).or_default();
+        if hints.len() <= block as usize {
+            hints.resize(block as usize + 1, 0);
+        }
+        hints[block as usize] = buffer;
+    });
+    buffer
 }
 
 /// Calls `f` with the buffer hints of `rel` (indexed by block; 0 where unknown).

@@ -143,6 +143,19 @@ impl Meta {
 }
 
 fn decode_or_error(bytes: &[u8]) -> Meta {
+    let version = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+    if bytes[0..4] == META_MAGIC.to_le_bytes() && version != FORMAT_VERSION {
+        let report = pgrx::pg_sys::panic::ErrorReport::new(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "hnsw index has on-disk format version {version}, this pgvec_hnsw reads version {FORMAT_VERSION}"
+            ),
+            "",
+        )
+        .set_hint("REINDEX the index to rebuild it in the current format.");
+        report.report(pgrx::PgLogLevel::ERROR);
+        unreachable!("ereport(ERROR) returned");
+    }
     Meta::decode(bytes).unwrap_or_else(|what| {
         raise(
             PgSqlErrorCode::ERRCODE_INDEX_CORRUPTED,

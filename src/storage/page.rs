@@ -521,13 +521,7 @@ impl Drop for BuildPage {
 
 /// `true` when changes to `rel` must be WAL-logged (PostgreSQL's `RelationNeedsWAL`).
 pub fn needs_wal(rel: pg_sys::Relation) -> bool {
-    // SAFETY: reads fields of an open relation and the `wal_level` setting.
-    unsafe {
-        let permanent = (*(*rel).rd_rel).relpersistence == pg_sys::RELPERSISTENCE_PERMANENT as i8;
-        let xlog_needed = pg_sys::wal_level >= pg_sys::WalLevel::WAL_LEVEL_REPLICA as i32;
-        permanent
-            && (xlog_needed || ((*rel).rd_createSubid == 0 && (*rel).rd_firstRelfilenodeSubid == 0))
-    }
+    crate::pg::relation_needs_wal(rel)
 }
 
 /// WAL-logs every page of the main fork once, at the end of a build.

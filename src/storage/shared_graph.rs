@@ -41,7 +41,8 @@
 
 use crate::hnsw::insert::{connect, find_neighbours};
 use crate::hnsw::reconnect::{self, Reach};
-use crate::hnsw::{select, Candidate, Graph, GraphMut, Metric, Params, Visited};
+use crate::hnsw::search::{descend, search_layer};
+use crate::hnsw::{select, Candidate, Graph, GraphMut, IdSet, Metric, Params, Visited};
 use crate::storage::tuple::MAX_HEAP_TIDS;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -436,29 +437,32 @@ impl SharedGraph {
 impl SharedGraph {
     /// Once all inserts are done: makes every element reachable along layer 0 from
     /// the entry point, each unreachable one linked from the nearest of its own
-    /// neighbours that is reached ([`reconnect::link_from_reached`]). Returns how many
-    /// were linked; an element none of whose neighbours becomes reachable stays as it
-    /// is (VACUUM's cleanup retries from a search). A pruned link's target may have
-    /// kept only an in-link from an element that was itself unreachable, so
-    /// reachability is computed again, up to four rounds.
+    /// neighbours that is reached ([`reconnect::link_from_reached`]). A pruned link's
+    /// target may have kept only an in-link from an element that was itself
+    /// unreachable, so reachability is computed again, up to four rounds; then an
+    /// element none of whose neighbours is reached is linked from the nearest reached
+    /// element a search for its vector finds (as VACUUM's cleanup does). Returns how
+    /// many elements were linked.
     pub fn link_unreachable(&mut self) -> usize {
         let mut total = 0;
         for _ in 0..4 {
-            let linked = self.link_round();
+            let (linked, lost) = self.link_round(false);
             total += linked;
-            if linked == 0 {
+            if linked == 0 || lost == 0 {
                 break;
             }
         }
-        total
+        total + self.link_round(true).0
     }
 
     /// One round of [`SharedGraph::link_unreachable`]: passes over the unreached
-    /// elements until one links none.
-    fn link_round(&mut self) -> usize {
+    /// elements until one links none (one pass with searches), with candidates from each element's own
+    /// neighbours, or (`from_search`) from a search for its vector. Returns how many
+    /// it linked and how many are left unreached.
+    fn link_round(&mut self, from_search: bool) -> (usize, usize) {
         let n = self.len();
-        let Some((entry, _)) = self.entry() else {
-            return 0;
+        let Some((entry, top)) = self.entry() else {
+            return (0, 0);
         };
         let mut reach = ArenaReach {
             seen: vec![false; n],
@@ -480,21 +484,35 @@ impl SharedGraph {
                 if reach.seen[u as usize] {
                     continue;
                 }
-                self.links(u, 0, &mut links);
-                let mut candidates: Vec<Candidate<u32>> = links
-                    .iter()
-                    .map(|&v| Candidate {
-                        distance: self.metric.distance(self.vector(v), self.vector(u)),
-                        id: v,
-                    })
-                    .collect();
-                candidates.sort_unstable();
+                let candidates = if from_search {
+                    let query = self.vector(u).to_vec();
+                    let mut visited = IdSet::default();
+                    let start = Candidate {
+                        distance: self.distance(&query, entry),
+                        id: entry,
+                    };
+                    let first = descend(self, &query, start, top, 0, &mut visited);
+                    let ef = self.params.ef_construction;
+                    search_layer(self, &query, &[first], ef, 0, &mut visited)
+                } else {
+                    self.links(u, 0, &mut links);
+                    let mut own: Vec<Candidate<u32>> = links
+                        .iter()
+                        .map(|&v| Candidate {
+                            distance: self.metric.distance(self.vector(v), self.vector(u)),
+                            id: v,
+                        })
+                        .collect();
+                    own.sort_unstable();
+                    own
+                };
                 if reconnect::link_from_reached(self, &mut reach, u, &candidates, max).is_some() {
                     linked += 1;
                 }
             }
-            if linked == before {
-                return linked;
+            // A search per unreached element is costly: one pass of those.
+            if linked == before || from_search {
+                return (linked, reach.seen.iter().filter(|&&s| !s).count());
             }
         }
     }
@@ -686,7 +704,6 @@ impl GraphMut for SharedGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hnsw::search::{descend, search_layer};
     use crate::hnsw::visited::EpochVisited;
     use rand::{Rng, SeedableRng};
 
