@@ -193,6 +193,8 @@ def main():
           f"m={args.m} ef_construction={args.ef_construction} workers={args.workers} "
           f"maintenance_work_mem={args.maintenance_work_mem} opclass={opclass}", flush=True)
 
+    with connect(args, "postgres") as c:
+        print(f"server: PostgreSQL {c.execute('SHOW server_version').fetchone()[0]}", flush=True)
     engines = ["pgvec_hnsw"] + (["pgvector"] if not args.no_pgvector and pgvector_available(args) else [])
     builds, sizes, rows, conn = {}, {}, [], None
     for engine in engines:

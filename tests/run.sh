@@ -33,7 +33,7 @@ work=$(mktemp -d /tmp/pgvec_hnsw_test.XXXXXX)
 cleanup() {
     local dir
     for dir in "$work"/regress-*; do
-        [ -d "$dir" ] && PG_BIN=$(cat "$dir/bindir") bash -c "source tests/pgcluster.sh; cluster_stop '$dir'"
+        [ -f "$dir/bindir" ] && PG_BIN=$(cat "$dir/bindir") bash -c "source tests/pgcluster.sh; cluster_stop '$dir'"
     done
     rm -rf "$work"
 }
@@ -50,6 +50,7 @@ run_version() {
     # shellcheck source=tests/pgcluster.sh
     source tests/pgcluster.sh
     echo "==== PostgreSQL $v ($pg_config)"
+    local stage=$SECONDS
 
     # 1. cargo pgrx test (as root it needs a data directory owned by postgres); the
     #    plain #[test]s do not depend on the version: they run with the first one.
@@ -67,6 +68,9 @@ run_version() {
         failed=$((failed + 1))
     fi
 
+    echo "pg$v: cargo pgrx test took $((SECONDS - stage)) s"
+    stage=$SECONDS
+
     # 2. pg_regress against a throwaway cluster with the extension installed
     if ! cargo pgrx install --pg-config "$pg_config" >"$work/install-$v.log" 2>&1; then
         cat "$work/install-$v.log"
@@ -83,7 +87,7 @@ run_version() {
     [ "$(id -u)" = 0 ] && chown postgres: "$out"
     # shellcheck disable=SC2086
     as_owner "$PG_REGRESS" \
-        --host="$dir" --port="$port" --user=postgres \
+        --host="$dir" --port="$port" --user=postgres --bindir="$PG_BIN" \
         --inputdir="$repo/tests/pg_regress" --outputdir="$out" \
         --dbname=pgvec_regress --load-extension=pgvec_hnsw $tests 2>&1 | tee "$work/regress-$v.log"
     local regress_status=${PIPESTATUS[0]} count ok bad
@@ -103,6 +107,8 @@ run_version() {
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
+    echo "pg$v: install and pg_regress took $((SECONDS - stage)) s"
+    stage=$SECONDS
 
     # 3. the shell tests, on the same cluster
     if [[ $shell_versions == *" $v "* ]]; then
@@ -115,14 +121,16 @@ run_version() {
                 failed=$((failed + 1))
             fi
         done
+        echo "pg$v: shell tests took $((SECONDS - stage)) s"
     fi
     cluster_stop "$dir"
 }
 
 for v in "${versions[@]}"; do
-    passed=0 failed=0
+    passed=0 failed=0 started=$SECONDS
     run_version "$v"
-    summary+=("pg$v: $passed passed, $failed failed")
+    took=$((SECONDS - started))
+    summary+=("pg$v: $passed passed, $failed failed ($((took / 60)) min $((took % 60)) s)")
     if [ "$passed" = 0 ]; then
         echo "pg$v: no test ran"
         failed=$((failed + 1))

@@ -6,7 +6,8 @@
 //! not use it. Without an ORDER BY on the operator, or when the query wants all its
 //! rows (no LIMIT, `root->limit_tuples < 0`, and no fraction of them either,
 //! `root->tuple_fraction == 0`; a LIMIT given as a parameter or a cursor wants a
-//! fraction), the cost is the largest there is and the planner never picks it. A
+//! fraction), the cost is the largest there is and the planner never picks it (from
+//! PostgreSQL 18 the path also counts as disabled, [`crate::pg::disable_index_path`]). A
 //! LIMIT above `ef_search` (or an OFFSET) is served as pgvector serves it: with the
 //! rows the scan finds, which may be fewer.
 //!
@@ -63,6 +64,7 @@ pub unsafe extern "C-unwind" fn amcostestimate(
             *startup_cost = f64::MAX;
             *total_cost = f64::MAX;
             *pages = 0.0;
+            crate::pg::disable_index_path(path);
             return;
         }
         let info = (*path).indexinfo;

@@ -12,7 +12,8 @@
 //! every element is at the same distance), as with pgvector.
 //!
 //! Each scan counts once in `pg_stat_user_indexes.idx_scan`
-//! (`pgstat_count_index_scan`); PostgreSQL counts the tuples returned.
+//! (`pgstat_count_index_scan`) and, from PostgreSQL 18, as one of `EXPLAIN ANALYZE`'s
+//! "Index Searches"; PostgreSQL counts the tuples returned.
 
 use super::disk::DiskGraph;
 use super::options::ef_search;
@@ -133,6 +134,7 @@ pub unsafe extern "C-unwind" fn amgettuple(
         if !state.started {
             state.started = true;
             crate::pg::count_index_scan((*scan).indexRelation);
+            crate::pg::count_index_search(scan);
             state.results = search(scan);
             state.next = 0;
         }

@@ -252,3 +252,34 @@ pub fn planned_build_workers(
         pg_sys::plan_create_index_workers((*heap).rd_id, (*index).rd_id)
     }
 }
+
+/// Counts one search of the index for `EXPLAIN ANALYZE`'s "Index Searches" (18+:
+/// `scan->instrument->nsearches`, set when EXPLAIN asks for it); nothing before 18.
+pub fn count_index_search(scan: pg_sys::IndexScanDesc) {
+    #[cfg(feature = "pg18")]
+    // SAFETY: `scan` is the scan PostgreSQL passed; `instrument` is null or points
+    // at the executor's counters for this scan.
+    unsafe {
+        if !(*scan).instrument.is_null() {
+            (*(*scan).instrument).nsearches += 1;
+        }
+    }
+    let _ = scan;
+}
+
+/// Makes the planner pass over an index path whatever else is disabled. Until 17 the
+/// largest cost does it; 18 compares paths by their count of disabled nodes before
+/// their cost, so a sequential scan turned off with `enable_seqscan = off` (one
+/// disabled node) would lose to any index path: the path counts two there, as
+/// pgvector's does.
+///
+/// # Safety
+/// `path` is the index path `amcostestimate` was given.
+pub unsafe fn disable_index_path(path: *mut pg_sys::IndexPath) {
+    #[cfg(feature = "pg18")]
+    // SAFETY: per the caller.
+    unsafe {
+        (*path).path.disabled_nodes = 2;
+    }
+    let _ = path;
+}
