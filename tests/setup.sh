@@ -32,13 +32,18 @@ fi
 # so it is given the versions already there as well as the new ones.
 config=${PGRX_HOME:-$HOME/.pgrx}/config.toml
 declare -A pg_configs
+changed=false
 if [ -f "$config" ]; then
     while IFS='=' read -r name path; do
         name=$(echo "$name" | tr -d ' ') path=$(echo "$path" | tr -d ' "')
-        [[ $name =~ ^pg1[0-9]$ ]] && [ -x "$path" ] && pg_configs[$name]=$path
+        [[ $name =~ ^pg1[0-9]$ ]] || continue
+        if [ -x "$path" ]; then
+            pg_configs[$name]=$path
+        else
+            changed=true # a PostgreSQL that is gone: pgrx's build would fail on it
+        fi
     done <"$config"
 fi
-changed=false
 for v in "${versions[@]}"; do
     if [[ $v == *=* ]]; then # N=PATH: that pg_config (a PostgreSQL the user already has)
         path=${v#*=} v=${v%%=*}
