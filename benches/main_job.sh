@@ -31,7 +31,8 @@ source tests/pgcluster.sh
 echo "main job: building and installing pgvec_hnsw (release) for $("$pg_config" --version)"
 cargo pgrx install --release --pg-config "$pg_config" >target/install.log 2>&1 ||
     { cat target/install.log; exit 1; }
-PG_CONFIG=$pg_config bash benches/pgvector_peer.sh || echo "main job: going on without pgvector"
+peer=$(PG_CONFIG=$pg_config bash benches/pgvector_peer.sh) || true
+echo "${peer:-main job: going on without pgvector}"
 
 venv=target/venv
 if ! "$venv/bin/python" -c "import numpy, psycopg, hnswlib" 2>/dev/null; then
@@ -42,7 +43,10 @@ fi
 
 work=$(mktemp -d /tmp/pgvec_hnsw_main.XXXXXX)
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
-trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
+remove_peer() { # a pgvector this run installed goes again (tests/dropin.sh needs the name)
+    if [[ $peer == *" installed" ]]; then PG_CONFIG=$pg_config bash benches/pgvector_peer.sh --remove; fi
+}
+trap 'cluster_stop "$work/pg"; rm -rf "$work"; remove_peer' EXIT
 port=${PGVEC_MAIN_PORT:-54330}
 cluster_start "$work/pg" "$port" shared_buffers=1GB
 "$venv/bin/python" benches/hnsw_bench.py --host "$work/pg" --port "$port" "${args[@]}"

@@ -6,6 +6,8 @@
 # own sources list, lists and cache under target/pgvector-peer: the system's apt state
 # is left alone) and builds it with PGXS. Idempotent; prints the installed version.
 # Exit status 1 (with the reason) when it cannot be installed: callers go on without it.
+# Prints "pgvector V installed" when this run installed it (the main job then removes
+# it at its end with --remove, so that the machine keeps no pgvector of ours).
 set -euo pipefail
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -14,6 +16,12 @@ work=$repo/target/pgvector-peer
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 control=$("$PG_CONFIG" --sharedir)/extension/vector.control
+major=$("$PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
+src=$work/build-pg$major
+if [ "${1:-}" = --remove ]; then
+    [ -f "$src/Makefile" ] && as_root make -C "$src" -s uninstall PG_CONFIG="$PG_CONFIG" >/dev/null
+    exit 0
+fi
 installed() {
     [ -f "$control" ] && sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$control"
 }
@@ -46,8 +54,6 @@ apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=
 ) || { echo "pgvector: the Debian source package could not be fetched"; exit 1; }
 
 # One build tree per PostgreSQL major version (PGXS builds for one pg_config at a time).
-major=$("$PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
-src=$work/build-pg$major
 if [ ! -f "$src/Makefile" ]; then
     mkdir -p "$src"
     tar -xf "$(ls "$work"/pgvector_*.orig.tar.* | head -1)" -C "$src" --strip-components=1
@@ -55,4 +61,4 @@ fi
 make -C "$src" -s -j2 PG_CONFIG="$PG_CONFIG" >"$work/build.log" 2>&1 &&
     as_root make -C "$src" -s install PG_CONFIG="$PG_CONFIG" >>"$work/build.log" 2>&1 ||
     { tail -20 "$work/build.log"; echo "pgvector: build failed"; exit 1; }
-echo "pgvector $(installed)"
+echo "pgvector $(installed) installed"

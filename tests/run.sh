@@ -26,14 +26,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 read -r -a versions <<<"${PGVEC_PG_VERSIONS:-15 13 14 16 17 18}"
 shell_versions=" ${PGVEC_SHELL_VERSIONS:-15 18} "
-bash tests/setup.sh "${versions[@]}" || exit 1
+bash tests/setup.sh "${versions[@]}" || { echo "tests: 0 passed, 1 failed (setup)"; exit 1; }
 
 work=$(mktemp -d /tmp/pgvec_hnsw_test.XXXXXX)
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
 cleanup() {
-    local dir
-    for dir in "$work"/regress-*; do
-        [ -f "$dir/bindir" ] && PG_BIN=$(cat "$dir/bindir") bash -c "source tests/pgcluster.sh; cluster_stop '$dir'"
+    local bindir
+    for bindir in "$work"/bindir-*; do
+        [ -f "$bindir" ] && PG_BIN=$(cat "$bindir") bash -c "source tests/pgcluster.sh; cluster_stop '$work/regress-${bindir##*-}'"
     done
     rm -rf "$work"
 }
@@ -58,11 +58,16 @@ run_version() {
     [ "$(id -u)" = 0 ] && runas=(--runas postgres --pgdata "$work/pgrx-data-$v")
     [ "$v" = "${versions[0]}" ] || filter=(pg_)
     cargo pgrx test "pg$v" "${runas[@]}" "${filter[@]}" 2>&1 | tee "$work/cargo-test-$v.log"
-    local status=${PIPESTATUS[0]} p f
+    local status=${PIPESTATUS[0]} p f ran=0
     while read -r p f; do
         passed=$((passed + p))
         failed=$((failed + f))
+        ran=$((ran + p + f))
     done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$work/cargo-test-$v.log")
+    if [ "$ran" = 0 ]; then
+        echo "pg$v: cargo pgrx test ran no test"
+        failed=$((failed + 1))
+    fi
     if [ "$status" != 0 ] && ! grep -q "^test result: FAILED" "$work/cargo-test-$v.log"; then
         echo "pg$v: cargo pgrx test failed before running tests (exit $status)"
         failed=$((failed + 1))
@@ -79,8 +84,8 @@ run_version() {
         return
     fi
     local port=$((54300 + v)) dir=$work/regress-$v
+    echo "$PG_BIN" >"$work/bindir-$v"
     cluster_start "$dir" "$port" || { failed=$((failed + 1)); return; }
-    echo "$PG_BIN" >"$dir/bindir"
     local tests out=$work/regress-out-$v
     tests=$(cd tests/pg_regress/sql && ls ./*.sql | sed 's|^\./||; s|\.sql$||' | sort)
     mkdir -p "$out"
@@ -101,9 +106,9 @@ run_version() {
     count=$(echo "$tests" | wc -w)
     ok=$(grep -cE "\.\.\. ok|^ok [0-9]+ " "$work/regress-$v.log" || true)
     bad=$((count - ok))
-    if [ "$regress_status" != 0 ] && [ "$bad" = 0 ]; then
-        echo "pg$v: pg_regress failed (exit $regress_status)"
-        bad=1
+    if { [ "$regress_status" != 0 ] && [ "$bad" = 0 ]; } || [ "$ok" = 0 ]; then
+        echo "pg$v: pg_regress failed (exit $regress_status, $ok of $count passed)"
+        bad=$((bad > 0 ? bad : 1))
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
@@ -129,12 +134,12 @@ run_version() {
 for v in "${versions[@]}"; do
     passed=0 failed=0 started=$SECONDS
     run_version "$v"
-    took=$((SECONDS - started))
-    summary+=("pg$v: $passed passed, $failed failed ($((took / 60)) min $((took % 60)) s)")
     if [ "$passed" = 0 ]; then
         echo "pg$v: no test ran"
         failed=$((failed + 1))
     fi
+    took=$((SECONDS - started))
+    summary+=("pg$v: $passed passed, $failed failed ($((took / 60)) min $((took % 60)) s)")
     [ "$failed" = 0 ] || all_ok=false
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))

@@ -28,22 +28,24 @@ if ! cargo pgrx --version 2>/dev/null | grep -q "0\.18\.1"; then
     cargo install cargo-pgrx --version 0.18.1 --locked
 fi
 
-# pgrx's config lists every version it may build for; `cargo pgrx init` rewrites it,
-# so it is given the versions already there as well as the new ones.
+# pgrx's config lists every version it may build for, and its build fails on one whose
+# pg_config is gone: such lines are dropped. `cargo pgrx init` adds to the rest.
 config=${PGRX_HOME:-$HOME/.pgrx}/config.toml
 declare -A pg_configs
-changed=false
 if [ -f "$config" ]; then
-    while IFS='=' read -r name path; do
-        name=$(echo "$name" | tr -d ' ') path=$(echo "$path" | tr -d ' "')
-        [[ $name =~ ^pg1[0-9]$ ]] || continue
-        if [ -x "$path" ]; then
+    kept=$(mktemp)
+    while IFS= read -r line; do
+        name=$(echo "${line%%=*}" | tr -d ' ') path=$(echo "${line#*=}" | tr -d ' "')
+        if [[ $name =~ ^pg1[0-9]$ ]]; then
+            [ -x "$path" ] || continue
             pg_configs[$name]=$path
-        else
-            changed=true # a PostgreSQL that is gone: pgrx's build would fail on it
         fi
+        echo "$line" >>"$kept"
     done <"$config"
+    cmp -s "$kept" "$config" || cp "$kept" "$config"
+    rm -f "$kept"
 fi
+changed=false
 for v in "${versions[@]}"; do
     if [[ $v == *=* ]]; then # N=PATH: that pg_config (a PostgreSQL the user already has)
         path=${v#*=} v=${v%%=*}

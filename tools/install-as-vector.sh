@@ -15,7 +15,8 @@
 # extversion may count on. It refuses, changing nothing, where a `vector.control` that
 # it did not write is there: that is pgvector's own, and both cannot share the name.
 # The two names can be installed together but not created in one database (both
-# define the type `vector`).
+# define the type `vector`). Unlike pgvector, there is no ivfflat access method (and no
+# ivfflat.probes), and the extension is not relocatable (ALTER EXTENSION … SET SCHEMA).
 set -euo pipefail
 
 PGVECTOR_LEVEL=0.5.1
@@ -25,15 +26,18 @@ as_root() { if [ -w "$extdir" ]; then "$@"; else sudo -n "$@"; fi; }
 extdir=$("$pg_config" --sharedir)/extension
 control=$extdir/vector.control
 
-if [ -f "$control" ] && ! grep -qxF "$MARK" "$control"; then
-    echo "install-as-vector.sh: $control belongs to another extension (pgvector?); not overwriting it." >&2
+ours=$extdir/vector--$PGVECTOR_LEVEL.sql
+foreign=$(ls "$extdir"/vector--*.sql 2>/dev/null | grep -vxF "$ours" || true)
+if { [ -f "$control" ] && ! grep -qxF "$MARK" "$control"; } || [ -n "$foreign" ] ||
+    { [ -f "$ours" ] && [ ! -f "$control" ]; }; then
+    echo "install-as-vector.sh: pgvector's files (or another extension's named vector) are in $extdir; not touching them." >&2
     echo "Remove pgvector from this PostgreSQL first, or use CREATE EXTENSION pgvec_hnsw." >&2
     exit 1
 fi
 
 if [ "${2:-}" = --remove ]; then
-    as_root rm -f "$control" "$extdir"/vector--*.sql
-    echo "install-as-vector.sh: the name vector is removed from $extdir"
+    as_root rm -f "$control" "$ours"
+    echo "install-as-vector.sh: the name vector is removed from $extdir (databases that created it keep it until DROP EXTENSION vector)"
     exit 0
 fi
 
@@ -55,7 +59,6 @@ relocatable = false
 superuser = true
 trusted = false
 EOF
-as_root rm -f "$extdir"/vector--*.sql
-as_root install -m 644 "$script" "$extdir/vector--$PGVECTOR_LEVEL.sql"
+as_root install -m 644 "$script" "$ours"
 as_root install -m 644 "$tmp" "$control"
 echo "install-as-vector.sh: CREATE EXTENSION vector now creates pgvec_hnsw $version (extversion $PGVECTOR_LEVEL)"

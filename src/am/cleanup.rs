@@ -193,6 +193,9 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
             return stats;
         }
         let index = (*info).index;
+        if !Meta::vacuum_can_read(index) {
+            return stats;
+        }
         if worth_reconnecting(info, stats) {
             let _strategy = VacuumStrategy::set((*info).strategy);
             reconnect(index, true);

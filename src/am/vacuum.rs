@@ -271,8 +271,11 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     // SAFETY: VACUUM passes a live info struct, a result struct or null, and a
     // callback that answers for heap TIDs.
     unsafe {
-        let stats = result_or_new(stats);
         let index = (*info).index;
+        if !Meta::vacuum_can_read(index) {
+            return stats;
+        }
+        let stats = result_or_new(stats);
         let _strategy = buffers::VacuumStrategy::set((*info).strategy);
         let callback = callback.expect("bulk delete callback");
         let removed = remove_dead_tids(index, |t| {

@@ -152,6 +152,11 @@ pub fn relopt_parse_elt(
     }
 }
 
+/// Whether [`reserve_guc_prefix`] makes unknown settings of the prefix an error
+/// (15+); on 13 and 14 `SET hnsw.unknown = …` creates a placeholder, as for any
+/// extension there.
+pub const GUC_PREFIX_RESERVED: bool = cfg!(not(any(feature = "pg13", feature = "pg14")));
+
 /// Reserves the settings prefix `prefix` (`hnsw`): an unknown `hnsw.*` setting then
 /// fails instead of becoming a placeholder (`MarkGUCPrefixReserved`, 15+; 13 and 14
 /// only warn about existing placeholders, `EmitWarningsOnPlaceholders`).

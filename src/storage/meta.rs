@@ -106,6 +106,26 @@ impl Meta {
         })
     }
 
+    /// `false`, with a WARNING that names the index and says to REINDEX it, when the
+    /// metapage of `rel` holds another on-disk format version: VACUUM then leaves the
+    /// index alone instead of failing (an autovacuum that fails on one index never
+    /// vacuums its table), while scans and inserts refuse it ([`Meta::read`]).
+    pub fn vacuum_can_read(rel: pg_sys::Relation) -> bool {
+        let page = ReadPage::read(rel, 0, PAGE_META);
+        let b = page.contents(META_BYTES);
+        let version = u32::from_le_bytes(b[4..8].try_into().unwrap());
+        if b[0..4] != META_MAGIC.to_le_bytes() || version == FORMAT_VERSION {
+            return true;
+        }
+        // SAFETY: an open relation's name is a NUL-terminated string.
+        let name = unsafe { std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()) };
+        pgrx::warning!(
+            "hnsw index \"{}\" has on-disk format version {version}, this pgvec_hnsw reads version {FORMAT_VERSION}: VACUUM skips it; REINDEX it",
+            name.to_string_lossy()
+        );
+        false
+    }
+
     /// Reads the metapage of `rel`.
     pub fn read(rel: pg_sys::Relation) -> Meta {
         let page = ReadPage::read(rel, 0, PAGE_META);
