@@ -31,7 +31,7 @@ if bash "$script" "$work/pg_config" 2>"$work/refusal"; then
     echo "dropin: installed over pgvector's vector.control" >&2
     exit 1
 fi
-grep -q "belongs to another extension" "$work/refusal" && cmp -s "$work/share/extension/vector.control" "$work/pgvector.control" &&
+grep -q "not touching them" "$work/refusal" && cmp -s "$work/share/extension/vector.control" "$work/pgvector.control" &&
     [ "$(ls "$work/share/extension")" = vector.control ] ||
     { echo "dropin: the refusal changed files or said: $(cat "$work/refusal")" >&2; exit 1; }
 
