@@ -5,7 +5,9 @@
 -- counted then: m = 100 draws 1 % of elements for layer 1, none of 1,000 has a
 -- chance of 4e-5), a third of all
 -- rows deleted, VACUUM, then hnsw_index_stats, hnsw_verify and recall@10 of 20
--- queries against the exact answer ((v <-> q) + 0 cannot use the index).
+-- queries against the exact answer ((v <-> q) + 0 cannot use the index). Autovacuum
+-- stays off for the table: an autoanalyze's snapshot would keep VACUUM from removing
+-- the deleted rows.
 CREATE TABLE dim_cases AS
     SELECT dim, m FROM unnest('{1,1536,1945,1968,1969,2000}'::int[]) dim,
                        unnest('{16,32,100}'::int[]) m;
@@ -13,7 +15,7 @@ CREATE TABLE dim_results (dim int, m int, tids bigint, levels int, problems bigi
 SET enable_seqscan = off;
 SELECT format($$
     DROP TABLE IF EXISTS hd;
-    CREATE TABLE hd (id int, v vector(%1$s));
+    CREATE TABLE hd (id int, v vector(%1$s)) WITH (autovacuum_enabled = false);
     INSERT INTO hd SELECT r, array_agg(random() - 0.5)::real[]::vector
         FROM generate_series(1, %1$s) d, generate_series(1, 900) r GROUP BY r;
     CREATE INDEX hd_idx ON hd USING hnsw (v vector_l2_ops) WITH (m = %2$s, ef_construction = %3$s);

@@ -1,6 +1,6 @@
 -- VACUUM on an hnsw index: dead rows leave, the graph is repaired, space is reused,
 -- hnsw_verify stays empty.
-CREATE TABLE vac (id int PRIMARY KEY, embedding vector(3));
+CREATE TABLE vac (id int PRIMARY KEY, embedding vector(3)) WITH (autovacuum_enabled = false);
 INSERT INTO vac SELECT i, ARRAY[i % 17, i % 13, i % 7]::vector FROM generate_series(1, 600) i;
 CREATE INDEX vac_idx ON vac USING hnsw (embedding vector_l2_ops) WITH (m = 4, ef_construction = 16);
 SELECT count(*) AS problems FROM hnsw_verify('vac_idx');

@@ -5,7 +5,7 @@
 -- searched only from an element's surviving neighbours and counted deleted
 -- elements among its results).
 SELECT setseed(0.5);
-CREATE TABLE v3 (id int, v vector(3));
+CREATE TABLE v3 (id int, v vector(3)) WITH (autovacuum_enabled = false);
 INSERT INTO v3 SELECT i, ARRAY[random(), random(), random()] FROM generate_series(1, 10000) i;
 CREATE INDEX v3_idx ON v3 USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 8);
 DELETE FROM v3 WHERE id % 4 <> 0;
