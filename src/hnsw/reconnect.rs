@@ -78,43 +78,61 @@ pub fn link_from_reached<G: GraphMut, R: Reach<G>>(
     None
 }
 
+/// A [`Reach`] over dense ids `0..n` (the build arena's, and the in-memory graph's
+/// of the tests): per element, whether a walk from the entry point reached it and
+/// its layer-0 in-links.
+pub struct DenseReach {
+    /// Reached by a walk, by id.
+    pub seen: Vec<bool>,
+    /// Layer-0 in-links, by id.
+    pub in_links: Vec<u32>,
+}
+
+impl DenseReach {
+    /// Nothing reached and no in-link counted, for `n` elements.
+    pub fn new(n: usize) -> DenseReach {
+        DenseReach {
+            seen: vec![false; n],
+            in_links: vec![0; n],
+        }
+    }
+}
+
+impl<G: Graph<Id = u32>> Reach<G> for DenseReach {
+    fn reached(&self, id: u32) -> bool {
+        self.seen[id as usize]
+    }
+
+    fn walk_from(&mut self, graph: &mut G, from: u32) {
+        if std::mem::replace(&mut self.seen[from as usize], true) {
+            return;
+        }
+        let (mut stack, mut links) = (vec![from], Vec::new());
+        while let Some(id) = stack.pop() {
+            graph.neighbours(id, 0, &mut links);
+            for &l in &links {
+                if !std::mem::replace(&mut self.seen[l as usize], true) {
+                    stack.push(l);
+                }
+            }
+        }
+    }
+
+    fn can_spare(&self, id: u32) -> bool {
+        self.in_links[id as usize] >= 2
+    }
+
+    fn count_in_link(&mut self, id: u32, added: bool) {
+        let n = &mut self.in_links[id as usize];
+        *n = if added { *n + 1 } else { n.saturating_sub(1) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hnsw::memory::MemoryGraph;
     use crate::hnsw::{Metric, Params};
-
-    /// A [`Reach`] over dense ids, as the build arena keeps it.
-    struct Dense {
-        seen: Vec<bool>,
-        in_links: Vec<u32>,
-    }
-
-    impl Reach<MemoryGraph> for Dense {
-        fn reached(&self, id: u32) -> bool {
-            self.seen[id as usize]
-        }
-        fn walk_from(&mut self, graph: &mut MemoryGraph, from: u32) {
-            let mut stack = vec![from];
-            self.seen[from as usize] = true;
-            let mut links = Vec::new();
-            while let Some(id) = stack.pop() {
-                graph.neighbours(id, 0, &mut links);
-                for &l in &links {
-                    if !std::mem::replace(&mut self.seen[l as usize], true) {
-                        stack.push(l);
-                    }
-                }
-            }
-        }
-        fn can_spare(&self, id: u32) -> bool {
-            self.in_links[id as usize] >= 2
-        }
-        fn count_in_link(&mut self, id: u32, added: bool) {
-            let n = &mut self.in_links[id as usize];
-            *n = if added { *n + 1 } else { n.saturating_sub(1) };
-        }
-    }
 
     #[test]
     fn links_from_the_nearest_reached_and_counts_in_links() {
@@ -132,7 +150,7 @@ mod tests {
         g.set_neighbours(2, 0, &[1]);
         g.set_neighbours(3, 0, &[4]);
         g.set_neighbours(4, 0, &[3]);
-        let mut reach = Dense {
+        let mut reach = DenseReach {
             seen: vec![false; 5],
             in_links: vec![1, 2, 1, 1, 1],
         };

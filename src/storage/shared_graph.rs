@@ -464,10 +464,7 @@ impl SharedGraph {
         let Some((entry, top)) = self.entry() else {
             return (0, 0);
         };
-        let mut reach = ArenaReach {
-            seen: vec![false; n],
-            in_links: vec![0; n],
-        };
+        let mut reach = reconnect::DenseReach::new(n);
         let mut links = Vec::new();
         for id in 0..n as u32 {
             self.links(id, 0, &mut links);
@@ -515,43 +512,6 @@ impl SharedGraph {
                 return (linked, reach.seen.iter().filter(|&&s| !s).count());
             }
         }
-    }
-}
-
-/// What [`SharedGraph::link_unreachable`] knows of the arena: per element, whether a
-/// walk from the entry point reached it and its layer-0 in-links.
-struct ArenaReach {
-    seen: Vec<bool>,
-    in_links: Vec<u32>,
-}
-
-impl reconnect::Reach<SharedGraph> for ArenaReach {
-    fn reached(&self, id: u32) -> bool {
-        self.seen[id as usize]
-    }
-
-    fn walk_from(&mut self, graph: &mut SharedGraph, from: u32) {
-        if std::mem::replace(&mut self.seen[from as usize], true) {
-            return;
-        }
-        let (mut stack, mut links) = (vec![from], Vec::new());
-        while let Some(id) = stack.pop() {
-            graph.links(id, 0, &mut links);
-            for &l in &links {
-                if !std::mem::replace(&mut self.seen[l as usize], true) {
-                    stack.push(l);
-                }
-            }
-        }
-    }
-
-    fn can_spare(&self, id: u32) -> bool {
-        self.in_links[id as usize] >= 2
-    }
-
-    fn count_in_link(&mut self, id: u32, added: bool) {
-        let n = &mut self.in_links[id as usize];
-        *n = if added { *n + 1 } else { n.saturating_sub(1) };
     }
 }
 
