@@ -37,10 +37,13 @@ CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_l2_ops) W
 VACUUM items;
 SQL
 
-# Waits until the standby has replayed everything the primary has written.
+# Waits until the standby has replayed everything the primary has written. The
+# insert position, not pg_current_wal_lsn() (how far WAL is written out): VACUUM
+# commits without an xid and does not flush, so its last records may sit in the WAL
+# buffers beyond the write position until the WAL writer's next round.
 catch_up() {
     local lsn
-    lsn=$(primary -At -c "SELECT pg_current_wal_lsn()")
+    lsn=$(primary -At -c "SELECT pg_current_wal_insert_lsn()")
     for _ in $(seq 300); do
         [ "$(replica -At -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'" 2>/dev/null)" = t ] && return 0
         sleep 0.1
@@ -75,11 +78,11 @@ compare() {
         exit 1
     fi
     local problems
-    problems=$(replica -At -c "SELECT count(*) FROM hnsw_verify('items_embedding_idx')")
-    if [ "$problems" != 0 ]; then
-        echo "replication ($when): hnsw_verify on the standby found $problems problems" \
-            "(the primary: $(primary -At -c "SELECT count(*) FROM hnsw_verify('items_embedding_idx')")):"
-        replica -At -c "SELECT * FROM hnsw_verify('items_embedding_idx') LIMIT 20"
+    problems=$(replica -At -c "SELECT * FROM hnsw_verify('items_embedding_idx') LIMIT 20")
+    if [ -n "$problems" ]; then
+        echo "replication ($when): hnsw_verify on the standby found problems:"
+        echo "$problems"
+        echo "(on the primary: $(primary -At -c "SELECT count(*) FROM hnsw_verify('items_embedding_idx')"))"
         exit 1
     fi
 }

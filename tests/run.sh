@@ -7,8 +7,8 @@
 #   2. pg_regress: the SQL files in tests/pg_regress/sql against a throwaway cluster,
 #      compared with tests/pg_regress/expected (NAME_N.out where a version prints
 #      differently, PostgreSQL's own scheme for alternative outputs);
-#   3. on the versions of PGVEC_SHELL_VERSIONS (default "15"; 18 runs them too with
-#      PGVEC_SHELL_VERSIONS="15 18", but its replication test does not pass yet), the shell tests
+#   3. on the versions of PGVEC_SHELL_VERSIONS (default "15 18": Debian's own and the
+#      newest), the shell tests
 #      against that cluster: tests/concurrent_inserts.sh (pgbench clients inserting
 #      into one hnsw index), tests/build_scale.sh (over-budget and CONCURRENTLY
 #      builds), tests/cancel.sh (pg_cancel_backend stops a build, hnsw_verify and
@@ -26,7 +26,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 read -r -a versions <<<"${PGVEC_PG_VERSIONS:-15 13 14 16 17 18}"
-shell_versions=" ${PGVEC_SHELL_VERSIONS:-15} "
+shell_versions=" ${PGVEC_SHELL_VERSIONS:-15 18} "
 bash tests/setup.sh "${versions[@]}" || { echo "tests: 0 passed, 1 failed (setup)"; exit 1; }
 
 work=$(mktemp -d /tmp/pgvec_hnsw_test.XXXXXX)

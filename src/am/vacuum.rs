@@ -32,7 +32,9 @@
 //! was read (optimistically, as inserts do), so concurrent inserts are never lost.
 //! Scans and inserts that still hold the TID of a freed element read whatever is
 //! there now (nothing, or a newer element) and cope: every tuple is parsed by tag.
-//! A crash between passes leaves flagged elements that the next VACUUM picks up.
+//! A crash between passes leaves flagged elements that the next VACUUM picks up, and
+//! maybe live elements whose only in-link a re-selected list dropped or pass 3 freed,
+//! which that VACUUM's cleanup relinks (as it relinks those an insert's pruning left).
 //! Every page goes through VACUUM's buffer access strategy
 //! ([`buffers::VacuumStrategy`]); interrupts and cost-based delay act between pages
 //! and between repaired lists.
