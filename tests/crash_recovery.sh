@@ -23,6 +23,7 @@ db=pgvec_crash
 items_setup "$dir" "$port" "$db" 2000
 q() { items_psql "$dir" "$port" "$db" "$@"; }
 q <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pageinspect;
 CREATE UNLOGGED TABLE scratch (id int, embedding vector(3));
 CREATE INDEX scratch_idx ON scratch USING hnsw (embedding vector_l2_ops);
 INSERT INTO scratch SELECT i, ARRAY[i, i, i]::vector FROM generate_series(1, 100) i;
@@ -67,8 +68,9 @@ kill_backend_running() {
 # a search at ef_search 1000 per row). With after-vacuum-kill, live elements without
 # in-links are allowed and counted in $unlinked: VACUUM's repair and free passes can
 # leave them (a re-selected list that drops its only in-link, a freed element that was
-# it) until its cleanup relinks them, and a kill may fall in between; the next VACUUM
-# relinks them (checked after it).
+# it) until its cleanup relinks them, and a kill may fall in between; the flag those
+# passes set in the metapage (relink_pending) makes the next VACUUM's cleanup link
+# them even when its bulk delete finds nothing new to remove (checked after it).
 unlinked=0
 quick_check() {
     local total tids problems unreachable=0 where="true"
@@ -118,8 +120,12 @@ if [ "$rows" != 0 ] || [ "$found" != 3 ]; then
 fi
 
 # 2. kill -9 the VACUUM backend while it repairs the graph, three times; the
-#    elements still flagged deleted afterwards show it died before its last pass
-pending_seen=0 vacuum_kills=0
+#    elements still flagged deleted afterwards show it died before its last pass, the
+#    metapage's relink_pending flag (the byte after the insert page: page header 24 +
+#    28) that it died between its repair and its cleanup's linking; the next VACUUM
+#    must clear the flag.
+relink_pending() { q -At -c "SELECT get_byte(get_raw_page('items_embedding_idx', 0), 52)"; }
+pending_seen=0 vacuum_kills=0 relink_seen=0
 for round in 1 2 3; do
     q -c "INSERT INTO items (embedding) SELECT array_agg(random())::real[]::vector
               FROM generate_series(1, 16) d, generate_series(1, 4000) r GROUP BY r" \
@@ -145,9 +151,12 @@ for round in 1 2 3; do
     wait_recovered "$before"
     pending=$(q -At -c "SELECT deleted_elements FROM hnsw_index_stats('items_embedding_idx')")
     [ "$pending" -gt 0 ] && pending_seen=$((pending_seen + 1))
+    [ "$(relink_pending)" = 1 ] && relink_seen=$((relink_seen + 1))
     quick_check "crash recovery (VACUUM killed, round $round)" after-vacuum-kill
     q -c "VACUUM items"
     quick_check "crash recovery (VACUUM again, round $round)"
+    [ "$(relink_pending)" = 0 ] ||
+        { echo "crash recovery: relink_pending still set after VACUUM again (round $round)" >&2; exit 1; }
 done
 after_vacuum=$(items_verify "$dir" "$port" "$db" "crash recovery (after VACUUM was killed)")
 [ "$pending_seen" -gt 0 ] || { echo "crash recovery: no kill hit VACUUM before its last pass" >&2; exit 1; }
@@ -184,7 +193,7 @@ q -c "CREATE INDEX wide_idx ON wide USING hnsw (embedding vector_l2_ops)" -c "VA
     { echo "crash recovery: hnsw_verify after building again" >&2; exit 1; }
 
 # 4. an all-zero page at the end of the index
-q -c "CREATE EXTENSION IF NOT EXISTS pageinspect" -c "CREATE EXTENSION IF NOT EXISTS pg_freespacemap" -c "CHECKPOINT"
+q -c "CREATE EXTENSION IF NOT EXISTS pg_freespacemap" -c "CHECKPOINT"
 file=$dir/data/$(q -At -c "SELECT pg_relation_filepath('items_embedding_idx')")
 zero_block=$(q -At -c "SELECT pg_relation_size('items_embedding_idx') / 8192")
 cluster_stop "$dir"
@@ -204,8 +213,8 @@ if [ "$upper" = 0 ] || [ "$free" -lt 4000 ]; then
 fi
 after_zero=$(items_verify "$dir" "$port" "$db" "crash recovery (an all-zero page, after VACUUM)")
 echo "crash recovery: ok (kill -9 of an inserting backend 3 times: $inserted committed rows; kill -9 of" \
-    "VACUUM in $vacuum_kills of 3 rounds ($pending_seen left flagged elements and $unlinked unlinked live elements" \
-    "for the next VACUUM): $after_vacuum rows; pg_ctl stop" \
+    "VACUUM in $vacuum_kills of 3 rounds ($pending_seen left flagged elements, $relink_seen relink_pending set and" \
+    "$unlinked unlinked live elements for the next VACUUM, which cleared the flag): $after_vacuum rows; pg_ctl stop" \
     "-m immediate during a parallel build twice: no index left, $after_build rows; an all-zero page read as" \
     "free, initialised by VACUUM and in the FSM: $after_zero rows; each time WAL replayed, VACUUM ok, every" \
     "row found at ef_search 1000, hnsw_verify empty; the unlogged table came back empty and usable)"

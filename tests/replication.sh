@@ -37,13 +37,14 @@ CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_l2_ops) W
 VACUUM items;
 SQL
 
-# Waits until the standby has replayed everything the primary has written. The
-# insert position, not pg_current_wal_lsn() (how far WAL is written out): VACUUM
+# Waits until the standby has replayed everything the primary has written. VACUUM
 # commits without an xid and does not flush, so its last records may sit in the WAL
-# buffers beyond the write position until the WAL writer's next round.
+# buffers beyond pg_current_wal_lsn() until the WAL writer's next round: a commit
+# with an xid first flushes them, then the flush position is the target (the
+# insert position could lie past a page header that replay never reaches).
 catch_up() {
     local lsn
-    lsn=$(primary -At -c "SELECT pg_current_wal_insert_lsn()")
+    lsn=$(primary -At -c "SELECT txid_current()" -c "SELECT pg_current_wal_flush_lsn()" | tail -1)
     for _ in $(seq 300); do
         [ "$(replica -At -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'" 2>/dev/null)" = t ] && return 0
         sleep 0.1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs PostgreSQL N (13 to 18) with its server headers and pg_config under a prefix
 # and prints the path of that pg_config on its last line. Idempotent: a prefix that
-# already holds PostgreSQL N is left as it is. Usage:
+# already holds PostgreSQL N is left as it is; one that holds anything else is refused,
+# unless this script installed it (a marker file) or it is the default. Usage:
 #
 #   tools/install-postgres.sh N [PREFIX]
 #
@@ -65,9 +66,19 @@ PY
     tar -xzf "$(find "$tmp" -name '*-linux-gnu.tar.gz')" -C "$prefix" --strip-components=1
 }
 
+# A prefix this script may fill (after removing what is there) and patch: new,
+# empty, the default one, or one it installed before (its marker file).
+marker=$prefix/.pgvec_hnsw-postgresql
+ours() {
+    [ ! -e "$prefix" ] || [ -f "$marker" ] || [ "$prefix" = "$root/postgresql-$major" ] ||
+        [ -z "$(ls -A "$prefix" 2>/dev/null)" ]
+}
+
 # Points every shared object in PREFIX/lib whose RUNPATH is not relative at $ORIGIN
-# (the PyPI builds'; see above). Idempotent; prints how many it changed.
+# (the PyPI builds'; see above), once per prefix (recorded in the marker file), so
+# patchelf is needed only then. Prints how many it changed.
 relink_libraries() {
+    grep -qx relinked "$marker" 2>/dev/null && return 0
     if ! command -v patchelf >/dev/null; then
         as_root apt-get update -qq >&2
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patchelf >/dev/null
@@ -82,6 +93,7 @@ relink_libraries() {
         fi
     done
     [ "$changed" = 0 ] || echo "install-postgres.sh: $changed libraries under $prefix/lib now find their libpq there" >&2
+    echo relinked >>"$marker"
 }
 
 from_debian_source() {
@@ -123,10 +135,15 @@ case "$major" in
 esac
 
 if ! installed; then
+    if ! ours; then
+        echo "install-postgres.sh: $prefix holds something else (no PostgreSQL $major installed by this script): name a new or empty PREFIX" >&2
+        exit 1
+    fi
     echo "install-postgres.sh: installing PostgreSQL $major under $prefix" >&2
     rm -rf "$prefix"
     if [ "$major" = 13 ]; then from_debian_source; else from_pypi; fi
     installed || { echo "install-postgres.sh: PostgreSQL $major did not install under $prefix" >&2; exit 1; }
+    echo "PostgreSQL $major, installed by pgvec_hnsw's tools/install-postgres.sh" >"$marker"
 fi
-[ "$major" = 13 ] || relink_libraries
+[ "$major" = 13 ] || ! ours || relink_libraries
 echo "$prefix/bin/pg_config"

@@ -30,7 +30,12 @@ else
     pg_config=$(bash "$repo/tools/install-postgres.sh" "$major" | tail -1)
 fi
 cd "$repo"
-cargo pgrx install --release --pg-config "$pg_config"
+# A PostgreSQL of the system's packages is root's: as another user, copy with sudo.
+sudo=()
+for dir in "$("$pg_config" --pkglibdir)" "$("$pg_config" --sharedir)/extension"; do
+    [ -w "$dir" ] || sudo=(--sudo)
+done
+cargo pgrx install --release --pg-config "$pg_config" "${sudo[@]}"
 if $as_vector; then
     bash "$repo/tools/install-as-vector.sh" "$pg_config"
 fi

@@ -505,6 +505,7 @@ fn new_meta(index: pg_sys::Relation) -> Meta {
         metric: index_metric(index),
         entry: None,
         insert_page: 0,
+        relink_pending: false,
     }
 }
 

@@ -1,8 +1,10 @@
 //! `amvacuumcleanup`, run by every VACUUM (after `ambulkdelete`, if that ran): no
 //! live element is left where a search cannot find it.
 //!
-//! Nothing expensive happens unless the graph changed enough to need it: after a
-//! bulk delete that removed rows (its repair rewrote lists), or, when VACUUM had no
+//! Nothing expensive happens unless the graph changed enough to need it: while the
+//! metapage says a bulk delete's repair and free passes ran and no cleanup has
+//! linked since (`relink_pending`, which survives a VACUUM that stopped half-way),
+//! after a bulk delete that removed rows (its repair rewrote lists), or, when VACUUM had no
 //! dead rows to remove (no bulk delete), once the table has grown by a tenth since
 //! the index's statistics were last set (inserts prune older elements' in-links).
 //! Otherwise it only reports the counts.
@@ -31,12 +33,13 @@ use pgrx::{pg_guard, pg_sys};
 /// With `from_nearest`, links every element its nearest neighbour does not link to
 /// from that neighbour ([`link_from_nearest`]); then every live element that cannot
 /// be reached from the entry point from its nearest reachable element
-/// ([`link_unreachable`]). Returns how many were linked. A build whose graph outgrew
+/// ([`link_unreachable`]). Returns how many were linked, or `None` when the check
+/// did not fit VACUUM's memory and was skipped (logged). A build whose graph outgrew
 /// memory runs the second part at its end.
-pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> usize {
+pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> Option<usize> {
     let meta = Meta::read(index);
     let Some((entry, top)) = meta.entry else {
-        return 0;
+        return Some(0);
     };
     let pages = block_count(index) as usize;
     let elements = pages * layout::elements_per_page(meta.dim, meta.m);
@@ -49,7 +52,7 @@ pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> usize {
             needed >> 20,
             budget >> 20
         );
-        return 0;
+        return None;
     }
     let params = meta.params();
     let mut graph = DiskGraph::new(index, meta.metric);
@@ -72,7 +75,7 @@ pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> usize {
         }
     }
     pgrx::debug1!("hnsw vacuum: {linked} unreachable and {mutual} elements relinked from their nearest neighbour");
-    linked + mutual
+    Some(linked + mutual)
 }
 
 /// Reachable is not enough for a search to find an element: when its nearest
@@ -193,12 +196,13 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
             return stats;
         }
         let index = (*info).index;
-        if !Meta::vacuum_can_read(index) {
-            return stats;
-        }
-        if worth_reconnecting(info, stats) {
+        // Fails on an index of another format version (see [`Meta::read`]).
+        let pending = Meta::read(index).relink_pending;
+        if pending || worth_reconnecting(info, stats) {
             let _strategy = VacuumStrategy::set((*info).strategy);
-            reconnect(index, true);
+            if reconnect(index, true).is_some() && pending {
+                Meta::update(index, |m| std::mem::take(&mut m.relink_pending));
+            }
         }
         let stats = if stats.is_null() {
             let s = result_or_new(stats);

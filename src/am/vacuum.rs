@@ -32,9 +32,11 @@
 //! was read (optimistically, as inserts do), so concurrent inserts are never lost.
 //! Scans and inserts that still hold the TID of a freed element read whatever is
 //! there now (nothing, or a newer element) and cope: every tuple is parsed by tag.
-//! A crash between passes leaves flagged elements that the next VACUUM picks up, and
-//! maybe live elements whose only in-link a re-selected list dropped or pass 3 freed,
-//! which that VACUUM's cleanup relinks (as it relinks those an insert's pruning left).
+//! Before pass 2 the metapage's `relink_pending` flag is set: a re-selected list can
+//! drop a live element's only in-link, and pass 3 can free the element that was it;
+//! cleanup links such elements and clears the flag. A crash or cancel between passes
+//! leaves flagged elements that the next VACUUM picks up, and the flag, which makes
+//! that VACUUM's cleanup link them even when its bulk delete removes nothing new.
 //! Every page goes through VACUUM's buffer access strategy
 //! ([`buffers::VacuumStrategy`]); interrupts and cost-based delay act between pages
 //! and between repaired lists.
@@ -274,9 +276,8 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     // callback that answers for heap TIDs.
     unsafe {
         let index = (*info).index;
-        if !Meta::vacuum_can_read(index) {
-            return stats;
-        }
+        // An index of another format version fails here (see [`Meta::read`]).
+        Meta::read(index);
         let stats = result_or_new(stats);
         let _strategy = buffers::VacuumStrategy::set((*info).strategy);
         let callback = callback.expect("bulk delete callback");
@@ -289,6 +290,9 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         });
         let mut empty = removed.empty_pages;
         if !removed.deleted.is_empty() {
+            // Repair and free can leave live elements unreachable; cleanup links
+            // them, and the flag makes the next VACUUM do it if this one stops first.
+            Meta::update(index, |m| !std::mem::replace(&mut m.relink_pending, true));
             let deleted: IdSet<u64> = removed.deleted.iter().copied().collect();
             repair(index, &deleted, removed.top_live);
             empty += free(index, &removed.deleted);

@@ -30,6 +30,13 @@ pub struct Meta {
     pub entry: Option<(Tid, usize)>,
     /// The page inserts try first (the last page added).
     pub insert_page: u32,
+    /// Set by VACUUM's bulk delete before its repair and free passes (a re-selected
+    /// list can drop a live element's only in-link, a freed element can have been
+    /// it); cleared by its cleanup once it has linked every unreachable element. A
+    /// VACUUM interrupted in between leaves it set, and the next VACUUM's cleanup
+    /// does the linking whatever its bulk delete found. A flag in a byte the
+    /// format left zero: older indexes read as `false`, older libraries ignore it.
+    pub relink_pending: bool,
 }
 
 fn metric_code(m: Metric) -> u8 {
@@ -69,6 +76,7 @@ impl Meta {
         b[18..22].copy_from_slice(&tid.block.to_le_bytes());
         b[22..24].copy_from_slice(&tid.offset.to_le_bytes());
         b[24..28].copy_from_slice(&self.insert_page.to_le_bytes());
+        b[28] = u8::from(self.relink_pending);
         b
     }
 
@@ -103,33 +111,20 @@ impl Meta {
                 b[17] as usize,
             )),
             insert_page: u32_at(24),
+            relink_pending: b[28] & 1 != 0,
         })
     }
 
-    /// `false`, with a WARNING that names the index and says to REINDEX it, when the
-    /// metapage of `rel` holds another on-disk format version: VACUUM then leaves the
-    /// index alone instead of failing (an autovacuum that fails on one index never
-    /// vacuums its table), while scans and inserts refuse it ([`Meta::read`]).
-    pub fn vacuum_can_read(rel: pg_sys::Relation) -> bool {
-        let page = ReadPage::read(rel, 0, PAGE_META);
-        let b = page.contents(META_BYTES);
-        let version = u32::from_le_bytes(b[4..8].try_into().unwrap());
-        if b[0..4] != META_MAGIC.to_le_bytes() || version == FORMAT_VERSION {
-            return true;
-        }
-        // SAFETY: an open relation's name is a NUL-terminated string.
-        let name = unsafe { std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()) };
-        pgrx::warning!(
-            "hnsw index \"{}\" has on-disk format version {version}, this pgvec_hnsw reads version {FORMAT_VERSION}: VACUUM skips it; REINDEX it",
-            name.to_string_lossy()
-        );
-        false
-    }
-
     /// Reads the metapage of `rel`.
+    ///
+    /// # Errors
+    /// `ERRCODE_FEATURE_NOT_SUPPORTED` when it holds another on-disk format version
+    /// (hint: REINDEX), `ERRCODE_INDEX_CORRUPTED` when it cannot be decoded. VACUUM
+    /// fails on such an index too, as nbtree's does: skipping it would let the heap
+    /// reuse the slots of dead rows the index still holds.
     pub fn read(rel: pg_sys::Relation) -> Meta {
         let page = ReadPage::read(rel, 0, PAGE_META);
-        decode_or_error(page.contents(META_BYTES))
+        decode_or_error(rel, page.contents(META_BYTES))
     }
 
     /// Writes the metapage as the first page of a fresh `fork` during a build.
@@ -141,19 +136,11 @@ impl Meta {
         page.finish(log);
     }
 
-    /// Overwrites the metapage of a built index (WAL-logged).
-    pub fn write_over(&self, rel: pg_sys::Relation) {
-        let mut page = WritePage::lock(rel, 0, PAGE_META);
-        page.contents_mut(META_BYTES)
-            .copy_from_slice(&self.encode());
-        page.commit();
-    }
-
     /// Applies `change` to the metapage under its exclusive lock; writes (WAL-logged)
     /// only when `change` returns `true`.
     pub fn update(rel: pg_sys::Relation, change: impl FnOnce(&mut Meta) -> bool) {
         let mut page = WritePage::lock(rel, 0, PAGE_META);
-        let mut meta = decode_or_error(page.contents_mut(META_BYTES));
+        let mut meta = decode_or_error(rel, page.contents_mut(META_BYTES));
         if change(&mut meta) {
             page.contents_mut(META_BYTES)
                 .copy_from_slice(&meta.encode());
@@ -162,13 +149,16 @@ impl Meta {
     }
 }
 
-fn decode_or_error(bytes: &[u8]) -> Meta {
+fn decode_or_error(rel: pg_sys::Relation, bytes: &[u8]) -> Meta {
     let version = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
     if bytes[0..4] == META_MAGIC.to_le_bytes() && version != FORMAT_VERSION {
+        // SAFETY: an open relation's name is a NUL-terminated string.
+        let name = unsafe { std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()) };
         let report = pgrx::pg_sys::panic::ErrorReport::new(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
             format!(
-                "hnsw index has on-disk format version {version}, this pgvec_hnsw reads version {FORMAT_VERSION}"
+                "hnsw index \"{}\" has on-disk format version {version}, this pgvec_hnsw reads version {FORMAT_VERSION}",
+                name.to_string_lossy()
             ),
             "",
         )
