@@ -71,7 +71,7 @@ PY
 marker=$prefix/.pgvec_hnsw-postgresql
 ours() {
     [ ! -e "$prefix" ] || [ -f "$marker" ] || [ "$prefix" = "$root/postgresql-$major" ] ||
-        [ -z "$(ls -A "$prefix" 2>/dev/null)" ]
+        { [ -d "$prefix" ] && [ -r "$prefix" ] && [ -z "$(ls -A "$prefix")" ]; }
 }
 
 # Points every shared object in PREFIX/lib whose RUNPATH is not relative at $ORIGIN
@@ -79,6 +79,10 @@ ours() {
 # patchelf is needed only then. Prints how many it changed.
 relink_libraries() {
     grep -qx relinked "$marker" 2>/dev/null && return 0
+    if [ ! -w "$prefix/lib" ]; then
+        echo "install-postgres.sh: $prefix/lib is not writable: its modules keep their RUNPATH" >&2
+        return 0
+    fi
     if ! command -v patchelf >/dev/null; then
         as_root apt-get update -qq >&2
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patchelf >/dev/null

@@ -592,8 +592,11 @@ pub unsafe extern "C-unwind" fn ambuild(
     if spilled {
         // The rows inserted on disk can have pruned older elements' in-links away;
         // hand over a graph whose every element a search can reach, as the flush
-        // does for the in-memory part (VACUUM's check, over the pages).
-        super::cleanup::reconnect(index, false);
+        // does for the in-memory part (VACUUM's check, over the pages). What it
+        // could not link is left to VACUUM, which the metapage's flag sends there.
+        if !super::cleanup::reconnect(index, false) {
+            Meta::set_relink_pending(index, true);
+        }
     }
     drop(unlogged);
     let started = std::time::Instant::now();

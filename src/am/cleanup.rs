@@ -2,9 +2,10 @@
 //! live element is left where a search cannot find it.
 //!
 //! Nothing expensive happens unless the graph changed enough to need it: while the
-//! metapage says a bulk delete's repair and free passes ran and no cleanup has
-//! linked since (`relink_pending`, which survives a VACUUM that stopped half-way),
-//! after a bulk delete that removed rows (its repair rewrote lists), or, when VACUUM had no
+//! metapage's `relink_pending` says a bulk delete's repair and free passes ran (or a
+//! build or VACUUM left elements unreachable) and no check has linked everything
+//! since (the flag survives a VACUUM that stopped half-way), after a bulk delete
+//! that removed rows (its repair rewrote lists), or, when VACUUM had no
 //! dead rows to remove (no bulk delete), once the table has grown by a tenth since
 //! the index's statistics were last set (inserts prune older elements' in-links).
 //! Otherwise it only reports the counts.
@@ -33,13 +34,14 @@ use pgrx::{pg_guard, pg_sys};
 /// With `from_nearest`, links every element its nearest neighbour does not link to
 /// from that neighbour ([`link_from_nearest`]); then every live element that cannot
 /// be reached from the entry point from its nearest reachable element
-/// ([`link_unreachable`]). Returns how many were linked, or `None` when the check
-/// did not fit VACUUM's memory and was skipped (logged). A build whose graph outgrew
-/// memory runs the second part at its end.
-pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> Option<usize> {
+/// ([`link_unreachable`]). Returns `true` when its last walk from the entry point
+/// reached every live element; `false` when some stayed unreachable after four
+/// rounds, or when the check did not fit VACUUM's memory and was skipped (logged).
+/// A build whose graph outgrew memory runs the second part at its end.
+pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> bool {
     let meta = Meta::read(index);
     let Some((entry, top)) = meta.entry else {
-        return Some(0);
+        return true;
     };
     let pages = block_count(index) as usize;
     let elements = pages * layout::elements_per_page(meta.dim, meta.m);
@@ -52,7 +54,7 @@ pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> Option<u
             needed >> 20,
             budget >> 20
         );
-        return None;
+        return false;
     }
     let params = meta.params();
     let mut graph = DiskGraph::new(index, meta.metric);
@@ -65,17 +67,18 @@ pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> Option<u
     // Then every element no walk reaches, from a fresh read of the links. A forced
     // link may take the last in-link of another element (a prune, any link): read
     // again and go on while some are lost, four rounds at most.
-    let mut linked = 0;
+    let (mut linked, mut complete) = (0, false);
     for _round in 0..4 {
         let mut slots = Slots::read(index, &mut graph);
         let (lost, done) = link_unreachable(&mut graph, &mut slots, (entry.pack(), top), &params);
         linked += done;
+        complete = lost == 0;
         if lost == 0 || done == 0 {
             break;
         }
     }
     pgrx::debug1!("hnsw vacuum: {linked} unreachable and {mutual} elements relinked from their nearest neighbour");
-    Some(linked + mutual)
+    complete
 }
 
 /// Reachable is not enough for a search to find an element: when its nearest
@@ -182,6 +185,18 @@ unsafe fn worth_reconnecting(
     }
 }
 
+/// The cleanup's linking ([`reconnect`]), when the metapage's `relink_pending`
+/// asks for it or `worth` (the graph changed enough, [`worth_reconnecting`]); then
+/// the flag says whether some element stayed unreachable, for the next VACUUM.
+///
+/// # Errors
+/// Those of [`Meta::read`]: an index of another format version fails here.
+pub fn relink_if_pending(index: pg_sys::Relation, worth: bool) {
+    if Meta::read(index).relink_pending || worth {
+        Meta::set_relink_pending(index, !reconnect(index, true));
+    }
+}
+
 /// `amvacuumcleanup`: reconnects unreachable live elements when worth it; page
 /// count, and the tuple count when bulk delete did not run.
 #[pg_guard]
@@ -196,14 +211,9 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
             return stats;
         }
         let index = (*info).index;
-        // Fails on an index of another format version (see [`Meta::read`]).
-        let pending = Meta::read(index).relink_pending;
-        if pending || worth_reconnecting(info, stats) {
-            let _strategy = VacuumStrategy::set((*info).strategy);
-            if reconnect(index, true).is_some() && pending {
-                Meta::update(index, |m| std::mem::take(&mut m.relink_pending));
-            }
-        }
+        let worth = worth_reconnecting(info, stats);
+        let _strategy = VacuumStrategy::set((*info).strategy);
+        relink_if_pending(index, worth);
         let stats = if stats.is_null() {
             let s = result_or_new(stats);
             (*s).num_index_tuples = (*info).num_heap_tuples;

@@ -292,7 +292,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         if !removed.deleted.is_empty() {
             // Repair and free can leave live elements unreachable; cleanup links
             // them, and the flag makes the next VACUUM do it if this one stops first.
-            Meta::update(index, |m| !std::mem::replace(&mut m.relink_pending, true));
+            Meta::set_relink_pending(index, true);
             let deleted: IdSet<u64> = removed.deleted.iter().copied().collect();
             repair(index, &deleted, removed.top_live);
             empty += free(index, &removed.deleted);

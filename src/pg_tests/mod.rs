@@ -7,4 +7,5 @@ mod hnsw_index;
 mod hnsw_recall;
 mod planner;
 mod support;
+mod vacuum_relink;
 mod vector_sql;

@@ -32,10 +32,13 @@ pub struct Meta {
     pub insert_page: u32,
     /// Set by VACUUM's bulk delete before its repair and free passes (a re-selected
     /// list can drop a live element's only in-link, a freed element can have been
-    /// it); cleared by its cleanup once it has linked every unreachable element. A
-    /// VACUUM interrupted in between leaves it set, and the next VACUUM's cleanup
-    /// does the linking whatever its bulk delete found. A flag in a byte the
-    /// format left zero: older indexes read as `false`, older libraries ignore it.
+    /// it), and by a build or cleanup whose reachability check left elements
+    /// unreachable (or was skipped for memory); cleared by a VACUUM cleanup whose
+    /// check reached every live element. A VACUUM interrupted in between leaves it
+    /// set, and the next VACUUM's cleanup does the linking whatever its bulk delete
+    /// found. A flag in a byte the format left zero, so the format version stays:
+    /// older indexes read as `false`; an older library writes it back as zero on its
+    /// next metapage update (a downgrade forgets a pending relink).
     pub relink_pending: bool,
 }
 
@@ -136,6 +139,15 @@ impl Meta {
         page.finish(log);
     }
 
+    /// Sets [`Meta::relink_pending`] of `rel` to `pending` (WAL-logged; no write
+    /// when it already is). Takes the metapage's lock: call it holding no other
+    /// buffer lock.
+    pub fn set_relink_pending(rel: pg_sys::Relation, pending: bool) {
+        Meta::update(rel, |m| {
+            std::mem::replace(&mut m.relink_pending, pending) != pending
+        });
+    }
+
     /// Applies `change` to the metapage under its exclusive lock; writes (WAL-logged)
     /// only when `change` returns `true`.
     pub fn update(rel: pg_sys::Relation, change: impl FnOnce(&mut Meta) -> bool) {
@@ -152,7 +164,9 @@ impl Meta {
 fn decode_or_error(rel: pg_sys::Relation, bytes: &[u8]) -> Meta {
     let version = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
     if bytes[0..4] == META_MAGIC.to_le_bytes() && version != FORMAT_VERSION {
-        // SAFETY: an open relation's name is a NUL-terminated string.
+        // SAFETY: `rel` is the open relation whose metapage the caller just read;
+        // its relcache entry's `relname` is a NameData, NUL-terminated within
+        // NAMEDATALEN.
         let name = unsafe { std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()) };
         let report = pgrx::pg_sys::panic::ErrorReport::new(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
