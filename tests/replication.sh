@@ -26,7 +26,9 @@ primary() { items_psql "$host" "$port" "$db" "$@"; }
 replica() { items_psql "$standby" "$sport" "$db" "$@"; }
 primary <<'SQL'
 CREATE EXTENSION pgvec_hnsw;
-CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(16));
+-- No autovacuum: its cleanup could change the primary's index between catching up
+-- and the primary's queries (or an autoanalyze's snapshot keep VACUUM's rows).
+CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(16)) WITH (autovacuum_enabled = false);
 INSERT INTO items (embedding)
     SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16) d, generate_series(1, 3000) r GROUP BY r;
 CREATE TABLE probes AS

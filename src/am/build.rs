@@ -506,6 +506,7 @@ fn new_meta(index: pg_sys::Relation) -> Meta {
         entry: None,
         insert_page: 0,
         relink_pending: false,
+        links_pruned: false,
     }
 }
 
@@ -594,9 +595,13 @@ pub unsafe extern "C-unwind" fn ambuild(
         // hand over a graph whose every element a search can reach, as the flush
         // does for the in-memory part (VACUUM's check, over the pages). What it
         // could not link is left to VACUUM, which the metapage's flag sends there.
-        if !super::cleanup::reconnect(index, false) {
-            Meta::set_relink_pending(index, true);
-        }
+        // The check covers what those inserts pruned: their flag is cleared.
+        let complete = super::cleanup::reconnect(index, false);
+        Meta::update(index, |m| {
+            let before = (m.relink_pending, m.links_pruned);
+            (m.relink_pending, m.links_pruned) = (!complete, false);
+            before != (m.relink_pending, m.links_pruned)
+        });
     }
     drop(unlogged);
     let started = std::time::Instant::now();

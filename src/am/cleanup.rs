@@ -1,14 +1,13 @@
 //! `amvacuumcleanup`, run by every VACUUM (after `ambulkdelete`, if that ran): no
 //! live element is left where a search cannot find it.
 //!
-//! Nothing expensive happens unless the graph changed enough to need it: while the
-//! metapage's `relink_pending` says a bulk delete's repair and free passes ran (or a
-//! build or VACUUM left elements unreachable) and no check has linked everything
-//! since (the flag survives a VACUUM that stopped half-way), after a bulk delete
-//! that removed rows (its repair rewrote lists), or, when VACUUM had no
-//! dead rows to remove (no bulk delete), once the table has grown by a tenth since
-//! the index's statistics were last set (inserts prune older elements' in-links).
-//! Otherwise it only reports the counts.
+//! Nothing expensive happens unless the metapage asks for it (see
+//! [`relink_if_pending`]): `relink_pending` says a bulk delete's repair and free
+//! passes ran (or a build or VACUUM left elements unreachable) and no check has
+//! linked everything since (the flag survives a VACUUM that stopped half-way);
+//! `links_pruned` says an insert dropped a link since the last check began (a
+//! re-selected full list can drop an element's only in-link). Otherwise it only
+//! reports the counts.
 //!
 //! The work reads a compact picture of the graph ([`Slots`]: a few bytes per line
 //! pointer, within `maintenance_work_mem`, or `autovacuum_work_mem` in an autovacuum
@@ -27,6 +26,7 @@ use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, GraphMut, IdSet, Params};
 use crate::storage::buffers::VacuumStrategy;
 use crate::storage::layout;
+use crate::storage::lock::InsertLock;
 use crate::storage::meta::Meta;
 use crate::storage::page::block_count;
 use pgrx::{pg_guard, pg_sys};
@@ -165,39 +165,37 @@ fn link_unreachable(
     (lost.len(), linked)
 }
 
-/// `true` when the graph may have changed enough since the last check for the
-/// reachability work to be worth it (see the module docs): `stats` is what bulk
-/// delete returned (null when it did not run).
-///
-/// # Safety
-/// `info` and `stats` are VACUUM's.
-unsafe fn worth_reconnecting(
-    info: *const pg_sys::IndexVacuumInfo,
-    stats: *const pg_sys::IndexBulkDeleteResult,
-) -> bool {
-    // SAFETY: per the caller's guarantee; the index relation is open.
-    unsafe {
-        if !stats.is_null() {
-            return (*stats).tuples_removed > 0.0;
-        }
-        let indexed = f64::from((*(*(*info).index).rd_rel).reltuples);
-        (*info).num_heap_tuples > 1.1 * indexed.max(0.0) + 100.0
-    }
-}
-
-/// The cleanup's linking ([`reconnect`]), when the metapage's `relink_pending`
-/// asks for it or `worth` (the graph changed enough, [`worth_reconnecting`]); then
-/// the flag says whether some element stayed unreachable, for the next VACUUM.
+/// The cleanup's linking ([`reconnect`]), when the metapage asks for it: its
+/// `relink_pending` (a bulk delete's repair, or a check that left elements
+/// unreachable) or `links_pruned` (an insert dropped a link). Before the check it
+/// turns `links_pruned` into `relink_pending`, in one write, so that a VACUUM that
+/// stops half-way leaves the work to the next one and an insert that prunes during
+/// the check asks again; after it, `relink_pending` says whether some element
+/// stayed unreachable. The turn happens under the exclusive insert lock: an insert
+/// holds it shared from before it reads the mark (set, so it writes none) until its
+/// pruning writes are done, so the check always starts after those writes
+/// ([`DiskGraph::for_insert`]).
 ///
 /// # Errors
 /// Those of [`Meta::read`]: an index of another format version fails here.
-pub fn relink_if_pending(index: pg_sys::Relation, worth: bool) {
-    if Meta::read(index).relink_pending || worth {
+pub fn relink_if_pending(index: pg_sys::Relation) {
+    let mut asked = false;
+    let lock = InsertLock::acquire(index, true);
+    Meta::update(index, |m| {
+        asked = m.relink_pending || m.links_pruned;
+        let change = m.links_pruned;
+        if asked {
+            (m.relink_pending, m.links_pruned) = (true, false);
+        }
+        change
+    });
+    drop(lock);
+    if asked {
         Meta::set_relink_pending(index, !reconnect(index, true));
     }
 }
 
-/// `amvacuumcleanup`: reconnects unreachable live elements when worth it; page
+/// `amvacuumcleanup`: reconnects unreachable live elements when the metapage asks; page
 /// count, and the tuple count when bulk delete did not run.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amvacuumcleanup(
@@ -211,9 +209,8 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
             return stats;
         }
         let index = (*info).index;
-        let worth = worth_reconnecting(info, stats);
         let _strategy = VacuumStrategy::set((*info).strategy);
-        relink_if_pending(index, worth);
+        relink_if_pending(index);
         let stats = if stats.is_null() {
             let s = result_or_new(stats);
             (*s).num_index_tuples = (*info).num_heap_tuples;

@@ -207,7 +207,7 @@ fn insert_locked(
     heap_tid: Tid,
     level: usize,
 ) {
-    let mut graph = DiskGraph::new(rel, meta.metric);
+    let mut graph = DiskGraph::for_insert(rel, meta.metric);
     // Sized for a search of ef_construction (not rehashed while it grows).
     let mut visited =
         IdSet::with_capacity_and_hasher(params.ef_construction * 48, Default::default());

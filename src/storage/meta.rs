@@ -40,6 +40,13 @@ pub struct Meta {
     /// older indexes read as `false`; an older library writes it back as zero on its
     /// next metapage update (a downgrade forgets a pending relink).
     pub relink_pending: bool,
+    /// Set by an insert whose linking dropped an existing link (a full list
+    /// re-selected by the heuristic can drop an element's only in-link): the next
+    /// VACUUM's cleanup checks that every live element can be reached. Cleanup
+    /// turns it into [`Meta::relink_pending`] before its check, so an insert that
+    /// prunes during the check sets it again for the VACUUM after. Bit 1 of the
+    /// byte of `relink_pending`, with the same compatibility.
+    pub links_pruned: bool,
 }
 
 fn metric_code(m: Metric) -> u8 {
@@ -79,7 +86,7 @@ impl Meta {
         b[18..22].copy_from_slice(&tid.block.to_le_bytes());
         b[22..24].copy_from_slice(&tid.offset.to_le_bytes());
         b[24..28].copy_from_slice(&self.insert_page.to_le_bytes());
-        b[28] = u8::from(self.relink_pending);
+        b[28] = u8::from(self.relink_pending) | u8::from(self.links_pruned) << 1;
         b
     }
 
@@ -115,6 +122,7 @@ impl Meta {
             )),
             insert_page: u32_at(24),
             relink_pending: b[28] & 1 != 0,
+            links_pruned: b[28] & 2 != 0,
         })
     }
 
@@ -146,6 +154,15 @@ impl Meta {
         Meta::update(rel, |m| {
             std::mem::replace(&mut m.relink_pending, pending) != pending
         });
+    }
+
+    /// Sets [`Meta::links_pruned`] of `rel` before an insert drops a link: reads the
+    /// metapage fresh (a copy from before a cleanup's clearing would be stale) and
+    /// writes only when the flag is clear. Call it holding no buffer lock.
+    pub fn note_links_pruned(rel: pg_sys::Relation) {
+        if !Meta::read(rel).links_pruned {
+            Meta::update(rel, |m| !std::mem::replace(&mut m.links_pruned, true));
+        }
     }
 
     /// Applies `change` to the metapage under its exclusive lock; writes (WAL-logged)
