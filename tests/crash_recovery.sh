@@ -122,7 +122,7 @@ fi
 # 2. kill -9 the VACUUM backend while it repairs the graph, three times; the
 #    elements still flagged deleted afterwards show it died before its last pass, the
 #    metapage's relink_pending flag (bit 0 of the byte after the insert page: page
-#    header 24 + 28; bit 1 is links_pruned, set by the inserts) that it died between
+#    header 24 + 28; bit 1 is inserted_since_check, set by inserts) that it died between
 #    its repair and its cleanup's linking; the next VACUUM must clear both.
 relink_pending() { q -At -c "SELECT get_byte(get_raw_page('items_embedding_idx', 0), 52) & 1"; }
 meta_flags() { q -At -c "SELECT get_byte(get_raw_page('items_embedding_idx', 0), 52)"; }

@@ -15,7 +15,7 @@
 #                                     hnsw_verify is empty; else says what is wrong (on
 #                                     stderr, prefixed by LABEL) and fails
 #
-# Reachability: an insert always leaves its new element at least one in-link, but a
+# Reachability: an insert normally leaves its new element at least one in-link, but a
 # later insert's neighbour selection can prune away all the in-links of an older
 # element; VACUUM relinks such elements (amvacuumcleanup). The scripts therefore run
 # VACUUM before checking that every row is found, and hnsw_verify reports any

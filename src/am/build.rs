@@ -298,7 +298,8 @@ pub(super) fn notice_over_budget(fitted: usize, total: u64, dim: usize, m: usize
 }
 
 /// Writes the finished in-memory graph `g` (no insert in flight; elements that lost
-/// every path from the entry point are linked first, [`SharedGraph::link_unreachable`]) of `dim`-dimensional vectors built with `m`
+/// every path from the entry point are linked first, [`SharedGraph::link_unreachable`],
+/// and any left unreached set the metapage's `relink_pending`) of `dim`-dimensional vectors built with `m`
 /// to new pages at the end of `index` (after the metapage), in [`locality_order`],
 /// and points the metapage at its entry point.
 pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGraph) {
@@ -307,7 +308,7 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
         return;
     }
     progress::phase(Phase::WritingPages);
-    let linked = g.clone().link_unreachable();
+    let (linked, unreached) = g.clone().link_unreachable();
     if linked > 0 {
         pgrx::debug1!("hnsw build: {linked} elements without a path from the entry point linked from a neighbour");
     }
@@ -368,6 +369,8 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
     Meta::update(index, |meta| {
         meta.entry = Some((placement[entry as usize], entry_level));
         meta.insert_page = last;
+        // What the linking could not reach is left to VACUUM.
+        meta.relink_pending |= unreached > 0;
         true
     });
 }
@@ -506,7 +509,7 @@ fn new_meta(index: pg_sys::Relation) -> Meta {
         entry: None,
         insert_page: 0,
         relink_pending: false,
-        links_pruned: false,
+        inserted_since_check: false,
     }
 }
 
@@ -595,12 +598,12 @@ pub unsafe extern "C-unwind" fn ambuild(
         // hand over a graph whose every element a search can reach, as the flush
         // does for the in-memory part (VACUUM's check, over the pages). What it
         // could not link is left to VACUUM, which the metapage's flag sends there.
-        // The check covers what those inserts pruned: their flag is cleared.
+        // The check covers what those inserts pruned: their mark is cleared.
         let complete = super::cleanup::reconnect(index, false);
         Meta::update(index, |m| {
-            let before = (m.relink_pending, m.links_pruned);
-            (m.relink_pending, m.links_pruned) = (!complete, false);
-            before != (m.relink_pending, m.links_pruned)
+            let before = (m.relink_pending, m.inserted_since_check);
+            (m.relink_pending, m.inserted_since_check) = (!complete, false);
+            before != (m.relink_pending, m.inserted_since_check)
         });
     }
     drop(unlogged);

@@ -5,9 +5,9 @@
 //! [`relink_if_pending`]): `relink_pending` says a bulk delete's repair and free
 //! passes ran (or a build or VACUUM left elements unreachable) and no check has
 //! linked everything since (the flag survives a VACUUM that stopped half-way);
-//! `links_pruned` says an insert dropped a link since the last check began (a
-//! re-selected full list can drop an element's only in-link). Otherwise it only
-//! reports the counts.
+//! `inserted_since_check` says rows were inserted since the last check began (an
+//! insert's re-selection of a full list can drop an element's only in-link).
+//! Otherwise it only reports the counts.
 //!
 //! The work reads a compact picture of the graph ([`Slots`]: a few bytes per line
 //! pointer, within `maintenance_work_mem`, or `autovacuum_work_mem` in an autovacuum
@@ -167,32 +167,31 @@ fn link_unreachable(
 
 /// The cleanup's linking ([`reconnect`]), when the metapage asks for it: its
 /// `relink_pending` (a bulk delete's repair, or a check that left elements
-/// unreachable) or `links_pruned` (an insert dropped a link). Before the check it
-/// turns `links_pruned` into `relink_pending`, in one write, so that a VACUUM that
-/// stops half-way leaves the work to the next one and an insert that prunes during
-/// the check asks again; after it, `relink_pending` says whether some element
-/// stayed unreachable. The turn happens under the exclusive insert lock: an insert
-/// holds it shared from before it reads the mark (set, so it writes none) until its
-/// pruning writes are done, so the check always starts after those writes
-/// ([`DiskGraph::for_insert`]).
+/// unreachable) or `inserted_since_check` (inserts re-selected lists since). Before
+/// the check it turns `inserted_since_check` into `relink_pending`, in one write
+/// under the exclusive insert lock, so that a VACUUM that stops half-way leaves the
+/// work to the next one, and an insert during the check (which marks again, having
+/// found the mark clear under its shared lock) leaves it to the next one too; an
+/// insert that saw the mark set has finished its writes before the turn, so the
+/// check sees them. After the check, `relink_pending` says whether some element
+/// stayed unreachable. With both marks clear (read without the insert lock: a mark
+/// set after the read precedes writes the next VACUUM checks) nothing is locked.
 ///
 /// # Errors
 /// Those of [`Meta::read`]: an index of another format version fails here.
 pub fn relink_if_pending(index: pg_sys::Relation) {
-    let mut asked = false;
+    let meta = Meta::read(index);
+    if !meta.relink_pending && !meta.inserted_since_check {
+        return;
+    }
     let lock = InsertLock::acquire(index, true);
     Meta::update(index, |m| {
-        asked = m.relink_pending || m.links_pruned;
-        let change = m.links_pruned;
-        if asked {
-            (m.relink_pending, m.links_pruned) = (true, false);
-        }
+        let change = !m.relink_pending || m.inserted_since_check;
+        (m.relink_pending, m.inserted_since_check) = (true, false);
         change
     });
     drop(lock);
-    if asked {
-        Meta::set_relink_pending(index, !reconnect(index, true));
-    }
+    Meta::set_relink_pending(index, !reconnect(index, true));
 }
 
 /// `amvacuumcleanup`: reconnects unreachable live elements when the metapage asks; page

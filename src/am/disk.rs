@@ -42,10 +42,6 @@ pub struct DiskGraph {
     scratch: Vec<f32>,
     /// Elements found flagged deleted while their vectors were read.
     deleted: IdSet<u64>,
-    /// Whether [`GraphMut::add_link`] sets [`Meta::links_pruned`] before it writes
-    /// a list without one of its old links (an insert's graph), and whether it has.
-    marks_pruning: bool,
-    pruning_marked: bool,
 }
 
 impl DiskGraph {
@@ -62,30 +58,6 @@ impl DiskGraph {
             batch: Vec::new(),
             scratch: Vec::new(),
             deleted: IdSet::default(),
-            marks_pruning: false,
-            pruning_marked: false,
-        }
-    }
-
-    /// An insert's graph access: before the first [`GraphMut::add_link`] that drops
-    /// a link (some element may lose its only in-link), the metapage's
-    /// [`Meta::links_pruned`] is set, so the next VACUUM checks reachability. Set
-    /// before the list is written, so WAL replay never has the pruning without the
-    /// mark; the caller holds the insert lock in some mode for the whole insert, so
-    /// a cleanup cannot clear a mark this insert saw set before its writes are done
-    /// (see `cleanup::relink_if_pending`).
-    pub fn for_insert(rel: pg_sys::Relation, metric: Metric) -> DiskGraph {
-        DiskGraph {
-            marks_pruning: true,
-            ..DiskGraph::new(rel, metric)
-        }
-    }
-
-    /// The mark of [`DiskGraph::for_insert`], once per graph; no buffer lock held.
-    fn before_dropping_a_link(&mut self) {
-        if self.marks_pruning && !self.pruning_marked {
-            Meta::note_links_pruned(self.rel);
-            self.pruning_marked = true;
         }
     }
 
@@ -309,9 +281,6 @@ impl GraphMut for DiskGraph {
                 return None;
             };
             holds = kept.contains(&new.id);
-            if ids.iter().any(|old| !kept.contains(old)) {
-                graph.before_dropping_a_link();
-            }
             let kept: Vec<Tid> = kept.into_iter().map(Tid::unpack).collect();
             (holds || kept.as_slice() != current).then_some(kept)
         });

@@ -8,7 +8,9 @@
 //! for ordinary inserts, so they run in parallel, and exclusive only for an insert
 //! that will become the new entry point (or the first insert), so that two such
 //! inserts cannot both believe they are the top of the graph (as pgvector does).
-//! VACUUM takes it exclusively as a barrier and while it replaces the entry point.
+//! VACUUM takes it exclusively as a barrier, while it replaces the entry point, and
+//! while its cleanup takes over the metapage's mark of inserts
+//! (`Meta::inserted_since_check`).
 //! Each page is changed under its exclusive buffer lock inside one GenericXLog
 //! record; no two buffer locks are held together.
 
@@ -207,7 +209,7 @@ fn insert_locked(
     heap_tid: Tid,
     level: usize,
 ) {
-    let mut graph = DiskGraph::for_insert(rel, meta.metric);
+    let mut graph = DiskGraph::new(rel, meta.metric);
     // Sized for a search of ef_construction (not rehashed while it grows).
     let mut visited =
         IdSet::with_capacity_and_hasher(params.ef_construction * 48, Default::default());
@@ -218,6 +220,13 @@ fn insert_locked(
         .any(|c| add_duplicate(rel, c, vector, heap_tid))
     {
         return;
+    }
+    // Its linking may prune another element's last in-link away (and a crash may
+    // leave it unlinked): the next VACUUM is to check. Marked before the first write;
+    // `meta` was read under the insert lock, which cleanup needs exclusively to
+    // clear the mark, so a mark seen set stays set until this insert is done.
+    if !meta.inserted_since_check {
+        Meta::mark_inserted(rel);
     }
     let id = place_element(rel, meta, level, vector, heap_tid, &found.layers).pack();
     link_back(&mut graph, id, &found, params);

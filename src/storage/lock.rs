@@ -1,5 +1,6 @@
 //! The heavyweight lock on "page 0" of an index that orders inserts that may
-//! become the entry point (see `am::disk` for the protocol).
+//! become the entry point, and inserts against VACUUM's barrier and its cleanup's
+//! taking over of the metapage's mark of inserts (see `am::insert`).
 
 // Functions here take `pg_sys::Relation` pointers handed to the access method by
 // PostgreSQL, valid for the duration of the callback; they are not user input.

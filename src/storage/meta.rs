@@ -34,19 +34,20 @@ pub struct Meta {
     /// list can drop a live element's only in-link, a freed element can have been
     /// it), and by a build or cleanup whose reachability check left elements
     /// unreachable (or was skipped for memory); cleared by a VACUUM cleanup whose
-    /// check reached every live element. A VACUUM interrupted in between leaves it
+    /// check reached every live element (and set by a cleanup before its check). A VACUUM interrupted in between leaves it
     /// set, and the next VACUUM's cleanup does the linking whatever its bulk delete
     /// found. A flag in a byte the format left zero, so the format version stays:
     /// older indexes read as `false`; an older library writes it back as zero on its
     /// next metapage update (a downgrade forgets a pending relink).
     pub relink_pending: bool,
-    /// Set by an insert whose linking dropped an existing link (a full list
-    /// re-selected by the heuristic can drop an element's only in-link): the next
-    /// VACUUM's cleanup checks that every live element can be reached. Cleanup
-    /// turns it into [`Meta::relink_pending`] before its check, so an insert that
-    /// prunes during the check sets it again for the VACUUM after. Bit 1 of the
-    /// byte of `relink_pending`, with the same compatibility.
-    pub links_pruned: bool,
+    /// Set by the first insert since the last reachability check began (before its
+    /// first write): its linking re-selects full lists, which can drop an element's
+    /// only in-link, so the next VACUUM's cleanup checks that every live element can
+    /// be reached. Cleanup turns it into [`Meta::relink_pending`] before its check,
+    /// under the exclusive insert lock, so an insert during the check sets it again
+    /// for the VACUUM after. Bit 1 of the byte of `relink_pending`, with the same
+    /// compatibility (an index from before it reads as unmarked).
+    pub inserted_since_check: bool,
 }
 
 fn metric_code(m: Metric) -> u8 {
@@ -86,7 +87,7 @@ impl Meta {
         b[18..22].copy_from_slice(&tid.block.to_le_bytes());
         b[22..24].copy_from_slice(&tid.offset.to_le_bytes());
         b[24..28].copy_from_slice(&self.insert_page.to_le_bytes());
-        b[28] = u8::from(self.relink_pending) | u8::from(self.links_pruned) << 1;
+        b[28] = u8::from(self.relink_pending) | u8::from(self.inserted_since_check) << 1;
         b
     }
 
@@ -122,7 +123,7 @@ impl Meta {
             )),
             insert_page: u32_at(24),
             relink_pending: b[28] & 1 != 0,
-            links_pruned: b[28] & 2 != 0,
+            inserted_since_check: b[28] & 2 != 0,
         })
     }
 
@@ -156,13 +157,13 @@ impl Meta {
         });
     }
 
-    /// Sets [`Meta::links_pruned`] of `rel` before an insert drops a link: reads the
-    /// metapage fresh (a copy from before a cleanup's clearing would be stale) and
-    /// writes only when the flag is clear. Call it holding no buffer lock.
-    pub fn note_links_pruned(rel: pg_sys::Relation) {
-        if !Meta::read(rel).links_pruned {
-            Meta::update(rel, |m| !std::mem::replace(&mut m.links_pruned, true));
-        }
+    /// Sets [`Meta::inserted_since_check`] of `rel` (WAL-logged; no write when it
+    /// already is). Takes the metapage's lock: call it holding no buffer lock, and
+    /// the insert lock, so that no cleanup clears it while the insert runs.
+    pub fn mark_inserted(rel: pg_sys::Relation) {
+        Meta::update(rel, |m| {
+            !std::mem::replace(&mut m.inserted_since_check, true)
+        });
     }
 
     /// Applies `change` to the metapage under its exclusive lock; writes (WAL-logged)

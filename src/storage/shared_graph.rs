@@ -442,17 +442,21 @@ impl SharedGraph {
     /// unreachable, so reachability is computed again, up to four rounds; then an
     /// element none of whose neighbours is reached is linked from the nearest reached
     /// element a search for its vector finds (as VACUUM's cleanup does). Returns how
-    /// many elements were linked.
-    pub fn link_unreachable(&mut self) -> usize {
+    /// many elements were linked and how many are still unreached.
+    pub fn link_unreachable(&mut self) -> (usize, usize) {
         let mut total = 0;
         for _ in 0..4 {
             let (linked, lost) = self.link_round(false);
             total += linked;
-            if linked == 0 || lost == 0 {
+            if lost == 0 {
+                return (total, 0);
+            }
+            if linked == 0 {
                 break;
             }
         }
-        total + self.link_round(true).0
+        let (linked, lost) = self.link_round(true);
+        (total + linked, lost)
     }
 
     /// One round of [`SharedGraph::link_unreachable`]: passes over the unreached
@@ -806,7 +810,9 @@ mod tests {
         }
         assert_eq!(reachable(&g), g.len() - cut.len());
         // Each is linked; a link pruned on the way may strand another, linked too.
-        assert!(g.link_unreachable() >= cut.len());
+        let (linked, unreached) = g.link_unreachable();
+        assert!(linked >= cut.len());
+        assert_eq!(unreached, 0);
         assert_eq!(reachable(&g), g.len(), "every element reachable again");
         for id in 0..g.len() as u32 {
             g.links(id, 0, &mut links);
