@@ -68,7 +68,9 @@ watch_build() {
         exit 1
     fi
     # Pruning during the build can leave an element without in-links (unreachable);
-    # the first VACUUM relinks it (amvacuumcleanup). Then hnsw_verify must be empty.
+    # the build links such elements at its end, and any it could not link set the
+    # metapage's relink_pending for the first VACUUM (amvacuumcleanup). After that
+    # VACUUM hnsw_verify must be empty.
     q -c "VACUUM wide"
     local problems
     problems=$(q -At -c "SELECT count(*) FROM hnsw_verify('wide_${name}_idx')")

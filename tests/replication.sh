@@ -36,7 +36,8 @@ CREATE TABLE probes AS
     SELECT r AS id, array_agg(random())::real[]::vector AS embedding FROM generate_series(1, 16) d, generate_series(1, 30) r GROUP BY r;
 CREATE INDEX items_embedding_idx ON items USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32);
 -- A build's or an insert's pruning can leave an element without in-links until
--- VACUUM relinks it (amvacuumcleanup); hnsw_verify reports it. Hence VACUUM first.
+-- VACUUM relinks it (amvacuumcleanup, when the build or the inserts marked the
+-- metapage for it); hnsw_verify reports it. Hence VACUUM first.
 VACUUM items;
 SQL
 

@@ -442,21 +442,39 @@ impl SharedGraph {
     /// unreachable, so reachability is computed again, up to four rounds; then an
     /// element none of whose neighbours is reached is linked from the nearest reached
     /// element a search for its vector finds (as VACUUM's cleanup does). Returns how
-    /// many elements were linked and how many are still unreached.
+    /// many elements were linked and how many a walk from the entry point still does
+    /// not reach afterwards (a forced link can take a spare in-link whose other
+    /// in-link came from an element unreached at the time, so that count is walked
+    /// afresh).
     pub fn link_unreachable(&mut self) -> (usize, usize) {
         let mut total = 0;
         for _ in 0..4 {
             let (linked, lost) = self.link_round(false);
             total += linked;
-            if lost == 0 {
-                return (total, 0);
-            }
-            if linked == 0 {
+            if linked == 0 || lost == 0 {
                 break;
             }
         }
-        let (linked, lost) = self.link_round(true);
-        (total + linked, lost)
+        total += self.link_round(true).0;
+        (total, self.reach().seen.iter().filter(|&&s| !s).count())
+    }
+
+    /// The layer-0 in-link counts and what a walk from the entry point reaches.
+    fn reach(&mut self) -> reconnect::DenseReach {
+        let n = self.len();
+        let mut reach = reconnect::DenseReach::new(n);
+        let Some((entry, _)) = self.entry() else {
+            return reach;
+        };
+        let mut links = Vec::new();
+        for id in 0..n as u32 {
+            self.links(id, 0, &mut links);
+            for &l in &links {
+                reach.in_links[l as usize] += 1;
+            }
+        }
+        reach.walk_from(self, entry);
+        reach
     }
 
     /// One round of [`SharedGraph::link_unreachable`]: passes over the unreached
@@ -468,15 +486,8 @@ impl SharedGraph {
         let Some((entry, top)) = self.entry() else {
             return (0, 0);
         };
-        let mut reach = reconnect::DenseReach::new(n);
+        let mut reach = self.reach();
         let mut links = Vec::new();
-        for id in 0..n as u32 {
-            self.links(id, 0, &mut links);
-            for &l in &links {
-                reach.in_links[l as usize] += 1;
-            }
-        }
-        reach.walk_from(self, entry);
         let max = self.params.max_links(0);
         let mut linked = 0;
         loop {
