@@ -17,7 +17,7 @@
 
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::select::{select_neighbours, with_link};
-use crate::hnsw::{Candidate, Graph, GraphMut, IdHasher, IdSet, Metric, Params};
+use crate::hnsw::{hash_table_bytes, Candidate, Graph, GraphMut, IdHasher, IdSet, Metric, Params};
 use crate::storage::buffers;
 use crate::storage::meta::Meta;
 use crate::storage::page::{ReadPage, WritePage};
@@ -59,6 +59,17 @@ impl DiskGraph {
             scratch: Vec::new(),
             deleted: IdSet::default(),
         }
+    }
+
+    /// Bytes of heap memory held by this graph's caches and scratch space (an
+    /// iterative scan counts them against its budget).
+    pub fn heap_bytes(&self) -> usize {
+        let floats = self.arena.capacity() + self.fetched.capacity() + self.scratch.capacity();
+        let tids = self.tids.capacity() + self.batch.capacity();
+        floats * size_of::<f32>()
+            + tids * size_of::<Tid>()
+            + hash_table_bytes(self.vectors.capacity(), size_of::<(u64, (u32, u32))>())
+            + hash_table_bytes(self.deleted.capacity(), size_of::<u64>())
     }
 
     /// Notes what measuring element `id` (`e`) learnt: whether it is deleted.

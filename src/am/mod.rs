@@ -4,7 +4,8 @@
 //!
 //! - [`build`]: `ambuild`, `ambuildempty`; [`parallel`]: the parallel build;
 //! - `aminsert` (here): one row into the on-disk graph ([`insert::insert`]);
-//! - [`scan`]: `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`;
+//! - [`scan`]: `ambeginscan`, `amrescan`, `amgettuple`, `amendscan`; [`iterative`]:
+//!   the later batches of an iterative scan, and its settings in [`scan_settings`];
 //! - [`vacuum`]: `ambulkdelete`, `amvacuumcleanup`;
 //! - [`cost`]: `amcostestimate`; [`options`]: `amoptions` and `hnsw.ef_search`;
 //! - [`progress`]: `ambuildphasename` and `pg_stat_progress_create_index` updates;
@@ -20,11 +21,13 @@ pub mod cost;
 pub mod disk;
 pub mod graphscan;
 pub mod insert;
+pub mod iterative;
 pub mod options;
 pub mod parallel;
 pub mod progress;
 pub mod reach;
 pub mod scan;
+pub mod scan_settings;
 pub mod stats;
 pub mod vacuum;
 pub mod verify;

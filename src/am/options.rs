@@ -39,6 +39,7 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    super::scan_settings::init();
     crate::pg::reserve_guc_prefix(c"hnsw");
     // SAFETY: called once from _PG_init; the names are static C strings, as
     // add_*_reloption keeps the pointers.

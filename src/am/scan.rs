@@ -3,7 +3,8 @@
 //! On the first `amgettuple` after a rescan, the search runs to completion: greedy
 //! descent from the entry point, then `SEARCH-LAYER` on layer 0 with
 //! `hnsw.ef_search` candidates (Algorithm 5 of the paper). The heap TIDs of the
-//! found elements, nearest first, are then returned one per call; an element whose
+//! found elements, nearest first, are then returned one per call; with
+//! `hnsw.iterative_scan` on, further batches follow ([`super::iterative`]); an element whose
 //! page is read again for them must still be at the distance the search measured
 //! ([`DiskGraph::result_heap_tids`]), so an element that VACUUM frees, and whose slot
 //! an insert reuses, during the search cannot lend another row its rank. The index distance orders like the operator
@@ -16,7 +17,9 @@
 //! "Index Searches"; PostgreSQL counts the tuples returned.
 
 use super::disk::DiskGraph;
+use super::iterative::Resumable;
 use super::options::ef_search;
+use super::scan_settings::scan_limits;
 use crate::error::raise;
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, IdSet};
@@ -29,8 +32,11 @@ use pgrx::{pg_guard, pg_sys, PgMemoryContexts, PgSqlErrorCode};
 #[derive(Default)]
 struct ScanState {
     started: bool,
+    /// Heap TIDs of the current batch, nearest first, and the next to return.
     results: Vec<Tid>,
     next: usize,
+    /// With `hnsw.iterative_scan` on: the search that gives the later batches.
+    resumable: Option<Resumable>,
 }
 
 /// `ambeginscan`.
@@ -73,11 +79,12 @@ pub unsafe extern "C-unwind" fn amrescan(
     }
 }
 
-/// Runs the search for the scan's ORDER BY argument; heap TIDs nearest first.
+/// Runs the search for the scan's ORDER BY argument: its first batch of heap TIDs,
+/// nearest first, and, with `hnsw.iterative_scan` on, the search that goes on.
 ///
 /// # Safety
 /// `scan` must be an open scan with one ORDER BY key.
-unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
+unsafe fn search(scan: pg_sys::IndexScanDesc) -> (Vec<Tid>, Option<Resumable>) {
     // SAFETY: the caller passes a live scan descriptor.
     let (index, key) = unsafe {
         if (*scan).numberOfOrderBys < 1 {
@@ -91,7 +98,7 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
     };
     let meta = Meta::read(index);
     let Some((entry, top)) = meta.entry else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let query = if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
         vec![0.0; meta.dim]
@@ -107,19 +114,24 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> Vec<Tid> {
     };
     let mut graph = DiskGraph::new(index, meta.metric);
     let ef = ef_search();
-    // About ef·m elements are visited; sizing the set once avoids rehashing it.
-    let mut visited = IdSet::with_capacity_and_hasher(ef * 48, Default::default());
     let entry = Candidate {
         distance: graph.distance(&query, entry.pack()),
         id: entry.pack(),
     };
+    let mut tids = Vec::new();
+    if let Some(limits) = scan_limits() {
+        let resumable = Resumable::start(graph, query, entry, top, ef, limits, &mut tids);
+        return (tids, Some(resumable));
+    }
+    // About ef·m elements are visited; sizing the set once avoids rehashing it.
+    let mut visited = IdSet::with_capacity_and_hasher(ef * 48, Default::default());
     let entry = descend(&mut graph, &query, entry, top, 0, &mut visited);
     let found = search_layer(&mut graph, &query, &[entry], ef, 0, &mut visited);
-    let mut tids = Vec::with_capacity(found.len());
+    tids.reserve(found.len());
     for c in found {
         graph.result_heap_tids(c.id, &query, c.distance, &mut tids);
     }
-    tids
+    (tids, None)
 }
 
 /// `amgettuple`: the next heap TID in distance order.
@@ -135,12 +147,20 @@ pub unsafe extern "C-unwind" fn amgettuple(
             state.started = true;
             crate::pg::count_index_scan((*scan).indexRelation);
             crate::pg::count_index_search(scan);
-            state.results = search(scan);
+            (state.results, state.resumable) = search(scan);
             state.next = 0;
         }
-        let Some(tid) = state.results.get(state.next) else {
-            return false;
-        };
+        while state.next == state.results.len() {
+            // This batch is used up: the next one, if the scan is iterative.
+            state.results.clear();
+            state.next = 0;
+            let more = state.resumable.as_mut().is_some_and(|r| r.next_batch(&mut state.results));
+            if !more {
+                state.resumable = None;
+                return false;
+            }
+        }
+        let tid = state.results[state.next];
         state.next += 1;
         pgrx::itemptr::item_pointer_set_all(&mut (*scan).xs_heaptid, tid.block, tid.offset);
         (*scan).xs_recheck = false;

@@ -358,4 +358,52 @@ mod tests {
         let p = above0 as f64 / n as f64;
         assert!((p - 1.0 / 16.0).abs() < 0.005, "{p}");
     }
+
+    /// A resumable search returns every (reachable) element once, batch after batch, each batch
+    /// in order; its first batch is the plain search's, and its first batches hold
+    /// the nearest elements.
+    #[test]
+    fn resumable_search_returns_every_element_once() {
+        use crate::hnsw::search::{resume_layer, search_layer_resumable, Discarded};
+        let data = random_vectors(2000, 8, 5);
+        let params = Params {
+            m: 8,
+            ef_construction: 32,
+        };
+        let mut g = build(&data, Metric::L2, params);
+        let q = random_vectors(1, 8, 6).remove(0);
+        let (ep, top) = g.entry().unwrap();
+        let entry = Candidate {
+            distance: g.distance(&q, ep),
+            id: ep,
+        };
+        let mut visited = EpochVisited::default();
+        let e = descend(&mut g, &q, entry, top, 0, &mut visited);
+        let mut discarded = Discarded::new();
+        let first = search_layer_resumable(&mut g, &q, &[e], 20, 0, &mut visited, &mut discarded);
+        let plain: Vec<u32> = knn(&mut g, &q, 20, 20);
+        assert_eq!(first.iter().map(|c| c.id).collect::<Vec<_>>(), plain);
+        let mut seen = vec![0u32; data.len()];
+        let mut order = Vec::new();
+        let mut batch = first;
+        let mut batches = 0;
+        while !batch.is_empty() {
+            assert!(batch.windows(2).all(|w| w[0].distance <= w[1].distance), "a batch in order");
+            for c in &batch {
+                seen[c.id as usize] += 1;
+                order.push(c.id);
+            }
+            batches += 1;
+            batch = resume_layer(&mut g, &q, 20, 0, &mut visited, &mut discarded);
+        }
+        assert!(batches > 50, "{batches} batches");
+        assert!(seen.iter().all(|&n| n <= 1), "no element twice");
+        let returned = seen.iter().filter(|&&n| n == 1).count();
+        assert!(returned * 100 >= data.len() * 99, "{returned} of {} returned", data.len());
+        let mut exact: Vec<(f32, u32)> = (0..data.len() as u32).map(|i| (g.distance(&q, i), i)).collect();
+        exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let truth: Vec<u32> = exact.iter().take(100).map(|e| e.1).collect();
+        let found = order[..200].iter().filter(|id| truth.contains(id)).count();
+        assert!(found >= 95, "the first ten batches hold {found} of the nearest 100");
+    }
 }

@@ -193,6 +193,18 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
+/// Heap bytes of a hash table (std's, hashbrown's layout) with room for `capacity`
+/// entries of `entry` bytes: a power-of-two number of buckets loaded to at most 7/8,
+/// each an entry and a control byte (plus a group of control bytes). What an
+/// iterative scan counts of its visited set.
+pub fn hash_table_bytes(capacity: usize, entry: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = (capacity * 8).div_ceil(7).next_power_of_two();
+    buckets * (entry + 1) + 16
+}
+
 /// A hash set of ids using [`IdHasher`]; the visited set of on-disk searches.
 pub type IdSet<Id> = std::collections::HashSet<Id, std::hash::BuildHasherDefault<IdHasher>>;
 

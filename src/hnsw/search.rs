@@ -5,6 +5,10 @@ use super::{Candidate, Graph, Visited};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// What a resumable search measured but did not return: nearest first. The next
+/// batch starts from its nearest elements ([`resume_layer`]).
+pub type Discarded<Id> = BinaryHeap<Reverse<Candidate<Id>>>;
+
 /// Searches one layer from `entry`, keeping the `ef` nearest live elements to
 /// `query` found; returns them nearest first.
 ///
@@ -24,18 +28,85 @@ pub fn search_layer<G: Graph>(
     layer: usize,
     visited: &mut impl Visited<G::Id>,
 ) -> Vec<Candidate<G::Id>> {
+    let start = unvisited(entry, visited);
+    expand(graph, query, &start, ef, layer, visited, None)
+}
+
+/// [`search_layer`] as the first batch of a resumable search (the iterative index
+/// scan of pgvector 0.8): every element it measures and does not return, and every
+/// deleted element it did not expand, goes to `discarded`.
+pub fn search_layer_resumable<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    entry: &[Candidate<G::Id>],
+    ef: usize,
+    layer: usize,
+    visited: &mut impl Visited<G::Id>,
+    discarded: &mut Discarded<G::Id>,
+) -> Vec<Candidate<G::Id>> {
+    let start = unvisited(entry, visited);
+    expand(graph, query, &start, ef, layer, visited, Some(discarded))
+}
+
+/// The next batch of a resumable search: the search goes on from the `ef` nearest
+/// elements of `discarded` (already visited: `visited` is the first batch's, kept),
+/// which compete for the `ef` results with what it finds from them; the rest goes
+/// back to `discarded`. Empty once `discarded` is.
+pub fn resume_layer<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    ef: usize,
+    layer: usize,
+    visited: &mut impl Visited<G::Id>,
+    discarded: &mut Discarded<G::Id>,
+) -> Vec<Candidate<G::Id>> {
+    let mut start = Vec::with_capacity(ef.max(1));
+    while start.len() < ef.max(1) {
+        let Some(Reverse(c)) = discarded.pop() else {
+            break;
+        };
+        start.push(c);
+    }
+    expand(graph, query, &start, ef, layer, visited, Some(discarded))
+}
+
+/// The entries not visited yet (marking them visited), with a finite distance.
+fn unvisited<Id: Copy>(entry: &[Candidate<Id>], visited: &mut impl Visited<Id>) -> Vec<Candidate<Id>> {
+    entry
+        .iter()
+        .copied()
+        .filter(|e| e.distance.is_finite() && visited.insert(e.id))
+        .collect()
+}
+
+/// The loop of `SEARCH-LAYER` from `start` (visited already); with `discarded`,
+/// what is measured and not kept goes there (see [`search_layer_resumable`]).
+fn expand<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    start: &[Candidate<G::Id>],
+    ef: usize,
+    layer: usize,
+    visited: &mut impl Visited<G::Id>,
+    mut discarded: Option<&mut Discarded<G::Id>>,
+) -> Vec<Candidate<G::Id>> {
     let ef = ef.max(1);
     let mut candidates: BinaryHeap<Reverse<Candidate<G::Id>>> = BinaryHeap::new();
     let mut results: BinaryHeap<Candidate<G::Id>> = BinaryHeap::new();
-    for &e in entry {
-        if e.distance.is_finite() && visited.insert(e.id) {
-            candidates.push(Reverse(e));
-            if !graph.is_deleted(e.id) {
-                results.push(e);
-                if results.len() > ef {
-                    results.pop();
-                }
+    // Keeps `c` among the results, dropping the farthest when there are more than ef.
+    let mut keep = |results: &mut BinaryHeap<Candidate<G::Id>>, c, discarded: &mut Option<&mut Discarded<G::Id>>| {
+        results.push(c);
+        if results.len() > ef {
+            let farthest = results.pop().expect("more than ef results");
+            if let Some(d) = discarded {
+                d.push(Reverse(farthest));
             }
+        }
+    };
+    for &e in start {
+        candidates.push(Reverse(e));
+        if !graph.is_deleted(e.id) {
+            keep(&mut results, e, &mut discarded);
         }
     }
     let mut neighbours = Vec::new();
@@ -44,6 +115,9 @@ pub fn search_layer<G: Graph>(
     while let Some(Reverse(nearest)) = candidates.pop() {
         let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
         if nearest.distance > farthest && results.len() >= ef {
+            if graph.is_deleted(nearest.id) {
+                candidates.push(Reverse(nearest));
+            }
             break;
         }
         graph.neighbours(nearest.id, layer, &mut neighbours);
@@ -56,18 +130,22 @@ pub fn search_layer<G: Graph>(
             if !distance.is_finite() {
                 continue;
             }
+            let c = Candidate { distance, id };
             let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
             if results.len() < ef || distance < farthest {
-                let c = Candidate { distance, id };
                 candidates.push(Reverse(c));
                 if !graph.is_deleted(id) {
-                    results.push(c);
-                    if results.len() > ef {
-                        results.pop();
-                    }
+                    keep(&mut results, c, &mut discarded);
                 }
+            } else if let Some(d) = discarded.as_mut() {
+                d.push(Reverse(c));
             }
         }
+    }
+    if let Some(d) = discarded {
+        // Deleted elements left unexpanded: later batches may route through them
+        // (the live ones left are among the results or already discarded).
+        d.extend(candidates.into_iter().filter(|Reverse(c)| graph.is_deleted(c.id)));
     }
     results.into_sorted_vec()
 }

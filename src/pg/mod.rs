@@ -57,6 +57,14 @@ pub fn vacuum_work_mem() -> usize {
     kb.max(0) as usize * 1024
 }
 
+/// `work_mem` in bytes (the memory of one sort or hash, "Resource Consumption" in the
+/// docs; an iterative scan's budget is a multiple of it).
+pub fn work_mem() -> usize {
+    // SAFETY: reads an integer setting (kilobytes).
+    let kb = unsafe { pg_sys::work_mem };
+    kb.max(0) as usize * 1024
+}
+
 /// The physical file of `rel` as (tablespace, database, file number): the key of a
 /// relation's cached buffer hints. `RelFileNode` (13–15) became `RelFileLocator` (16).
 pub fn relation_key(rel: pg_sys::Relation) -> (u32, u32, u32) {

@@ -5,6 +5,7 @@
 mod errors;
 mod hnsw_index;
 mod hnsw_recall;
+mod iterative_scan;
 mod planner;
 mod support;
 mod vacuum_relink;

@@ -1,0 +1,203 @@
+//! Iterative index scans (`hnsw.iterative_scan`): pgvector's settings and errors,
+//! filtered queries that return their LIMIT, strict order, and the limits
+//! `hnsw.max_scan_tuples` and `hnsw.scan_mem_multiplier`.
+
+#[pgrx::pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn show(name: &str) -> String {
+        Spi::get_one::<String>(&format!("SHOW {name}")).unwrap().unwrap()
+    }
+
+    /// `SQLSTATE: message | hint` of `query`, or `ok`.
+    fn error_and_hint(query: &str) -> String {
+        Spi::run(
+            r#"CREATE OR REPLACE FUNCTION pg_temp.error_hint(q text) RETURNS text
+            LANGUAGE plpgsql AS $f$
+            DECLARE hint text;
+            BEGIN
+                EXECUTE q;
+                RETURN 'ok';
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+                RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(hint, ''), '');
+            END $f$"#,
+        )
+        .unwrap();
+        Spi::get_one_with_args::<String>("SELECT pg_temp.error_hint($1)", &[query.into()])
+            .unwrap()
+            .unwrap()
+    }
+
+    fn ids(sql: &str) -> Vec<i32> {
+        Spi::connect(|client| {
+            client
+                .select(sql, None, &[])
+                .unwrap()
+                .map(|row| row.get::<i32>(1).unwrap().unwrap())
+                .collect()
+        })
+    }
+
+    fn distances(sql: &str) -> Vec<f64> {
+        Spi::connect(|client| {
+            client
+                .select(sql, None, &[])
+                .unwrap()
+                .map(|row| row.get::<f64>(1).unwrap().unwrap())
+                .collect()
+        })
+    }
+
+    /// `n` rows of `dim` random dimensions in table `name` (ids 1..=n), seeded.
+    fn random_table(name: &str, n: usize, dim: usize) {
+        Spi::run("SELECT setseed(0.5)").unwrap();
+        Spi::run(&format!("CREATE TABLE {name} (id int, v vector({dim}))")).unwrap();
+        Spi::run(&format!(
+            "INSERT INTO {name} SELECT r, array_agg(random() ORDER BY d)::real[]::vector
+                 FROM generate_series(1, {n}) r, generate_series(1, {dim}) d GROUP BY r"
+        ))
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn settings_have_pgvectors_names_defaults_ranges_and_errors() {
+        assert_eq!(show("hnsw.iterative_scan"), "off");
+        assert_eq!(show("hnsw.max_scan_tuples"), "20000");
+        assert_eq!(show("hnsw.scan_mem_multiplier"), "1");
+        for value in ["relaxed_order", "strict_order", "off"] {
+            Spi::run(&format!("SET LOCAL hnsw.iterative_scan = {value}")).unwrap();
+            assert_eq!(show("hnsw.iterative_scan"), value);
+        }
+        Spi::run("SET LOCAL hnsw.max_scan_tuples = 2147483647").unwrap();
+        Spi::run("SET LOCAL hnsw.scan_mem_multiplier = 1000").unwrap();
+        assert_eq!(show("hnsw.scan_mem_multiplier"), "1000");
+        let cases = [
+            (
+                "SET hnsw.iterative_scan = on",
+                "22023: invalid value for parameter \"hnsw.iterative_scan\": \"on\" | Available values: off, relaxed_order, strict_order.",
+            ),
+            (
+                "SET hnsw.max_scan_tuples = 0",
+                "22023: 0 is outside the valid range for parameter \"hnsw.max_scan_tuples\" (1 .. 2147483647)",
+            ),
+            (
+                "SET hnsw.scan_mem_multiplier = 0.5",
+                "22023: 0.5 is outside the valid range for parameter \"hnsw.scan_mem_multiplier\" (1 .. 1000)",
+            ),
+            (
+                "SET hnsw.scan_mem_multiplier = 1001",
+                "22023: 1001 is outside the valid range for parameter \"hnsw.scan_mem_multiplier\" (1 .. 1000)",
+            ),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(error_and_hint(query), expected, "{query}");
+        }
+    }
+
+    /// A filter that 10 rows of 100,000 pass: `off` returns at most the few that
+    /// the first `ef_search` results hold; iterative scans return all 10 for
+    /// LIMIT 11 once they may visit every element; the rows found grow with
+    /// `hnsw.max_scan_tuples`.
+    #[pg_test]
+    fn a_rare_filter_returns_its_rows_and_max_scan_tuples_bounds_the_work() {
+        random_table("f", 100_000, 3);
+        Spi::run("CREATE INDEX ON f USING hnsw (v vector_l2_ops)").unwrap();
+        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+        let rare = "SELECT id FROM f WHERE id % 10000 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 11";
+        assert!(ids(rare).len() < 10, "off stops after ef_search results");
+        for order in ["relaxed_order", "strict_order"] {
+            Spi::run(&format!("SET LOCAL hnsw.iterative_scan = {order}")).unwrap();
+            Spi::run("SET LOCAL hnsw.max_scan_tuples = 100000").unwrap();
+            let mut got = ids(rare);
+            got.sort_unstable();
+            if order == "relaxed_order" {
+                assert_eq!(got, (1..=10).map(|i| i * 10000).collect::<Vec<_>>(), "{order}");
+            } else {
+                // Strict order drops what a later batch finds nearer than a row it
+                // returned: most rows, not necessarily all.
+                assert!(got.len() >= 8, "{order}: {got:?}");
+            }
+        }
+        Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
+        let found = |tuples: i32| {
+            Spi::run(&format!("SET LOCAL hnsw.max_scan_tuples = {tuples}")).unwrap();
+            ids("SELECT id FROM f WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000").len()
+        };
+        let (small, large) = (found(2000), found(8000));
+        assert!(small >= 10 && small <= 40, "2,000 elements visited, 1 % pass: {small}");
+        assert!(
+            large >= 3 * small && large <= 5 * small,
+            "four times the elements, about four times the rows: {small} -> {large}"
+        );
+    }
+
+    /// Filters of 2 % and 0.2 % with LIMIT 20 at ef_search 40: recall@20 against the
+    /// exact filtered answer at least 0.99 in both orders, for L2 and cosine; strict
+    /// order never returns a row nearer than one before it.
+    #[pg_test]
+    fn filtered_recall_in_both_orders() {
+        random_table("g", 50_000, 8);
+        Spi::run("CREATE INDEX ON g USING hnsw (v vector_l2_ops)").unwrap();
+        Spi::run("CREATE INDEX ON g USING hnsw (v vector_cosine_ops)").unwrap();
+        Spi::run("CREATE TABLE q AS SELECT id, v FROM g WHERE id <= 10").unwrap();
+        Spi::run("SET LOCAL hnsw.ef_search = 40").unwrap();
+        let queries: Vec<String> = Spi::connect(|c| {
+            c.select("SELECT v::text FROM q ORDER BY id", None, &[])
+                .unwrap()
+                .map(|r| r.get::<String>(1).unwrap().unwrap())
+                .collect()
+        });
+        for op in ["<->", "<=>"] {
+            for modulus in [50, 500] {
+                for order in ["relaxed_order", "strict_order"] {
+                    let (mut hits, mut total) = (0, 0);
+                    for v in &queries {
+                        let sql = format!(
+                            "SELECT id FROM g WHERE id % {modulus} = 0 ORDER BY v {op} '{v}' LIMIT 20"
+                        );
+                        Spi::run("SET LOCAL enable_indexscan = off").unwrap();
+                        Spi::run("SET LOCAL enable_seqscan = on").unwrap();
+                        let exact = ids(&sql);
+                        Spi::run("SET LOCAL enable_indexscan = on").unwrap();
+                        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+                        Spi::run(&format!("SET LOCAL hnsw.iterative_scan = {order}")).unwrap();
+                        let got = ids(&sql);
+                        Spi::run("SET LOCAL hnsw.iterative_scan = off").unwrap();
+                        hits += got.iter().filter(|id| exact.contains(id)).count();
+                        total += exact.len();
+                        if order == "strict_order" {
+                            Spi::run("SET LOCAL hnsw.iterative_scan = strict_order").unwrap();
+                            let d = distances(&format!(
+                                "SELECT (v {op} '{v}')::float8 FROM g WHERE id % {modulus} = 0 ORDER BY v {op} '{v}' LIMIT 20"
+                            ));
+                            Spi::run("SET LOCAL hnsw.iterative_scan = off").unwrap();
+                            assert!(d.windows(2).all(|w| w[0] <= w[1]), "strict order: {d:?}");
+                        }
+                    }
+                    let recall = hits as f64 / total as f64;
+                    assert!(recall >= 0.99, "{op} id % {modulus} {order}: recall@20 {recall}");
+                }
+            }
+        }
+    }
+
+    /// A scan whose memory budget is the smallest (work_mem 64 kB) stops searching
+    /// early and returns what it holds: fewer rows than with a large budget.
+    #[pg_test]
+    fn the_memory_budget_ends_the_search() {
+        random_table("h", 30_000, 3);
+        Spi::run("CREATE INDEX ON h USING hnsw (v vector_l2_ops)").unwrap();
+        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+        Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
+        Spi::run("SET LOCAL hnsw.max_scan_tuples = 30000").unwrap();
+        let count = || ids("SELECT id FROM h WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000").len();
+        Spi::run("SET LOCAL work_mem = '64kB'").unwrap();
+        let small = count();
+        Spi::run("SET LOCAL work_mem = '64MB'").unwrap();
+        let large = count();
+        assert!(large >= 250, "all elements visited: {large}");
+        assert!(small * 2 <= large, "64 kB stops the search early: {small} vs {large}");
+    }
+}
