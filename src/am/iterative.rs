@@ -12,10 +12,11 @@
 //!
 //! Between batches (and between `amgettuple` calls) the scan holds no buffer pin or
 //! lock, only element TIDs and distances: inserts and VACUUM go on beside a paused
-//! cursor. A discarded element that VACUUM has freed since measures as infinitely
-//! far (never expanded, never returned); one whose slot an insert reused is returned
-//! only at the distance it was measured at ([`DiskGraph::result_heap_tids`]), so no
-//! row takes another's rank.
+//! cursor. A discarded element that VACUUM has freed since is not measured again: it
+//! is expanded (no neighbours) and may take a result place of its batch at its old
+//! distance, but gives no rows; one whose slot an insert reused gives rows only if
+//! its vector is at the distance measured before ([`DiskGraph::result_heap_tids`]),
+//! so no row takes another's rank.
 
 use super::disk::DiskGraph;
 use super::scan_settings::ScanLimits;
@@ -50,7 +51,15 @@ impl Resumable {
         let mut visited = IdSet::with_capacity_and_hasher(ef * 48, Default::default());
         let mut discarded = Discarded::new();
         let entry = descend(&mut graph, &query, entry, top, 0, &mut visited);
-        let batch = search_layer_resumable(&mut graph, &query, &[entry], ef, 0, &mut visited, &mut discarded);
+        let batch = search_layer_resumable(
+            &mut graph,
+            &query,
+            &[entry],
+            ef,
+            0,
+            &mut visited,
+            &mut discarded,
+        );
         let mut search = Resumable {
             graph,
             query,
@@ -72,12 +81,23 @@ impl Resumable {
             if self.discarded.is_empty() {
                 return false;
             }
-            let batch = if self.visited.len() >= self.limits.max_tuples || self.bytes() > self.limits.max_bytes {
+            let batch = if self.visited.len() >= self.limits.max_tuples
+                || self.bytes() > self.limits.max_bytes
+            {
                 // Over a limit: no more searching; what is held, nearest first.
-                let n = self.ef.min(self.discarded.len());
-                (0..n).filter_map(|_| self.discarded.pop().map(|c| c.0)).collect()
+                let n = self.ef.max(1).min(self.discarded.len());
+                (0..n)
+                    .filter_map(|_| self.discarded.pop().map(|c| c.0))
+                    .collect()
             } else {
-                resume_layer(&mut self.graph, &self.query, self.ef, 0, &mut self.visited, &mut self.discarded)
+                resume_layer(
+                    &mut self.graph,
+                    &self.query,
+                    self.ef,
+                    0,
+                    &mut self.visited,
+                    &mut self.discarded,
+                )
             };
             self.take(&batch, out);
         }
@@ -92,7 +112,8 @@ impl Resumable {
                 continue;
             }
             let before = out.len();
-            self.graph.result_heap_tids(c.id, &self.query, c.distance, out);
+            self.graph
+                .result_heap_tids(c.id, &self.query, c.distance, out);
             if out.len() > before {
                 self.last = c.distance;
             }

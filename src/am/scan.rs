@@ -154,7 +154,10 @@ pub unsafe extern "C-unwind" fn amgettuple(
             // This batch is used up: the next one, if the scan is iterative.
             state.results.clear();
             state.next = 0;
-            let more = state.resumable.as_mut().is_some_and(|r| r.next_batch(&mut state.results));
+            let more = state
+                .resumable
+                .as_mut()
+                .is_some_and(|r| r.next_batch(&mut state.results));
             if !more {
                 state.resumable = None;
                 return false;
@@ -169,6 +172,10 @@ pub unsafe extern "C-unwind" fn amgettuple(
     }
 }
 
-/// `amendscan`: the state is freed with its memory context.
+/// `amendscan`: drops what an iterative scan holds at once (up to `work_mem` ×
+/// `hnsw.scan_mem_multiplier`); the state itself goes with its memory context.
 #[pg_guard]
-pub unsafe extern "C-unwind" fn amendscan(_scan: pg_sys::IndexScanDesc) {}
+pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
+    // SAFETY: `opaque` is the ScanState set by ambeginscan.
+    unsafe { *(*scan).opaque.cast::<ScanState>() = ScanState::default() }
+}

