@@ -16,7 +16,8 @@
 #      deletes and VACUUM on the real data), tests/vacuum_concurrency.sh (inserts,
 #      deletes and queries beside a VACUUM loop), tests/upgrade.sh (ALTER EXTENSION
 #      UPDATE, pg_dump/pg_restore), tests/dropin.sh (CREATE EXTENSION vector through
-#      tools/install-as-vector.sh), tests/replication.sh (a hot standby returns the
+#      tools/install-as-vector.sh), tests/iterative_cursor.sh (an iterative scan
+#      paused in a cursor beside VACUUM and inserts), tests/replication.sh (a hot standby returns the
 #      primary's results), tests/crash_recovery.sh (kill -9 during inserts and during
 #      VACUUM).
 # Prints a line per version `pgN: P passed, F failed`, then the closing line
@@ -127,7 +128,7 @@ run_version() {
     if $shell; then
         local script churn=60
         [[ $shell_versions == " $v "* ]] && churn=${PGVEC_CHURN_SECONDS:-120}
-        for script in concurrent_inserts build_scale cancel vacuum_churn vacuum_concurrency upgrade dropin replication crash_recovery; do
+        for script in concurrent_inserts build_scale cancel vacuum_churn vacuum_concurrency upgrade dropin iterative_cursor replication crash_recovery; do
             if PGVEC_CHURN_SECONDS=$churn bash "tests/$script.sh" "$dir" "$port"; then
                 passed=$((passed + 1))
             else

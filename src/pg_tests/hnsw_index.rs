@@ -7,13 +7,7 @@ mod tests {
     use pgrx::prelude::*;
 
     fn ids(sql: &str) -> Vec<i32> {
-        Spi::connect(|client| {
-            client
-                .select(sql, None, &[])
-                .unwrap()
-                .map(|row| row.get::<i32>(1).unwrap().unwrap())
-                .collect()
-        })
+        crate::pg_tests::support::column(sql)
     }
 
     fn error_of(query: &str) -> String {

@@ -6,50 +6,32 @@
 mod tests {
     use pgrx::prelude::*;
 
-    fn show(name: &str) -> String {
-        Spi::get_one::<String>(&format!("SHOW {name}"))
-            .unwrap()
-            .unwrap()
-    }
-
-    /// `SQLSTATE: message | hint` of `query`, or `ok`.
-    fn error_and_hint(query: &str) -> String {
-        Spi::run(
-            r#"CREATE OR REPLACE FUNCTION pg_temp.error_hint(q text) RETURNS text
-            LANGUAGE plpgsql AS $f$
-            DECLARE hint text;
-            BEGIN
-                EXECUTE q;
-                RETURN 'ok';
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-                RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(hint, ''), '');
-            END $f$"#,
-        )
-        .unwrap();
-        Spi::get_one_with_args::<String>("SELECT pg_temp.error_hint($1)", &[query.into()])
-            .unwrap()
-            .unwrap()
-    }
+    use crate::pg_tests::support::{column, error_report_with, show, Extra};
 
     fn ids(sql: &str) -> Vec<i32> {
-        Spi::connect(|client| {
-            client
-                .select(sql, None, &[])
-                .unwrap()
-                .map(|row| row.get::<i32>(1).unwrap().unwrap())
-                .collect()
-        })
+        column(sql)
     }
 
-    fn distances(sql: &str) -> Vec<f64> {
-        Spi::connect(|client| {
-            client
-                .select(sql, None, &[])
-                .unwrap()
-                .map(|row| row.get::<f64>(1).unwrap().unwrap())
-                .collect()
-        })
+    /// The exact answer: a sequential scan and sort.
+    const EXACT: [(&str, &str); 3] = [
+        ("enable_indexscan", "off"),
+        ("enable_seqscan", "on"),
+        ("hnsw.iterative_scan", "off"),
+    ];
+    /// An index scan.
+    const INDEX: [(&str, &str); 2] = [("enable_indexscan", "on"), ("enable_seqscan", "off")];
+
+    /// `SET LOCAL` each of `settings`.
+    fn set_local(settings: &[(&str, &str)]) {
+        for (name, value) in settings {
+            Spi::run(&format!("SET LOCAL {name} = {value}")).unwrap();
+        }
+    }
+
+    /// [`ids`] of `sql` under `settings` (`SET LOCAL`).
+    fn ids_with(sql: &str, settings: &[(&str, &str)]) -> Vec<i32> {
+        set_local(settings);
+        ids(sql)
     }
 
     /// `n` rows of `dim` random dimensions in table `name` (ids 1..=n), seeded.
@@ -94,7 +76,7 @@ mod tests {
             ),
         ];
         for (query, expected) in cases {
-            assert_eq!(error_and_hint(query), expected, "{query}");
+            assert_eq!(error_report_with(query, Extra::Hint), expected, "{query}");
         }
     }
 
@@ -166,22 +148,15 @@ mod tests {
                         let sql = format!(
                             "SELECT id FROM g WHERE id % {modulus} = 0 ORDER BY v {op} '{v}' LIMIT 20"
                         );
-                        Spi::run("SET LOCAL enable_indexscan = off").unwrap();
-                        Spi::run("SET LOCAL enable_seqscan = on").unwrap();
-                        let exact = ids(&sql);
-                        Spi::run("SET LOCAL enable_indexscan = on").unwrap();
-                        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
-                        Spi::run(&format!("SET LOCAL hnsw.iterative_scan = {order}")).unwrap();
-                        let got = ids(&sql);
-                        Spi::run("SET LOCAL hnsw.iterative_scan = off").unwrap();
+                        let exact = ids_with(&sql, &EXACT);
+                        let got = ids_with(&sql, &[&INDEX[..], &[("hnsw.iterative_scan", order)]].concat());
                         hits += got.iter().filter(|id| exact.contains(id)).count();
                         total += exact.len();
                         if order == "strict_order" {
-                            Spi::run("SET LOCAL hnsw.iterative_scan = strict_order").unwrap();
-                            let d = distances(&format!(
+                            set_local(&[&INDEX[..], &[("hnsw.iterative_scan", order)]].concat());
+                            let d: Vec<f64> = column(&format!(
                                 "SELECT (v {op} '{v}')::float8 FROM g WHERE id % {modulus} = 0 ORDER BY v {op} '{v}' LIMIT 20"
                             ));
-                            Spi::run("SET LOCAL hnsw.iterative_scan = off").unwrap();
                             assert!(d.windows(2).all(|w| w[0] <= w[1]), "strict order: {d:?}");
                         }
                     }

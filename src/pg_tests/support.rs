@@ -2,29 +2,67 @@
 
 use pgrx::prelude::*;
 
-/// Runs `query` and returns `SQLSTATE: message`, with ` | detail` appended when
-/// `with_detail` and the error has one, or `ok` when it succeeds.
-pub fn error_report(query: &str, with_detail: bool) -> String {
+/// What an error report adds to `SQLSTATE: message` (see [`error_report`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Extra {
+    None,
+    Detail,
+    Hint,
+}
+
+/// Runs `query` and returns `SQLSTATE: message`, with ` | detail` or ` | hint`
+/// appended as `extra` asks and the error has one, or `ok` when it succeeds.
+pub fn error_report_with(query: &str, extra: Extra) -> String {
     Spi::run(
-        r#"CREATE OR REPLACE FUNCTION pg_temp.error_of(q text, with_detail bool) RETURNS text
+        r#"CREATE OR REPLACE FUNCTION pg_temp.error_of(q text, extra text) RETURNS text
         LANGUAGE plpgsql AS $f$
-        DECLARE detail text;
+        DECLARE detail text; hint text;
         BEGIN
             EXECUTE q;
             RETURN 'ok';
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-            RETURN SQLSTATE || ': ' || SQLERRM
-                || CASE WHEN with_detail THEN coalesce(' | ' || nullif(detail, ''), '') ELSE '' END;
+            GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            RETURN SQLSTATE || ': ' || SQLERRM || CASE extra
+                WHEN 'detail' THEN coalesce(' | ' || nullif(detail, ''), '')
+                WHEN 'hint' THEN coalesce(' | ' || nullif(hint, ''), '')
+                ELSE '' END;
         END $f$"#,
     )
     .unwrap();
+    let extra = match extra {
+        Extra::None => "none",
+        Extra::Detail => "detail",
+        Extra::Hint => "hint",
+    };
     Spi::get_one_with_args::<String>(
         "SELECT pg_temp.error_of($1, $2)",
-        &[query.into(), with_detail.into()],
+        &[query.into(), extra.into()],
     )
     .unwrap()
     .unwrap()
+}
+
+/// [`error_report_with`] the detail when `with_detail`, else nothing added.
+pub fn error_report(query: &str, with_detail: bool) -> String {
+    error_report_with(query, if with_detail { Extra::Detail } else { Extra::None })
+}
+
+/// The first column of every row of `sql`, as `T` (no NULLs).
+pub fn column<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> Vec<T> {
+    Spi::connect(|client| {
+        client
+            .select(sql, None, &[])
+            .unwrap()
+            .map(|row| row.get::<T>(1).unwrap().unwrap())
+            .collect()
+    })
+}
+
+/// The value of setting `name` (`SHOW`).
+pub fn show(name: &str) -> String {
+    Spi::get_one::<String>(&format!("SHOW {name}"))
+        .unwrap()
+        .unwrap()
 }
 
 /// Asserts, for each `(query, expected)`, that [`error_report`] of the query is
