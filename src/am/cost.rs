@@ -28,8 +28,18 @@
 //! The selectivity is 1 (the planner then charges the heap fetches of every row in
 //! the run cost; a LIMIT takes its share), which also lets a selective filter on
 //! another column prefer that column's index: it fetches fewer heap rows.
+//!
+//! With `hnsw.iterative_scan` on, the scan goes on until the query's other filters
+//! (the relation's restriction clauses, of selectivity `s` by
+//! `clauselist_selectivity`) have passed its LIMIT `L` rows: about `L / s` results,
+//! so the search is priced as one of `ef_search` `max(ef_search, L / s)`
+//! ([`iterative_visits`]). When that is more than `hnsw.max_scan_tuples` elements the
+//! scan would end before its LIMIT; it is priced as visiting every element then, so
+//! that a plan which finds all the rows (a B-tree on the filter's column, a
+//! sequential scan) is chosen instead.
 
 use super::options::{ef_search, index_options};
+use super::scan_settings::scan_limits;
 use pgrx::{pg_guard, pg_sys};
 
 /// Elements a search of an index of `tuples` elements with `m` visits at
@@ -38,6 +48,23 @@ pub fn visits(tuples: f64, m: usize, ef: usize) -> f64 {
     let m = m as f64;
     let upper_layers = (tuples.max(1.0).ln() / m.ln()).floor();
     (upper_layers * m + ef as f64 * m).min(tuples.max(1.0))
+}
+
+/// Elements an iterative scan of an index of `tuples` elements with `m` visits to
+/// return `limit` rows of which the fraction `selectivity` passes the query's
+/// filters, at `ef_search` `ef`; `None` when that is more than `max_tuples`, where
+/// the scan ends short of its LIMIT (see the module docs).
+pub fn iterative_visits(
+    tuples: f64,
+    m: usize,
+    ef: usize,
+    limit: f64,
+    selectivity: f64,
+    max_tuples: f64,
+) -> Option<f64> {
+    let results = (limit / selectivity.max(f64::MIN_POSITIVE)).max(ef as f64);
+    let needed = visits(tuples, m, results.min(tuples.max(1.0)) as usize);
+    (needed <= max_tuples).then_some(needed)
 }
 
 /// `amcostestimate`.
@@ -78,10 +105,36 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         );
         let (m, _) = index_options(rel);
         pg_sys::index_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        let visited = visits(tuples, m, ef_search());
-        let pages_read = (visited / tuples) * index_pages.min(heap_pages);
-        *startup_cost = pages_read * pg_sys::seq_page_cost
-            + visited * (pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost);
+        let plain = Some(visits(tuples, m, ef_search()));
+        let needed = match scan_limits() {
+            Some(limits) if (*root).limit_tuples > 0.0 => {
+                let rel = (*info).rel;
+                let filtered = pg_sys::clauselist_selectivity(
+                    root,
+                    (*rel).baserestrictinfo,
+                    (*rel).relid as i32,
+                    pg_sys::JoinType::JOIN_INNER,
+                    std::ptr::null_mut(),
+                );
+                let cap = limits.max_tuples as f64;
+                iterative_visits(tuples, m, ef_search(), (*root).limit_tuples, filtered, cap)
+            }
+            _ => plain,
+        };
+        let per_visit = pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost;
+        let pages_read = match needed {
+            Some(visited) => {
+                let pages_read = (visited / tuples) * index_pages.min(heap_pages);
+                *startup_cost = pages_read * pg_sys::seq_page_cost + visited * per_visit;
+                pages_read
+            }
+            None => {
+                // Short of its LIMIT: every element, every page read in graph order.
+                let pages_read = index_pages + heap_pages;
+                *startup_cost = pages_read * pg_sys::random_page_cost + tuples * per_visit;
+                pages_read
+            }
+        };
         *total_cost = *startup_cost + tuples * pg_sys::cpu_index_tuple_cost;
         *pages = pages_read;
     }
@@ -89,7 +142,7 @@ pub unsafe extern "C-unwind" fn amcostestimate(
 
 #[cfg(test)]
 mod tests {
-    use super::visits;
+    use super::{iterative_visits, visits};
 
     #[test]
     fn visits_grow_with_ef_and_m_and_never_exceed_the_index() {
@@ -101,5 +154,23 @@ mod tests {
         assert!(visits(100_000.0, 16, 100) > at_100k);
         assert!(visits(100_000.0, 32, 40) > at_100k);
         assert_eq!(visits(0.0, 16, 40), 1.0);
+    }
+
+    #[test]
+    fn iterative_visits_grow_as_the_filter_narrows_until_the_cap() {
+        let plain = visits(100_000.0, 16, 40);
+        // No filter, LIMIT 10: the first batch.
+        assert_eq!(iterative_visits(100_000.0, 16, 40, 10.0, 1.0, 20_000.0), Some(plain));
+        // 10 % pass, LIMIT 20: 200 results.
+        let tenth = iterative_visits(100_000.0, 16, 40, 20.0, 0.1, 20_000.0);
+        assert_eq!(tenth, Some(visits(100_000.0, 16, 200)));
+        assert!(tenth > Some(plain));
+        // 0.01 % pass, LIMIT 11: 110,000 results, beyond the cap: short
+        assert_eq!(iterative_visits(100_000.0, 16, 40, 11.0, 0.0001, 20_000.0), None);
+        // a cap that allows the whole index: every element
+        assert_eq!(
+            iterative_visits(100_000.0, 16, 40, 11.0, 0.0001, 100_000.0),
+            Some(100_000.0)
+        );
     }
 }

@@ -80,4 +80,35 @@ mod tests {
         let selective = format!("SELECT id FROM pf WHERE id = 77 ORDER BY v <-> {q} LIMIT 5");
         assert!(!plan(&selective).contains("pf_idx"), "{}", plan(&selective));
     }
+
+    /// With `hnsw.iterative_scan` on, the filter's selectivity prices the scan: a
+    /// filter passing 10 % keeps the index; one passing 0.1 % (LIMIT 10 needs about
+    /// 10,000 results, more than `hnsw.max_scan_tuples` allows) goes to its B-tree,
+    /// and a rarer one without a B-tree to a sequential scan.
+    #[pg_test]
+    fn iterative_scans_price_the_filter() {
+        Spi::run(
+            "CREATE TABLE pi (id int, tenant int, category int, v vector(16)); \
+             INSERT INTO pi SELECT r, r % 1000, r % 10, array_agg(random())::real[]::vector \
+                 FROM generate_series(1, 16) d, generate_series(1, 50000) r GROUP BY r; \
+             CREATE INDEX pi_idx ON pi USING hnsw (v vector_l2_ops); \
+             CREATE INDEX pi_tenant ON pi (tenant); \
+             ANALYZE pi",
+        )
+        .unwrap();
+        let q = "(SELECT v FROM pi WHERE id = 1)";
+        let q = Spi::get_one::<String>(&format!("SELECT {q}::text")).unwrap().unwrap();
+        let query = |filter: &str| format!("SELECT id FROM pi WHERE {filter} ORDER BY v <-> '{q}' LIMIT 10");
+        let (category, tenant, rare) = (
+            query("category = 3"),
+            query("tenant = 7"),
+            query("id % 5000 = 7 AND category = id % 10"),
+        );
+        assert!(uses(&category, "pi_idx"), "{}", plan(&category));
+        Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
+        assert!(uses(&category, "pi_idx"), "{}", plan(&category));
+        assert!(uses(&tenant, "pi_tenant"), "{}", plan(&tenant));
+        let rare_plan = plan(&rare);
+        assert!(rare_plan.contains("Seq Scan on pi"), "{rare_plan}");
+    }
 }
