@@ -27,6 +27,7 @@ pub mod types;
 pub extern "C-unwind" fn _PG_init() {
     distance::init();
     am::options::init();
+    pg::scan_node::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

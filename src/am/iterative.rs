@@ -20,6 +20,7 @@
 
 use super::disk::DiskGraph;
 use super::scan_settings::ScanLimits;
+use crate::pg::qual::ScanFilter;
 use crate::hnsw::search::{descend, resume_layer, search_layer_resumable, Discarded};
 use crate::hnsw::{hash_table_bytes, Candidate, IdSet};
 use crate::storage::tuple::Tid;
@@ -34,11 +35,17 @@ pub struct Resumable {
     discarded: Discarded<u64>,
     /// Distance of the last element whose rows were returned (for strict order).
     last: f32,
+    /// The query's filter, when the scan evaluates it ([`crate::pg::scan_node`]).
+    filter: Option<ScanFilter>,
+    /// Heap TIDs of one element, before the filter.
+    tids: Vec<Tid>,
 }
 
 impl Resumable {
     /// Descends from `entry` (on layer `top`), runs the first batch of `ef`
-    /// results on layer 0 and appends their heap TIDs, nearest first, to `out`.
+    /// results on layer 0 and appends their heap TIDs, nearest first, to `out`
+    /// (with `filter`, only those of rows it accepts).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         mut graph: DiskGraph,
         query: Vec<f32>,
@@ -46,6 +53,7 @@ impl Resumable {
         top: usize,
         ef: usize,
         limits: ScanLimits,
+        filter: Option<ScanFilter>,
         out: &mut Vec<Tid>,
     ) -> Resumable {
         let mut visited = IdSet::with_capacity_and_hasher(ef * 48, Default::default());
@@ -68,6 +76,8 @@ impl Resumable {
             visited,
             discarded,
             last: f32::NEG_INFINITY,
+            filter,
+            tids: Vec::new(),
         };
         search.take(&batch, out);
         search
@@ -105,15 +115,20 @@ impl Resumable {
     }
 
     /// Appends the rows of `batch` (nearest first) to `out`, in strict order only
-    /// those not nearer than the last returned.
+    /// those not nearer than the last returned, with a filter only those it accepts.
     fn take(&mut self, batch: &[Candidate<u64>], out: &mut Vec<Tid>) {
         for c in batch {
             if self.limits.strict && c.distance < self.last {
                 continue;
             }
-            let before = out.len();
+            self.tids.clear();
             self.graph
-                .result_heap_tids(c.id, &self.query, c.distance, out);
+                .result_heap_tids(c.id, &self.query, c.distance, &mut self.tids);
+            let before = out.len();
+            match self.filter.as_mut() {
+                Some(filter) => out.extend(self.tids.iter().filter(|&&t| filter.accepts(t))),
+                None => out.extend_from_slice(&self.tids),
+            }
             if out.len() > before {
                 self.last = c.distance;
             }
@@ -126,6 +141,7 @@ impl Resumable {
         hash_table_bytes(self.visited.capacity(), size_of::<u64>())
             + self.discarded.capacity() * size_of::<Candidate<u64>>()
             + self.query.capacity() * size_of::<f32>()
+            + self.tids.capacity() * size_of::<Tid>()
             + self.graph.heap_bytes()
     }
 }

@@ -20,6 +20,7 @@ use super::disk::DiskGraph;
 use super::iterative::Resumable;
 use super::options::ef_search;
 use super::scan_settings::scan_limits;
+use crate::pg::qual::ScanFilter;
 use crate::error::raise;
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::{Candidate, Graph, IdSet};
@@ -120,7 +121,13 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> (Vec<Tid>, Option<Resumable>) {
     };
     let mut tids = Vec::new();
     if let Some(limits) = scan_limits() {
-        let resumable = Resumable::start(graph, query, entry, top, ef, limits, &mut tids);
+        let filter = limits
+            .filter_in_scan
+            .then(|| crate::pg::scan_node::running_node(scan))
+            .flatten()
+            // SAFETY: the node is running this scan.
+            .map(|node| unsafe { ScanFilter::new(node, scan) });
+        let resumable = Resumable::start(graph, query, entry, top, ef, limits, filter, &mut tids);
         return (tids, Some(resumable));
     }
     // About ef·m elements are visited; sizing the set once avoids rehashing it.

@@ -30,6 +30,11 @@ pub static MAX_SCAN_TUPLES: GucSetting<i32> = GucSetting::<i32>::new(20000);
 /// (default 1, 1–1000).
 pub static SCAN_MEM_MULTIPLIER: GucSetting<f64> = GucSetting::<f64>::new(1.0);
 
+/// `hnsw.filter_in_scan` (ours, default on): an iterative scan evaluates the query's
+/// filter on candidates itself when that is safe (`pg::scan_node`), so the rows it
+/// returns are ones the filter passes.
+pub static FILTER_IN_SCAN: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 /// Registers the settings; called from `_PG_init` before the `hnsw` prefix is
 /// reserved.
 pub fn init() {
@@ -61,6 +66,14 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"hnsw.filter_in_scan",
+        c"Sets whether iterative index scans evaluate the query's filter themselves.",
+        c"Only filters of leakproof, non-volatile functions without subqueries; the executor still checks every row.",
+        &FILTER_IN_SCAN,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
 }
 
 /// The limits of one iterative scan, read when it starts.
@@ -72,6 +85,8 @@ pub struct ScanLimits {
     pub max_tuples: usize,
     /// `work_mem` × `hnsw.scan_mem_multiplier`, in bytes.
     pub max_bytes: usize,
+    /// `hnsw.filter_in_scan`.
+    pub filter_in_scan: bool,
 }
 
 /// The current settings' limits, or `None` when `hnsw.iterative_scan` is `off`.
@@ -85,5 +100,6 @@ pub fn scan_limits() -> Option<ScanLimits> {
         strict,
         max_tuples: MAX_SCAN_TUPLES.get().max(1) as usize,
         max_bytes: (crate::pg::work_mem() as f64 * SCAN_MEM_MULTIPLIER.get()) as usize,
+        filter_in_scan: FILTER_IN_SCAN.get(),
     })
 }

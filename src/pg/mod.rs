@@ -7,6 +7,9 @@
 
 use pgrx::pg_sys;
 
+pub mod qual;
+pub mod scan_node;
+
 /// Counts one scan of index `rel` in the cumulative statistics
 /// (`pg_stat_user_indexes.idx_scan`): PostgreSQL's `pgstat_count_index_scan`
 /// macro, which an index AM calls once per scan (`utils/pgstat.h`). The tuples a
@@ -295,4 +298,25 @@ pub unsafe fn disable_index_path(path: *mut pg_sys::IndexPath) {
         (*path).path.disabled_nodes = 2;
     }
     let _ = path;
+}
+
+/// The subplans a `ModifyTableState` keeps in an array of its own (PostgreSQL 13's
+/// `mt_plans`); from 14 on its one subplan is its outer plan, so none.
+///
+/// # Safety
+/// `node` is a live `ModifyTableState`.
+pub unsafe fn modify_table_subplans(
+    node: *mut pg_sys::PlanState,
+) -> (*mut *mut pg_sys::PlanState, std::ffi::c_int) {
+    #[cfg(feature = "pg13")]
+    // SAFETY: per the caller's guarantee.
+    unsafe {
+        let m = node.cast::<pg_sys::ModifyTableState>();
+        ((*m).mt_plans, (*m).mt_nplans)
+    }
+    #[cfg(not(feature = "pg13"))]
+    {
+        let _ = node;
+        (std::ptr::null_mut(), 0)
+    }
 }
