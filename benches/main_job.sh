@@ -5,8 +5,11 @@
 # several ef_search and print recall and speed beside pgvector's (installed from Debian's
 # source package by benches/pgvector_peer.sh) and hnswlib's (benches/hnsw_bench.py).
 #
-#   --pg N   PostgreSQL N, 13 to 18 (default 15, Debian's own: nothing downloaded;
-#            others come from tools/install-postgres.sh)
+#   --pg N       PostgreSQL N, 13 to 18 (default 15, Debian's own: nothing downloaded;
+#                others come from tools/install-postgres.sh)
+#   --filtered   the filtered-query benchmark instead (benches/filtered_bench.py:
+#                iterative scans at four selectivities, beside pgvector's; its own
+#                arguments: --rows, --data, --queries, --m, --ef-construction)
 #
 # Other arguments go to hnsw_bench.py: --rows N, --data DIR, --m, --ef-construction,
 # --ef-search 10,20,40, --workers, --maintenance-work-mem, --queries, --no-hnswlib,
@@ -15,10 +18,11 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-major=15 args=()
+major=15 args=() bench=benches/hnsw_bench.py
 while [ $# -gt 0 ]; do
     case "$1" in
         --pg) major=$2; shift 2 ;;
+        --filtered) bench=benches/filtered_bench.py; shift ;;
         *) args+=("$1"); shift ;;
     esac
 done
@@ -49,4 +53,4 @@ remove_peer() { # a pgvector this run installed goes again (tests/dropin.sh need
 trap 'cluster_stop "$work/pg"; rm -rf "$work"; remove_peer' EXIT
 port=${PGVEC_MAIN_PORT:-54330}
 cluster_start "$work/pg" "$port" shared_buffers=1GB
-"$venv/bin/python" benches/hnsw_bench.py --host "$work/pg" --port "$port" "${args[@]}"
+"$venv/bin/python" "$bench" --host "$work/pg" --port "$port" "${args[@]}"

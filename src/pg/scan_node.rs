@@ -45,7 +45,8 @@ unsafe extern "C-unwind" fn executor_start(query: *mut pg_sys::QueryDesc, eflags
     // its plan-state trees are built and none of their nodes has run yet.
     unsafe {
         match PREVIOUS_START.with(Cell::get) {
-            Some(previous) => previous(query, eflags),
+            // Through the FFI guard: an ERROR in it unwinds our frame.
+            Some(previous) => pg_sys::ffi::pg_guard_ffi_boundary(|| previous(query, eflags)),
             None => pg_sys::standard_ExecutorStart(query, eflags),
         }
         if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as std::ffi::c_int != 0 {
@@ -144,8 +145,9 @@ unsafe fn consider(node: *mut pg_sys::IndexScanState) {
         if index.is_null() || (*index).rd_indam.is_null() {
             return;
         }
-        let ours: pg_sys::amgettuple_function = Some(crate::am::scan::amgettuple);
-        if (*(*index).rd_indam).amgettuple != ours {
+        // By address (the function this library registered as `amgettuple`).
+        let ours = crate::am::scan::amgettuple as usize;
+        if (*(*index).rd_indam).amgettuple.map(|f| f as usize) != Some(ours) {
             return;
         }
         let plan = (*node).ss.ps.plan;
@@ -159,8 +161,8 @@ unsafe fn consider(node: *mut pg_sys::IndexScanState) {
             }
             e.get()
         });
-        // Another extension's wrapper: left alone.
-        if real == original {
+        // Another extension's wrapper (or ours already): left alone.
+        if real.map(|f| f as usize) == original.map(|f| f as usize) {
             (*node).ss.ps.ExecProcNodeReal = Some(exec_index_scan);
         }
     }

@@ -3,6 +3,7 @@
 //! functions in the schema `tests`).
 
 mod errors;
+mod filter_in_scan;
 mod hnsw_index;
 mod hnsw_recall;
 mod iterative_scan;
