@@ -31,7 +31,9 @@
 //!
 //! With `hnsw.iterative_scan` on, the scan goes on until the query's other filters
 //! (the relation's restriction clauses, of selectivity `s` by
-//! `clauselist_selectivity`) have passed its LIMIT `L` rows: about `L / s` results,
+//! `clauselist_selectivity`) have passed its LIMIT `L` rows (the query's, when it
+//! reads this table alone and the path is not parameterized; else `ef_search`, a
+//! batch, per scan): about `L / s` results,
 //! so the search is priced as one of `ef_search` `max(ef_search, L / s)`
 //! ([`iterative_visits`]). When that is more than `hnsw.max_scan_tuples` elements the
 //! scan would end before its LIMIT; it is priced as visiting every element then, so
@@ -107,8 +109,18 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         pg_sys::index_close(rel, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
         let plain = Some(visits(tuples, m, ef_search()));
         let needed = match scan_limits() {
-            Some(limits) if (*root).limit_tuples > 0.0 => {
+            Some(limits) => {
                 let rel = (*info).rel;
+                // The query's LIMIT is this scan's only when the query reads one
+                // table and the path is not parameterized (a join's own filters
+                // would drop rows the estimate does not see); otherwise a batch.
+                let alone = pg_sys::bms_num_members((*root).all_baserels) == 1
+                    && (*path).path.param_info.is_null();
+                let limit = if alone && (*root).limit_tuples > 0.0 {
+                    (*root).limit_tuples
+                } else {
+                    ef_search() as f64
+                };
                 let filtered = pg_sys::clauselist_selectivity(
                     root,
                     (*rel).baserestrictinfo,
@@ -117,7 +129,7 @@ pub unsafe extern "C-unwind" fn amcostestimate(
                     std::ptr::null_mut(),
                 );
                 let cap = limits.max_tuples as f64;
-                iterative_visits(tuples, m, ef_search(), (*root).limit_tuples, filtered, cap)
+                iterative_visits(tuples, m, ef_search(), limit, filtered, cap)
             }
             _ => plain,
         };

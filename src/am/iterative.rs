@@ -135,6 +135,13 @@ impl Resumable {
         }
     }
 
+    /// Releases what the filter holds ([`ScanFilter::end`]); the rest is memory.
+    pub fn end(mut self) {
+        if let Some(filter) = self.filter.take() {
+            filter.end();
+        }
+    }
+
     /// Heap bytes held: the visited set, the discarded elements and the graph's
     /// caches.
     fn bytes(&self) -> usize {

@@ -76,8 +76,22 @@ pub unsafe extern "C-unwind" fn amrescan(
         if !orderbys.is_null() && norderbys > 0 {
             std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
         }
-        *(*scan).opaque.cast::<ScanState>() = ScanState::default();
+        end_search(scan);
     }
+}
+
+/// Ends the scan's search (an iterative scan's filter, [`Resumable::end`]) and
+/// resets its state.
+///
+/// # Safety
+/// `scan` is an open scan whose `opaque` is the ScanState set by ambeginscan.
+unsafe fn end_search(scan: pg_sys::IndexScanDesc) {
+    // SAFETY: per the caller's guarantee.
+    let state = unsafe { &mut *(*scan).opaque.cast::<ScanState>() };
+    if let Some(resumable) = state.resumable.take() {
+        resumable.end();
+    }
+    *state = ScanState::default();
 }
 
 /// Runs the search for the scan's ORDER BY argument: its first batch of heap TIDs,
@@ -166,7 +180,9 @@ pub unsafe extern "C-unwind" fn amgettuple(
                 .as_mut()
                 .is_some_and(|r| r.next_batch(&mut state.results));
             if !more {
-                state.resumable = None;
+                if let Some(resumable) = state.resumable.take() {
+                    resumable.end();
+                }
                 return false;
             }
         }
@@ -184,5 +200,5 @@ pub unsafe extern "C-unwind" fn amgettuple(
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
     // SAFETY: `opaque` is the ScanState set by ambeginscan.
-    unsafe { *(*scan).opaque.cast::<ScanState>() = ScanState::default() }
+    unsafe { end_search(scan) }
 }

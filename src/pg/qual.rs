@@ -66,6 +66,20 @@ impl ScanFilter {
         }
     }
 
+    /// Ends the fetch, drops the slot and deletes the memory context, at the scan's
+    /// end, rescan or last batch. There is no `Drop`: when a scan is not ended so
+    /// (an error, or a portal that failed and is dropped later), its resource owner
+    /// has released the pins and the descriptor reference already, and the memory
+    /// goes with the query's context; releasing them again would fail.
+    pub fn end(self) {
+        // SAFETY: made in `new`, ended once (consumed); `accepts` leaves no pin.
+        unsafe {
+            pg_sys::table_index_fetch_end(self.fetch);
+            pg_sys::ExecDropSingleTupleTableSlot(self.slot);
+            pg_sys::MemoryContextDelete(self.memory);
+        }
+    }
+
     /// Whether the row at heap TID `tid` is visible to the scan's snapshot and
     /// passes the filter (a NULL result fails it, as in a WHERE clause).
     ///
@@ -110,22 +124,6 @@ impl ScanFilter {
             pg_sys::table_index_fetch_reset(self.fetch);
             pg_sys::MemoryContextReset(self.memory);
             passes
-        }
-    }
-}
-
-impl Drop for ScanFilter {
-    /// Ends the fetch and drops the slot at the scan's end or rescan. In an aborting
-    /// transaction the resource owner has released them already (and the memory
-    /// goes with its context), so nothing is done then.
-    fn drop(&mut self) {
-        // SAFETY: both were made in `new`, hold no buffer pin (`accepts` clears
-        // them), and are dropped once.
-        unsafe {
-            if pg_sys::IsTransactionState() {
-                pg_sys::table_index_fetch_end(self.fetch);
-                pg_sys::ExecDropSingleTupleTableSlot(self.slot);
-            }
         }
     }
 }

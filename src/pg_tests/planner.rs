@@ -84,7 +84,8 @@ mod tests {
     /// With `hnsw.iterative_scan` on, the filter's selectivity prices the scan: a
     /// filter passing 10 % keeps the index; one passing 0.1 % (LIMIT 10 needs about
     /// 10,000 results, more than `hnsw.max_scan_tuples` allows) goes to its B-tree,
-    /// and a rarer one without a B-tree to a sequential scan.
+    /// or without one to a sequential scan (with iterative scans off, the hnsw
+    /// index), and so does a rarer one.
     #[pg_test]
     fn iterative_scans_price_the_filter() {
         Spi::run(
@@ -110,5 +111,11 @@ mod tests {
         assert!(uses(&tenant, "pi_tenant"), "{}", plan(&tenant));
         let rare_plan = plan(&rare);
         assert!(rare_plan.contains("Seq Scan on pi"), "{rare_plan}");
+        // Without its B-tree: the hnsw index while iterative scans are off (its
+        // answer stops at ef_search rows), a sequential scan once they are on.
+        Spi::run("DROP INDEX pi_tenant").unwrap();
+        assert!(plan(&tenant).contains("Seq Scan on pi"), "{}", plan(&tenant));
+        Spi::run("SET LOCAL hnsw.iterative_scan = off").unwrap();
+        assert!(uses(&tenant, "pi_idx"), "off: {}", plan(&tenant));
     }
 }

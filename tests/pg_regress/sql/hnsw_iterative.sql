@@ -1,5 +1,7 @@
 -- Iterative index scans: pgvector's settings (SET LOCAL reverts at the end of the
 -- transaction), and a filtered query that gets its LIMIT only with them on.
+-- A new backend knows the settings once the library is loaded.
+LOAD 'pgvec_hnsw';
 SHOW hnsw.iterative_scan;
 SHOW hnsw.max_scan_tuples;
 SHOW hnsw.scan_mem_multiplier;
