@@ -172,13 +172,19 @@ mod tests {
     fn iterative_visits_grow_as_the_filter_narrows_until_the_cap() {
         let plain = visits(100_000.0, 16, 40);
         // No filter, LIMIT 10: the first batch.
-        assert_eq!(iterative_visits(100_000.0, 16, 40, 10.0, 1.0, 20_000.0), Some(plain));
+        assert_eq!(
+            iterative_visits(100_000.0, 16, 40, 10.0, 1.0, 20_000.0),
+            Some(plain)
+        );
         // 10 % pass, LIMIT 20: 200 results.
         let tenth = iterative_visits(100_000.0, 16, 40, 20.0, 0.1, 20_000.0);
         assert_eq!(tenth, Some(visits(100_000.0, 16, 200)));
         assert!(tenth > Some(plain));
         // 0.01 % pass, LIMIT 11: 110,000 results, beyond the cap: short
-        assert_eq!(iterative_visits(100_000.0, 16, 40, 11.0, 0.0001, 20_000.0), None);
+        assert_eq!(
+            iterative_visits(100_000.0, 16, 40, 11.0, 0.0001, 20_000.0),
+            None
+        );
         // a cap that allows the whole index: every element
         assert_eq!(
             iterative_visits(100_000.0, 16, 40, 11.0, 0.0001, 100_000.0),

@@ -20,9 +20,9 @@
 
 use super::disk::DiskGraph;
 use super::scan_settings::ScanLimits;
-use crate::pg::qual::ScanFilter;
 use crate::hnsw::search::{descend, resume_layer, search_layer_resumable, Discarded};
 use crate::hnsw::{hash_table_bytes, Candidate, IdSet};
+use crate::pg::qual::ScanFilter;
 use crate::storage::tuple::Tid;
 
 /// A layer-0 search that can go on, batch after batch.

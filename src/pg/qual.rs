@@ -45,7 +45,10 @@ impl ScanFilter {
     ///
     /// # Safety
     /// `node` is a live `IndexScanState` whose scan descriptor is `scan`.
-    pub unsafe fn new(node: *mut pg_sys::IndexScanState, scan: pg_sys::IndexScanDesc) -> ScanFilter {
+    pub unsafe fn new(
+        node: *mut pg_sys::IndexScanState,
+        scan: pg_sys::IndexScanDesc,
+    ) -> ScanFilter {
         // SAFETY: per the caller's guarantee; the heap relation is open for the scan.
         unsafe {
             let heap = (*scan).heapRelation;

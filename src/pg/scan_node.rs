@@ -146,7 +146,7 @@ unsafe fn consider(node: *mut pg_sys::IndexScanState) {
             return;
         }
         // By address (the function this library registered as `amgettuple`).
-        let ours = crate::am::scan::amgettuple as usize;
+        let ours = crate::am::scan::amgettuple as *const () as usize;
         if (*(*index).rd_indam).amgettuple.map(|f| f as usize) != Some(ours) {
             return;
         }
@@ -201,7 +201,9 @@ impl Drop for Running {
 
 /// `ExecIndexScan` with `node` recorded as the running hnsw scan node.
 #[pg_guard]
-unsafe extern "C-unwind" fn exec_index_scan(node: *mut pg_sys::PlanState) -> *mut pg_sys::TupleTableSlot {
+unsafe extern "C-unwind" fn exec_index_scan(
+    node: *mut pg_sys::PlanState,
+) -> *mut pg_sys::TupleTableSlot {
     let _restore = Running(RUNNING.with(|r| r.replace(node.cast())));
     let original = EXEC_INDEX_SCAN
         .with(Cell::get)

@@ -68,7 +68,10 @@ mod tests {
             assert!(!want.is_empty() && want.len() < 3000, "{filter}");
             let (got, removed) = by_index(filter);
             assert_eq!(got, want, "{filter}");
-            assert!(!removed, "{filter}: pushed, so the executor removes nothing");
+            assert!(
+                !removed,
+                "{filter}: pushed, so the executor removes nothing"
+            );
         }
     }
 
@@ -76,7 +79,10 @@ mod tests {
     fn volatile_and_leaky_filters_stay_with_the_executor() {
         setup();
         // random() is volatile; int4div (/) is not leakproof (it raises on zero).
-        for filter in ["random() < 2 AND category = 5", "category / (id % 5 + 1) = 1"] {
+        for filter in [
+            "random() < 2 AND category = 5",
+            "category / (id % 5 + 1) = 1",
+        ] {
             let want = exact(filter);
             let (got, removed) = by_index(filter);
             assert_eq!(got, want, "{filter}");

@@ -149,7 +149,10 @@ mod tests {
                             "SELECT id FROM g WHERE id % {modulus} = 0 ORDER BY v {op} '{v}' LIMIT 20"
                         );
                         let exact = ids_with(&sql, &EXACT);
-                        let got = ids_with(&sql, &[&INDEX[..], &[("hnsw.iterative_scan", order)]].concat());
+                        let got = ids_with(
+                            &sql,
+                            &[&INDEX[..], &[("hnsw.iterative_scan", order)]].concat(),
+                        );
                         hits += got.iter().filter(|id| exact.contains(id)).count();
                         total += exact.len();
                         if order == "strict_order" {

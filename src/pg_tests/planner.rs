@@ -98,8 +98,12 @@ mod tests {
         )
         .unwrap();
         let q = "(SELECT v FROM pi WHERE id = 1)";
-        let q = Spi::get_one::<String>(&format!("SELECT {q}::text")).unwrap().unwrap();
-        let query = |filter: &str| format!("SELECT id FROM pi WHERE {filter} ORDER BY v <-> '{q}' LIMIT 10");
+        let q = Spi::get_one::<String>(&format!("SELECT {q}::text"))
+            .unwrap()
+            .unwrap();
+        let query = |filter: &str| {
+            format!("SELECT id FROM pi WHERE {filter} ORDER BY v <-> '{q}' LIMIT 10")
+        };
         let (category, tenant, rare) = (
             query("category = 3"),
             query("tenant = 7"),
@@ -108,13 +112,17 @@ mod tests {
         assert!(uses(&category, "pi_idx"), "{}", plan(&category));
         Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
         assert!(uses(&category, "pi_idx"), "{}", plan(&category));
-        assert!(uses(&tenant, "pi_tenant"), "{}", plan(&tenant));
+        assert!(plan(&tenant).contains("pi_tenant"), "{}", plan(&tenant));
         let rare_plan = plan(&rare);
         assert!(rare_plan.contains("Seq Scan on pi"), "{rare_plan}");
         // Without its B-tree: the hnsw index while iterative scans are off (its
         // answer stops at ef_search rows), a sequential scan once they are on.
         Spi::run("DROP INDEX pi_tenant").unwrap();
-        assert!(plan(&tenant).contains("Seq Scan on pi"), "{}", plan(&tenant));
+        assert!(
+            plan(&tenant).contains("Seq Scan on pi"),
+            "{}",
+            plan(&tenant)
+        );
         Spi::run("SET LOCAL hnsw.iterative_scan = off").unwrap();
         assert!(uses(&tenant, "pi_idx"), "off: {}", plan(&tenant));
     }

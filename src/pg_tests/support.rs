@@ -44,7 +44,14 @@ pub fn error_report_with(query: &str, extra: Extra) -> String {
 
 /// [`error_report_with`] the detail when `with_detail`, else nothing added.
 pub fn error_report(query: &str, with_detail: bool) -> String {
-    error_report_with(query, if with_detail { Extra::Detail } else { Extra::None })
+    error_report_with(
+        query,
+        if with_detail {
+            Extra::Detail
+        } else {
+            Extra::None
+        },
+    )
 }
 
 /// The first column of every row of `sql`, as `T` (no NULLs).
