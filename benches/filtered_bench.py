@@ -14,15 +14,14 @@ settings at their defaults, and prints recall@10 against the exact filtered answ
   ours, in-scan      hnsw.filter_in_scan = on: the scan evaluates the filter itself.
 Then the QPS of each of ours divided by pgvector's. Usage: see benches/filtered.sh.
 """
-import argparse
 import sys
 import time
 
 import numpy as np
 import psycopg
 
-from hnsw_bench import connect, pgvector_available
-from wordnet import DEFAULT_DATA, load_dataset, vector_literal
+from hnsw_bench import common_arguments, connect, pgvector_available
+from wordnet import load_dataset, vector_literal
 
 FILTERS = [  # (selectivity label, SQL, numpy mask of (category, tenant))
     ("50%", "category < 50", lambda c, t: c < 50),
@@ -85,17 +84,7 @@ def run(conn, sql_filter, literals, filter_in_scan):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--host", required=True)
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--data", default=DEFAULT_DATA)
-    ap.add_argument("--rows", type=int, default=0, help="first N base rows (0 = all)")
-    ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--m", type=int, default=16)
-    ap.add_argument("--ef-construction", type=int, default=64)
-    ap.add_argument("--maintenance-work-mem", default="2GB")
-    ap.add_argument("--no-pgvector", action="store_true")
-    args = ap.parse_args()
+    args = common_arguments(__doc__, 300).parse_args()
 
     base, _, queries, _, _ = load_dataset(args.data, args.rows)
     queries = queries[:args.queries]

@@ -158,20 +158,26 @@ def pgvector_available(args):
     return True
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+def common_arguments(doc, queries):
+    """The arguments both benchmarks take (this one and filtered_bench.py)."""
+    ap = argparse.ArgumentParser(description=doc)
     ap.add_argument("--host", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--rows", type=int, default=0, help="first N base rows (0 = all)")
-    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=queries)
     ap.add_argument("--m", type=int, default=16)
     ap.add_argument("--ef-construction", type=int, default=64)
+    ap.add_argument("--maintenance-work-mem", default="2GB")
+    ap.add_argument("--no-pgvector", action="store_true")
+    return ap
+
+
+def main():
+    ap = common_arguments(__doc__, 1000)
     ap.add_argument("--ef-search", default="10,20,40,80,160")
     ap.add_argument("--workers", type=int, default=0, help="max_parallel_maintenance_workers")
-    ap.add_argument("--maintenance-work-mem", default="2GB")
     ap.add_argument("--no-hnswlib", action="store_true")
-    ap.add_argument("--no-pgvector", action="store_true")
     ap.add_argument("--show", type=int, default=3)
     ap.add_argument("--scale-ip", action="store_true",
                     help="scale every base row by a random factor in [0.5, 2] (fixed seed) and "
