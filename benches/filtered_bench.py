@@ -20,7 +20,7 @@ import time
 import numpy as np
 import psycopg
 
-from hnsw_bench import common_arguments, connect, pgvector_available
+from hnsw_bench import common_arguments, connect, pgvector_available, timed_queries
 from wordnet import load_dataset, vector_literal
 
 FILTERS = [  # (selectivity label, SQL, numpy mask of (category, tenant))
@@ -69,18 +69,7 @@ def run(conn, sql_filter, literals, filter_in_scan):
     sql = f"SELECT id FROM items WHERE {sql_filter} ORDER BY embedding <=> %s::vector LIMIT 10"
     plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, (literals[0],)).fetchall())
     assert "Index Scan using items_embedding_idx" in plan, plan
-    res, lat = [], []
-    with conn.cursor() as cur:
-        for lit in literals[:10]:  # warm-up, server-side prepare
-            cur.execute(sql, (lit,), prepare=True)
-            cur.fetchall()
-        for lit in literals:
-            t = time.perf_counter()
-            cur.execute(sql, (lit,), prepare=True)
-            ids = [r[0] for r in cur.fetchall()]
-            lat.append(time.perf_counter() - t)
-            res.append(ids)
-    return res, lat
+    return timed_queries(conn, sql, literals, 10)
 
 
 def main():

@@ -128,20 +128,28 @@ def bench_postgres(engine, base, texts, queries, truth, args, ef_values, opclass
     sql = f"SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10"
     for ef in ef_values:
         conn.execute(f"SET hnsw.ef_search = {ef}")
-        lat, res = [], []
-        with conn.cursor() as cur:
-            for lit in literals[:20]:  # warm-up and server-side prepare
-                cur.execute(sql, (lit,), prepare=True)
-                cur.fetchall()
-            for lit in literals:
-                t = time.perf_counter()
-                cur.execute(sql, (lit,), prepare=True)
-                ids = [r[0] for r in cur.fetchall()]
-                lat.append(time.perf_counter() - t)
-                res.append(ids)
+        res, lat = timed_queries(conn, sql, literals, 20)
         rows.append((engine, ef, recall(res, truth, 10), len(lat) / sum(lat),
                      1000 * np.percentile(lat, 50), 1000 * np.percentile(lat, 99)))
     return build, size_mb, rows, conn
+
+
+def timed_queries(conn, sql, literals, warm_up):
+    """Runs `sql` (one %s: a vector literal) for each of `literals`, prepared on the
+    server, after `warm_up` untimed runs; returns (first-column ids per query,
+    latencies in s)."""
+    res, lat = [], []
+    with conn.cursor() as cur:
+        for lit in literals[:warm_up]:  # warm-up and server-side prepare
+            cur.execute(sql, (lit,), prepare=True)
+            cur.fetchall()
+        for lit in literals:
+            t = time.perf_counter()
+            cur.execute(sql, (lit,), prepare=True)
+            ids = [r[0] for r in cur.fetchall()]
+            lat.append(time.perf_counter() - t)
+            res.append(ids)
+    return res, lat
 
 
 def pgvector_available(args):
