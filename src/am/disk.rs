@@ -158,6 +158,10 @@ impl DiskGraph {
     }
 }
 
+/// How many elements ahead of the one being measured [`Graph::distances`] prefetches
+/// the items of (their pages' headers were prefetched first).
+const PREFETCH_AHEAD: usize = 2;
+
 /// The distance from `query` to element `e`'s vector, read in place when aligned
 /// (always, on a page) or through `scratch`.
 fn measure(metric: Metric, query: &[f32], e: &Element, scratch: &mut Vec<f32>) -> f32 {
@@ -211,7 +215,8 @@ impl Graph for DiskGraph {
     }
 
     /// Reads each page once: the elements of `ids` on one page are measured under one
-    /// share lock, after the pages were all prefetched.
+    /// share lock, after the pages were all prefetched; the items of the next
+    /// [`PREFETCH_AHEAD`] elements are prefetched while one is measured.
     fn distances(&mut self, query: &[f32], ids: &[u64], out: &mut Vec<f32>) {
         let mut tids = std::mem::take(&mut self.batch);
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -220,9 +225,20 @@ impl Graph for DiskGraph {
         buffers::prefetch(self.rel, tids.iter().map(|t| t.block));
         out.clear();
         out.resize(ids.len(), f32::NAN);
+        // Items up to `ahead` (exclusive) are being brought into the CPU cache.
+        let mut ahead = 0;
         for first in 0..tids.len() {
             if !out[first].is_nan() {
                 continue;
+            }
+            let until = (first + PREFETCH_AHEAD + 1).min(tids.len());
+            if ahead < until {
+                let start = ahead.max(first);
+                buffers::prefetch_items(
+                    self.rel,
+                    tids[start..until].iter().map(|t| (t.block, t.offset)),
+                );
+                ahead = until;
             }
             let block = tids[first].block;
             let page = self.read_page(block);
