@@ -6,8 +6,8 @@ run on the real wordnet-minilm-384 rows (benches/wordnet.py), each row given a
 For each selectivity (50 %: category < 50, 10 %: category < 10, 1 %: category = 7,
 0.1 %: tenant = 7) it runs `SELECT id … WHERE <filter> ORDER BY embedding <=> q LIMIT 10`
 through the hnsw index (sequential and bitmap scans off, so the index is what is
-measured) at hnsw.ef_search 40 with hnsw.iterative_scan = relaxed_order and the other
-settings at their defaults, and prints recall@10 against the exact filtered answer
+measured) at each hnsw.ef_search of --ef-search (default 40 and 100) with
+hnsw.iterative_scan = relaxed_order and the other settings at their defaults, and prints recall@10 against the exact filtered answer
 (numpy), QPS and p99 latency of:
   pgvector           its iterative scan (the executor filters what it returns);
   ours, iterative    hnsw.filter_in_scan = off: the same protocol;
@@ -58,11 +58,11 @@ def load(args, dbname, extension, base, category, tenant):
     return conn
 
 
-def run(conn, sql_filter, literals, filter_in_scan):
+def run(conn, sql_filter, literals, ef_search, filter_in_scan):
     """(result ids per query, latencies in s) of the filtered query through the index."""
     conn.execute("SET enable_seqscan = off")
     conn.execute("SET enable_bitmapscan = off")
-    conn.execute("SET hnsw.ef_search = 40")
+    conn.execute(f"SET hnsw.ef_search = {ef_search}")
     conn.execute("SET hnsw.iterative_scan = relaxed_order")
     if filter_in_scan is not None:
         conn.execute(f"SET hnsw.filter_in_scan = {filter_in_scan}")
@@ -73,7 +73,10 @@ def run(conn, sql_filter, literals, filter_in_scan):
 
 
 def main():
-    args = common_arguments(__doc__, 300).parse_args()
+    ap = common_arguments(__doc__, 300)
+    ap.add_argument("--ef-search", default="40,100")
+    args = ap.parse_args()
+    ef_values = [int(v) for v in args.ef_search.split(",")]
 
     base, _, queries, _, _ = load_dataset(args.data, args.rows)
     queries = queries[:args.queries]
@@ -90,7 +93,7 @@ def main():
         top = np.argsort(d, axis=1)[:, :10]
         truth[label] = [set(keep[row].tolist()) for row in top]
     print(f"dataset: {len(base)} x {base.shape[1]}, {len(queries)} queries; m={args.m} "
-          f"ef_construction={args.ef_construction}; ef_search 40, relaxed_order, LIMIT 10", flush=True)
+          f"ef_construction={args.ef_construction}; relaxed_order, LIMIT 10", flush=True)
 
     modes = [m for m in MODES if m[0] != "pgvector" or (not args.no_pgvector and pgvector_available(args))]
     conns = {}
@@ -99,18 +102,20 @@ def main():
             conns[dbname] = load(args, dbname, extension, base, category, tenant)
     literals = [vector_literal(q) for q in queries]
     rows = []
-    for label, sql_filter, _ in FILTERS:
-        for mode, dbname, _, filter_in_scan in modes:
-            res, lat = run(conns[dbname], sql_filter, literals, filter_in_scan)
-            recall = np.mean([len(set(r) & t) / 10 for r, t in zip(res, truth[label])])
-            rows.append((label, mode, recall, len(lat) / sum(lat), 1000 * np.percentile(lat, 99)))
-            print(f"{label:>5} {mode:<16} recall@10 {recall:.3f}", flush=True)
+    for ef in ef_values:
+        for label, sql_filter, _ in FILTERS:
+            for mode, dbname, _, filter_in_scan in modes:
+                res, lat = run(conns[dbname], sql_filter, literals, ef, filter_in_scan)
+                recall = np.mean([len(set(r) & t) / 10 for r, t in zip(res, truth[label])])
+                rows.append((ef, label, mode, recall, len(lat) / sum(lat), 1000 * np.percentile(lat, 99)))
+                print(f"ef_search {ef} {label:>5} {mode:<16} recall@10 {recall:.3f}", flush=True)
     print()
-    print(f"{'selectivity':>11} {'engine':<16} {'recall@10':>9} {'QPS':>8} {'p99 ms':>8} {'QPS / pgvector':>15}")
-    peer = {label: qps for label, mode, _, qps, _ in rows if mode == "pgvector"}
-    for label, mode, recall, qps, p99 in rows:
-        ratio = f"{qps / peer[label]:.2f}" if label in peer and mode != "pgvector" else "-"
-        print(f"{label:>11} {mode:<16} {recall:>9.3f} {qps:>8.0f} {p99:>8.2f} {ratio:>15}")
+    print(f"{'ef_search':>9} {'selectivity':>11} {'engine':<16} {'recall@10':>9} {'QPS':>8} {'p99 ms':>8} "
+          f"{'QPS / pgvector':>15}")
+    peer = {(ef, label): qps for ef, label, mode, _, qps, _ in rows if mode == "pgvector"}
+    for ef, label, mode, recall, qps, p99 in rows:
+        ratio = f"{qps / peer[ef, label]:.2f}" if (ef, label) in peer and mode != "pgvector" else "-"
+        print(f"{ef:>9} {label:>11} {mode:<16} {recall:>9.3f} {qps:>8.0f} {p99:>8.2f} {ratio:>15}")
     for c in conns.values():
         c.close()
 

@@ -10,6 +10,15 @@
 //! each batch in distance order; `strict_order` leaves out any element nearer than
 //! one whose rows it already returned.
 //!
+//! With the query's filter in the scan ([`crate::pg::scan_node`]) the search after the
+//! first batch is one best-first walk instead of batches: it takes the nearest element
+//! measured and not yet expanded, evaluates the filter on its rows, and expands it
+//! (measures its neighbours), whether its rows pass or not, so rejected elements
+//! still lead the walk to accepted ones (as ACORN-1 does, Patel et al. 2024, §4).
+//! An accepted row is returned once no element left to expand is nearer; so rows come
+//! nearly in distance order, rejected rows take no place a batch could have given an
+//! accepted one, and the walk does only as much as the rows the executor asks for.
+//!
 //! Between batches (and between `amgettuple` calls) the scan holds no buffer pin or
 //! lock, only element TIDs and distances: inserts and VACUUM go on beside a paused
 //! cursor. A discarded element that VACUUM has freed since is not measured again: it
@@ -20,10 +29,44 @@
 
 use super::disk::DiskGraph;
 use super::scan_settings::ScanLimits;
-use crate::hnsw::search::{descend, resume_layer, search_layer_resumable, Discarded};
+use crate::hnsw::search::{
+    descend, measure_neighbours, resume_layer, search_layer_resumable, Discarded, Scratch,
+};
 use crate::hnsw::{hash_table_bytes, Candidate, IdSet};
 use crate::pg::qual::ScanFilter;
 use crate::storage::tuple::Tid;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// The part of a search with the query's filter that batches without one lack.
+struct Filtered {
+    filter: ScanFilter,
+    /// Heap TIDs (packed) of accepted rows not returned yet, nearest first.
+    accepted: Discarded<u64>,
+    /// Distances of the expanded elements not nearer than the nearest accepted row
+    /// (as far as it knows), nearest first: that row is returned once `ef` of
+    /// them are farther than it.
+    beyond: BinaryHeap<Reverse<Distance>>,
+    scratch: Scratch<u64>,
+}
+
+/// A distance ordered by `f32::total_cmp` (measured distances are finite).
+#[derive(Clone, Copy, PartialEq)]
+struct Distance(f32);
+
+impl Eq for Distance {}
+
+impl PartialOrd for Distance {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Distance {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
 
 /// A layer-0 search that can go on, batch after batch.
 pub struct Resumable {
@@ -32,19 +75,22 @@ pub struct Resumable {
     ef: usize,
     limits: ScanLimits,
     visited: IdSet<u64>,
+    /// Measured elements not returned, nearest first; with a filter, those not
+    /// expanded yet.
     discarded: Discarded<u64>,
     /// Distance of the last element whose rows were returned (for strict order).
     last: f32,
     /// The query's filter, when the scan evaluates it ([`crate::pg::scan_node`]).
-    filter: Option<ScanFilter>,
+    filter: Option<Filtered>,
     /// Heap TIDs of one element, before the filter.
     tids: Vec<Tid>,
 }
 
 impl Resumable {
     /// Descends from `entry` (on layer `top`), runs the first batch of `ef`
-    /// results on layer 0 and appends their heap TIDs, nearest first, to `out`
-    /// (with `filter`, only those of rows it accepts).
+    /// results on layer 0 and appends their heap TIDs, nearest first, to `out`; with
+    /// `filter`, the batch only seeds the walk of [`Resumable::next_batch`], and
+    /// `out` stays empty.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         mut graph: DiskGraph,
@@ -76,11 +122,26 @@ impl Resumable {
             visited,
             discarded,
             last: f32::NEG_INFINITY,
-            filter,
+            filter: filter.map(|filter| Filtered {
+                filter,
+                accepted: Discarded::new(),
+                beyond: BinaryHeap::new(),
+                scratch: Scratch::default(),
+            }),
             tids: Vec::new(),
         };
-        search.take(&batch, out);
+        if search.filter.is_some() {
+            search.discarded.extend(batch.into_iter().map(Reverse));
+        } else {
+            search.take(&batch, out);
+        }
         search
+    }
+
+    /// Whether the search has visited `hnsw.max_scan_tuples` elements or holds more
+    /// than its memory budget: then it measures nothing more.
+    fn exhausted(&self) -> bool {
+        self.visited.len() >= self.limits.max_tuples || self.bytes() > self.limits.max_bytes
     }
 
     /// Appends the heap TIDs of the next batch to `out`; `false` when the scan has
@@ -88,12 +149,16 @@ impl Resumable {
     pub fn next_batch(&mut self, out: &mut Vec<Tid>) -> bool {
         while out.is_empty() {
             pgrx::check_for_interrupts!();
+            if self.filter.is_some() {
+                if !self.walk(out) {
+                    return false;
+                }
+                continue;
+            }
             if self.discarded.is_empty() {
                 return false;
             }
-            let batch = if self.visited.len() >= self.limits.max_tuples
-                || self.bytes() > self.limits.max_bytes
-            {
+            let batch = if self.exhausted() {
                 // Over a limit: no more searching; what is held, nearest first.
                 let n = self.ef.max(1).min(self.discarded.len());
                 (0..n)
@@ -114,21 +179,88 @@ impl Resumable {
         true
     }
 
+    /// One step of the filtered walk: appends to `out` the accepted rows that are
+    /// settled, or else takes the nearest element not expanded yet, keeps its rows
+    /// the filter accepts and expands it (unless over a limit); `false` when nothing
+    /// is left.
+    ///
+    /// An accepted row is settled when no element left to expand is nearer and `ef`
+    /// expanded elements are farther: the walk looks as far past a row before
+    /// returning it as a search of `ef` results looks past its last one, since an
+    /// element can be reachable only through farther ones.
+    fn walk(&mut self, out: &mut Vec<Tid>) -> bool {
+        let Some(filtered) = self.filter.as_mut() else {
+            return false;
+        };
+        let frontier = self.discarded.peek().map(|c| c.0.distance);
+        while let Some(&Reverse(row)) = filtered.accepted.peek() {
+            while filtered
+                .beyond
+                .peek()
+                .is_some_and(|d| d.0 .0 <= row.distance)
+            {
+                filtered.beyond.pop();
+            }
+            let settled = match frontier {
+                None => true,
+                Some(f) => f > row.distance && filtered.beyond.len() >= self.ef,
+            };
+            if !settled {
+                break;
+            }
+            filtered.accepted.pop();
+            if self.limits.strict && row.distance < self.last {
+                continue;
+            }
+            self.last = row.distance;
+            out.push(Tid::unpack(row.id));
+        }
+        if !out.is_empty() {
+            return true;
+        }
+        let Some(Reverse(nearest)) = self.discarded.pop() else {
+            return false;
+        };
+        self.tids.clear();
+        self.graph
+            .result_heap_tids(nearest.id, &self.query, nearest.distance, &mut self.tids);
+        filtered.beyond.push(Reverse(Distance(nearest.distance)));
+        for &tid in &self.tids {
+            if filtered.filter.accepts(tid) {
+                filtered.accepted.push(Reverse(Candidate {
+                    distance: nearest.distance,
+                    id: tid.pack(),
+                }));
+            }
+        }
+        if !self.exhausted() {
+            let Some(filtered) = self.filter.as_mut() else {
+                return false;
+            };
+            let discarded = &mut self.discarded;
+            measure_neighbours(
+                &mut self.graph,
+                &self.query,
+                nearest.id,
+                0,
+                &mut self.visited,
+                &mut filtered.scratch,
+                |_, c| discarded.push(Reverse(c)),
+            );
+        }
+        true
+    }
+
     /// Appends the rows of `batch` (nearest first) to `out`, in strict order only
-    /// those not nearer than the last returned, with a filter only those it accepts.
+    /// those not nearer than the last returned.
     fn take(&mut self, batch: &[Candidate<u64>], out: &mut Vec<Tid>) {
         for c in batch {
             if self.limits.strict && c.distance < self.last {
                 continue;
             }
-            self.tids.clear();
-            self.graph
-                .result_heap_tids(c.id, &self.query, c.distance, &mut self.tids);
             let before = out.len();
-            match self.filter.as_mut() {
-                Some(filter) => out.extend(self.tids.iter().filter(|&&t| filter.accepts(t))),
-                None => out.extend_from_slice(&self.tids),
-            }
+            self.graph
+                .result_heap_tids(c.id, &self.query, c.distance, out);
             if out.len() > before {
                 self.last = c.distance;
             }
@@ -137,15 +269,21 @@ impl Resumable {
 
     /// Releases what the filter holds ([`ScanFilter::end`]); the rest is memory.
     pub fn end(mut self) {
-        if let Some(filter) = self.filter.take() {
-            filter.end();
+        if let Some(filtered) = self.filter.take() {
+            filtered.filter.end();
         }
     }
 
-    /// Heap bytes held: the visited set, the discarded elements and the graph's
-    /// caches.
+    /// Heap bytes held: the visited set, the discarded elements, the accepted rows
+    /// and the graph's caches.
     fn bytes(&self) -> usize {
-        hash_table_bytes(self.visited.capacity(), size_of::<u64>())
+        let accepted = self.filter.as_ref().map_or(0, |f| {
+            f.accepted.capacity() * size_of::<Candidate<u64>>()
+                + f.beyond.capacity() * size_of::<Distance>()
+                + f.scratch.bytes()
+        });
+        accepted
+            + hash_table_bytes(self.visited.capacity(), size_of::<u64>())
             + self.discarded.capacity() * size_of::<Candidate<u64>>()
             + self.query.capacity() * size_of::<f32>()
             + self.tids.capacity() * size_of::<Tid>()

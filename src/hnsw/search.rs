@@ -114,9 +114,7 @@ fn expand<G: Graph>(
             keep(&mut results, e, &mut discarded);
         }
     }
-    let mut neighbours = Vec::new();
-    let mut fresh = Vec::new();
-    let mut distances = Vec::new();
+    let mut scratch = Scratch::default();
     while let Some(Reverse(nearest)) = candidates.pop() {
         let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
         if nearest.distance > farthest && results.len() >= ef {
@@ -125,27 +123,25 @@ fn expand<G: Graph>(
             }
             break;
         }
-        graph.neighbours(nearest.id, layer, &mut neighbours);
-        fresh.clear();
-        fresh.extend(neighbours.iter().copied().filter(|&id| visited.insert(id)));
-        graph.distances(query, &fresh, &mut distances);
-        for (&id, &distance) in fresh.iter().zip(&distances) {
-            // An infinite distance is an element that is gone (VACUUM freed its
-            // slot after the link to it was read): never a result, never expanded.
-            if !distance.is_finite() {
-                continue;
-            }
-            let c = Candidate { distance, id };
-            let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
-            if results.len() < ef || distance < farthest {
-                candidates.push(Reverse(c));
-                if !graph.is_deleted(id) {
-                    keep(&mut results, c, &mut discarded);
+        measure_neighbours(
+            graph,
+            query,
+            nearest.id,
+            layer,
+            visited,
+            &mut scratch,
+            |graph, c| {
+                let farthest = results.peek().map_or(f32::INFINITY, |c| c.distance);
+                if results.len() < ef || c.distance < farthest {
+                    candidates.push(Reverse(c));
+                    if !graph.is_deleted(c.id) {
+                        keep(&mut results, c, &mut discarded);
+                    }
+                } else if let Some(d) = discarded.as_mut() {
+                    d.push(Reverse(c));
                 }
-            } else if let Some(d) = discarded.as_mut() {
-                d.push(Reverse(c));
-            }
-        }
+            },
+        );
     }
     if let Some(d) = discarded {
         // Deleted elements left unexpanded: later batches may route through them
@@ -157,6 +153,61 @@ fn expand<G: Graph>(
         );
     }
     results.into_sorted_vec()
+}
+
+/// Reusable buffers of [`measure_neighbours`].
+pub struct Scratch<Id> {
+    neighbours: Vec<Id>,
+    fresh: Vec<Id>,
+    distances: Vec<f32>,
+}
+
+impl<Id> Scratch<Id> {
+    /// Bytes of heap memory held.
+    pub fn bytes(&self) -> usize {
+        (self.neighbours.capacity() + self.fresh.capacity()) * size_of::<Id>()
+            + self.distances.capacity() * size_of::<f32>()
+    }
+}
+
+impl<Id> Default for Scratch<Id> {
+    fn default() -> Self {
+        Scratch {
+            neighbours: Vec::new(),
+            fresh: Vec::new(),
+            distances: Vec::new(),
+        }
+    }
+}
+
+/// Expands element `id` on `layer`: measures its neighbours not visited yet (marking
+/// them visited) and passes each one at a finite distance from `query` to `found`.
+/// An infinite distance is an element that is gone (VACUUM freed its slot after the
+/// link to it was read): never a result, never expanded.
+pub fn measure_neighbours<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    id: G::Id,
+    layer: usize,
+    visited: &mut impl Visited<G::Id>,
+    scratch: &mut Scratch<G::Id>,
+    mut found: impl FnMut(&G, Candidate<G::Id>),
+) {
+    graph.neighbours(id, layer, &mut scratch.neighbours);
+    scratch.fresh.clear();
+    scratch.fresh.extend(
+        scratch
+            .neighbours
+            .iter()
+            .copied()
+            .filter(|&id| visited.insert(id)),
+    );
+    graph.distances(query, &scratch.fresh, &mut scratch.distances);
+    for (&id, &distance) in scratch.fresh.iter().zip(&scratch.distances) {
+        if distance.is_finite() {
+            found(graph, Candidate { distance, id });
+        }
+    }
 }
 
 /// Descends greedily from the entry point at `top` down to `bottom + 1`, one nearest
