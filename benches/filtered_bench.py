@@ -12,7 +12,9 @@ hnsw.iterative_scan = relaxed_order and the other settings at their defaults, an
   pgvector           its iterative scan (the executor filters what it returns);
   ours, iterative    hnsw.filter_in_scan = off: the same protocol;
   ours, in-scan      hnsw.filter_in_scan = on: the scan evaluates the filter itself.
-Then the QPS of each of ours divided by pgvector's. Usage: see benches/filtered.sh.
+Each query runs in every mode before the next one starts (a connection per mode), so
+that the machine's slow moments cost all modes alike. Then the QPS of each of ours
+divided by pgvector's. Usage: see benches/filtered.sh.
 """
 import sys
 import time
@@ -20,7 +22,7 @@ import time
 import numpy as np
 import psycopg
 
-from hnsw_bench import common_arguments, connect, pgvector_available, timed_queries
+from hnsw_bench import common_arguments, connect, pgvector_available, timed_queries_paired
 from wordnet import load_dataset, vector_literal
 
 FILTERS = [  # (selectivity label, SQL, numpy mask of (category, tenant))
@@ -58,18 +60,16 @@ def load(args, dbname, extension, base, category, tenant):
     return conn
 
 
-def run(conn, sql_filter, literals, ef_search, filter_in_scan):
-    """(result ids per query, latencies in s) of the filtered query through the index."""
+def prepare(conn, sql, literal, ef_search, filter_in_scan):
+    """Sets up `conn` for the filtered query `sql` through the hnsw index."""
     conn.execute("SET enable_seqscan = off")
     conn.execute("SET enable_bitmapscan = off")
     conn.execute(f"SET hnsw.ef_search = {ef_search}")
     conn.execute("SET hnsw.iterative_scan = relaxed_order")
     if filter_in_scan is not None:
         conn.execute(f"SET hnsw.filter_in_scan = {filter_in_scan}")
-    sql = f"SELECT id FROM items WHERE {sql_filter} ORDER BY embedding <=> %s::vector LIMIT 10"
-    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, (literals[0],)).fetchall())
+    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, (literal,)).fetchall())
     assert "Index Scan using items_embedding_idx" in plan, plan
-    return timed_queries(conn, sql, literals, 10)
 
 
 def main():
@@ -96,16 +96,22 @@ def main():
           f"ef_construction={args.ef_construction}; relaxed_order, LIMIT 10", flush=True)
 
     modes = [m for m in MODES if m[0] != "pgvector" or (not args.no_pgvector and pgvector_available(args))]
-    conns = {}
+    dbs = {}
     for _, dbname, extension, _ in modes:
-        if dbname not in conns:
-            conns[dbname] = load(args, dbname, extension, base, category, tenant)
+        if dbname not in dbs:
+            load(args, dbname, extension, base, category, tenant).close()
+            dbs[dbname] = True
+    # A connection per mode; each query runs in every mode before the next one.
+    conns = [connect(args, dbname) for _, dbname, _, _ in modes]
     literals = [vector_literal(q) for q in queries]
     rows = []
     for ef in ef_values:
         for label, sql_filter, _ in FILTERS:
-            for mode, dbname, _, filter_in_scan in modes:
-                res, lat = run(conns[dbname], sql_filter, literals, ef, filter_in_scan)
+            sql = f"SELECT id FROM items WHERE {sql_filter} ORDER BY embedding <=> %s::vector LIMIT 10"
+            for conn, (_, _, _, filter_in_scan) in zip(conns, modes):
+                prepare(conn, sql, literals[0], ef, filter_in_scan)
+            measured = timed_queries_paired(conns, sql, literals, 10)
+            for (mode, _, _, _), (res, lat) in zip(modes, measured):
                 recall = np.mean([len(set(r) & t) / 10 for r, t in zip(res, truth[label])])
                 rows.append((ef, label, mode, recall, len(lat) / sum(lat), 1000 * np.percentile(lat, 99)))
                 print(f"ef_search {ef} {label:>5} {mode:<16} recall@10 {recall:.3f}", flush=True)
@@ -116,7 +122,7 @@ def main():
     for ef, label, mode, recall, qps, p99 in rows:
         ratio = f"{qps / peer[ef, label]:.2f}" if (ef, label) in peer and mode != "pgvector" else "-"
         print(f"{ef:>9} {label:>11} {mode:<16} {recall:>9.3f} {qps:>8.0f} {p99:>8.2f} {ratio:>15}")
-    for c in conns.values():
+    for c in conns:
         c.close()
 
 

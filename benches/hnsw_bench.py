@@ -138,18 +138,31 @@ def timed_queries(conn, sql, literals, warm_up):
     """Runs `sql` (one %s: a vector literal) for each of `literals`, prepared on the
     server, after `warm_up` untimed runs; returns (first-column ids per query,
     latencies in s)."""
-    res, lat = [], []
-    with conn.cursor() as cur:
+    return timed_queries_paired([conn], sql, literals, warm_up)[0]
+
+
+def timed_queries_paired(conns, sql, literals, warm_up):
+    """`timed_queries` on each of `conns`, query by query in turn (each query runs on
+    every connection before the next one starts), so that a slow moment of the machine
+    costs them all alike; returns a (ids per query, latencies in s) per connection."""
+    cursors = [conn.cursor() for conn in conns]
+    out = [([], []) for _ in conns]
+    try:
         for lit in literals[:warm_up]:  # warm-up and server-side prepare
-            cur.execute(sql, (lit,), prepare=True)
-            cur.fetchall()
+            for cur in cursors:
+                cur.execute(sql, (lit,), prepare=True)
+                cur.fetchall()
         for lit in literals:
-            t = time.perf_counter()
-            cur.execute(sql, (lit,), prepare=True)
-            ids = [r[0] for r in cur.fetchall()]
-            lat.append(time.perf_counter() - t)
-            res.append(ids)
-    return res, lat
+            for cur, (res, lat) in zip(cursors, out):
+                t = time.perf_counter()
+                cur.execute(sql, (lit,), prepare=True)
+                ids = [r[0] for r in cur.fetchall()]
+                lat.append(time.perf_counter() - t)
+                res.append(ids)
+    finally:
+        for cur in cursors:
+            cur.close()
+    return out
 
 
 def pgvector_available(args):
