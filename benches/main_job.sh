@@ -9,7 +9,8 @@
 #                others come from tools/install-postgres.sh)
 #   --filtered   the filtered-query benchmark instead (benches/filtered_bench.py:
 #                iterative scans at four selectivities, beside pgvector's; its own
-#                arguments: --rows, --data, --queries, --m, --ef-construction)
+#                arguments: --rows, --data, --queries, --m, --ef-construction,
+#                --ef-search 40,100)
 #
 # Other arguments go to hnsw_bench.py: --rows N, --data DIR, --m, --ef-construction,
 # --ef-search 10,20,40, --workers, --maintenance-work-mem, --queries, --no-hnswlib,
