@@ -7,14 +7,15 @@ For each selectivity (50 %: category < 50, 10 %: category < 10, 1 %: category = 
 0.1 %: tenant = 7) it runs `SELECT id … WHERE <filter> ORDER BY embedding <=> q LIMIT 10`
 through the hnsw index (sequential and bitmap scans off, so the index is what is
 measured) at each hnsw.ef_search of --ef-search (default 40 and 100) with
-hnsw.iterative_scan = relaxed_order and the other settings at their defaults, and prints recall@10 against the exact filtered answer
-(numpy), QPS and p99 latency of:
+hnsw.iterative_scan = relaxed_order and the other settings at their defaults, and
+prints recall@10 against the exact filtered answer (numpy), QPS and p99 latency of:
   pgvector           its iterative scan (the executor filters what it returns);
   ours, iterative    hnsw.filter_in_scan = off: the same protocol;
   ours, in-scan      hnsw.filter_in_scan = on: the scan evaluates the filter itself.
-Each query runs in every mode before the next one starts (a connection per mode), so
-that the machine's slow moments cost all modes alike. Then the QPS of each of ours
-divided by pgvector's. Usage: see benches/filtered.sh.
+Each query runs in every mode before the next one starts (a connection per mode, the
+first mode taken in turn), so that the machine's slow moments cost all modes alike.
+Then the QPS of each of ours divided by pgvector's. Usage: benches/main_job.sh
+--filtered.
 """
 import sys
 import time
@@ -96,11 +97,11 @@ def main():
           f"ef_construction={args.ef_construction}; relaxed_order, LIMIT 10", flush=True)
 
     modes = [m for m in MODES if m[0] != "pgvector" or (not args.no_pgvector and pgvector_available(args))]
-    dbs = {}
+    loaded = set()
     for _, dbname, extension, _ in modes:
-        if dbname not in dbs:
+        if dbname not in loaded:
             load(args, dbname, extension, base, category, tenant).close()
-            dbs[dbname] = True
+            loaded.add(dbname)
     # A connection per mode; each query runs in every mode before the next one.
     conns = [connect(args, dbname) for _, dbname, _, _ in modes]
     literals = [vector_literal(q) for q in queries]

@@ -143,8 +143,9 @@ def timed_queries(conn, sql, literals, warm_up):
 
 def timed_queries_paired(conns, sql, literals, warm_up):
     """`timed_queries` on each of `conns`, query by query in turn (each query runs on
-    every connection before the next one starts), so that a slow moment of the machine
-    costs them all alike; returns a (ids per query, latencies in s) per connection."""
+    every connection before the next one starts, starting on each connection in turn),
+    so that a slow moment of the machine costs them all alike; returns a (ids per
+    query, latencies in s) per connection."""
     cursors = [conn.cursor() for conn in conns]
     out = [([], []) for _ in conns]
     try:
@@ -152,8 +153,11 @@ def timed_queries_paired(conns, sql, literals, warm_up):
             for cur in cursors:
                 cur.execute(sql, (lit,), prepare=True)
                 cur.fetchall()
-        for lit in literals:
-            for cur, (res, lat) in zip(cursors, out):
+        for i, lit in enumerate(literals):
+            # Each query starts on the next connection in turn: none always runs
+            # right after another one warmed the same pages.
+            turn = [(i + k) % len(conns) for k in range(len(conns))]
+            for cur, (res, lat) in ((cursors[k], out[k]) for k in turn):
                 t = time.perf_counter()
                 cur.execute(sql, (lit,), prepare=True)
                 ids = [r[0] for r in cur.fetchall()]

@@ -87,10 +87,44 @@ impl DiskGraph {
     /// slot holding the same vector returns rows that belong at that rank anyway.)
     pub fn result_heap_tids(&mut self, id: u64, query: &[f32], distance: f32, out: &mut Vec<Tid>) {
         let tid = Tid::unpack(id);
-        let metric = self.metric;
         let page = self.read_page(tid.block);
+        self.checked_heap_tids(&page, tid, query, distance, out);
+    }
+
+    /// [`DiskGraph::result_heap_tids`] and the neighbour list of the element on
+    /// `layer` (into `neighbours`, as for [`Graph::neighbours`]) from one read of its
+    /// page: what a walk that returns an element's rows and expands it needs.
+    pub fn result_heap_tids_and_neighbours(
+        &mut self,
+        id: u64,
+        query: &[f32],
+        distance: f32,
+        layer: usize,
+        out: &mut Vec<Tid>,
+        neighbours: &mut Vec<u64>,
+    ) {
+        let tid = Tid::unpack(id);
+        let page = self.read_page(tid.block);
+        self.checked_heap_tids(&page, tid, query, distance, out);
+        let mut tids = std::mem::take(&mut self.tids);
+        self.layer_from(page, tid, layer, &mut tids);
+        neighbours.clear();
+        neighbours.extend(tids.iter().map(|t| t.pack()));
+        self.tids = tids;
+    }
+
+    /// The heap TIDs of the element at `tid` on its locked `page`, if it is live and
+    /// at exactly `distance` from `query` (see [`DiskGraph::result_heap_tids`]).
+    fn checked_heap_tids(
+        &mut self,
+        page: &ReadPage,
+        tid: Tid,
+        query: &[f32],
+        distance: f32,
+        out: &mut Vec<Tid>,
+    ) {
         if let Some(e) = page.item(tid.offset).and_then(Element::parse) {
-            if !e.deleted() && measure(metric, query, &e, &mut self.scratch) == distance {
+            if !e.deleted() && measure(self.metric, query, &e, &mut self.scratch) == distance {
                 out.extend(e.heap_tids());
             }
         }
@@ -112,9 +146,21 @@ impl DiskGraph {
     /// Reads the TIDs of `id`'s neighbour list on `layer` into `out`; returns where the
     /// neighbour tuple is.
     fn read_layer(&mut self, id: u64, layer: usize, out: &mut Vec<Tid>) -> Option<Tid> {
-        out.clear();
         let tid = Tid::unpack(id);
         let page = self.read_page(tid.block);
+        self.layer_from(page, tid, layer, out)
+    }
+
+    /// [`DiskGraph::read_layer`] of the element at `tid`, whose page is `page`
+    /// (released before another page is read).
+    fn layer_from(
+        &mut self,
+        page: ReadPage,
+        tid: Tid,
+        layer: usize,
+        out: &mut Vec<Tid>,
+    ) -> Option<Tid> {
+        out.clear();
         let nb = Element::parse(page.item(tid.offset)?)?.neighbours();
         if nb.block == tid.block {
             Neighbours::parse(page.item(nb.offset)?)?.layer(layer, out);

@@ -15,56 +15,122 @@
 //! measured and not yet expanded, evaluates the filter on its rows, and expands it
 //! (measures its neighbours), whether its rows pass or not, so rejected elements
 //! still lead the walk to accepted ones (as ACORN-1 does, Patel et al. 2024, §4).
-//! An accepted row is returned once no element left to expand is nearer; so rows come
-//! nearly in distance order, rejected rows take no place a batch could have given an
-//! accepted one, and the walk does only as much as the rows the executor asks for.
+//! An accepted row is returned once no element left to expand is nearer and `ef`
+//! expanded elements are farther (the walk looks as far past a row as a search of
+//! `ef` results looks past its last one); so rows come nearly in distance order,
+//! rejected rows take no place a batch could have given an accepted one, and the walk
+//! goes about `ef` elements past the rows the executor asks for. Its memory counts
+//! the accepted rows and expanded distances it holds too.
 //!
 //! Between batches (and between `amgettuple` calls) the scan holds no buffer pin or
 //! lock, only element TIDs and distances: inserts and VACUUM go on beside a paused
 //! cursor. A discarded element that VACUUM has freed since is not measured again: it
-//! is expanded (no neighbours) and may take a result place of its batch at its old
-//! distance, but gives no rows; one whose slot an insert reused gives rows only if
-//! its vector is at the distance measured before ([`DiskGraph::result_heap_tids`]),
-//! so no row takes another's rank.
+//! is expanded (its slot's neighbours, if any) and may take a result place of its
+//! batch (or count among the walk's `ef` farther elements) at its old distance, but
+//! gives no rows; one whose slot an insert reused gives rows only if its vector is at
+//! the distance measured before ([`DiskGraph::result_heap_tids`]), so no row takes
+//! another's rank.
 
 use super::disk::DiskGraph;
 use super::scan_settings::ScanLimits;
 use crate::hnsw::search::{
-    descend, measure_neighbours, resume_layer, search_layer_resumable, Discarded, Scratch,
+    descend, measure_listed, resume_layer, search_layer_resumable, Discarded, Scratch,
 };
 use crate::hnsw::{hash_table_bytes, Candidate, IdSet};
 use crate::pg::qual::ScanFilter;
 use crate::storage::tuple::Tid;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// The part of a search with the query's filter that batches without one lack.
 struct Filtered {
     filter: ScanFilter,
     /// Heap TIDs (packed) of accepted rows not returned yet, nearest first.
     accepted: Discarded<u64>,
-    /// Distances of the expanded elements not nearer than the nearest accepted row
-    /// (as far as it knows), nearest first: that row is returned once `ef` of
-    /// them are farther than it.
-    beyond: BinaryHeap<Reverse<Distance>>,
+    /// The expanded elements not nearer than the nearest accepted row (as far as it
+    /// knows), nearest first: that row is returned once `ef` of them are farther.
+    beyond: Discarded<u64>,
     scratch: Scratch<u64>,
 }
 
-/// A distance ordered by `f32::total_cmp` (measured distances are finite).
-#[derive(Clone, Copy, PartialEq)]
-struct Distance(f32);
-
-impl Eq for Distance {}
-
-impl PartialOrd for Distance {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+impl Filtered {
+    /// Appends to `out` the accepted rows that are settled; if there are none, takes
+    /// the nearest element of `search` not expanded yet, keeps its rows the filter
+    /// accepts and expands it (unless over a limit). `false` when nothing is left.
+    ///
+    /// An accepted row is settled when no element left to expand is nearer and `ef`
+    /// expanded elements are farther: an element can be reachable only through
+    /// farther ones.
+    fn step(&mut self, search: &mut Resumable, out: &mut Vec<Tid>) -> bool {
+        let frontier = search.discarded.peek().map(|c| c.0.distance);
+        while let Some(&Reverse(row)) = self.accepted.peek() {
+            while self
+                .beyond
+                .peek()
+                .is_some_and(|c| c.0.distance <= row.distance)
+            {
+                self.beyond.pop();
+            }
+            let settled =
+                frontier.is_none_or(|f| f > row.distance && self.beyond.len() >= search.ef);
+            if !settled {
+                break;
+            }
+            self.accepted.pop();
+            if search.in_order(row.distance) {
+                out.push(Tid::unpack(row.id));
+            }
+        }
+        if !out.is_empty() {
+            return true;
+        }
+        let Some(Reverse(nearest)) = search.discarded.pop() else {
+            return false;
+        };
+        self.beyond.push(Reverse(nearest));
+        search.tids.clear();
+        let exhausted = search.exhausted(self.bytes());
+        if exhausted {
+            search.graph.result_heap_tids(
+                nearest.id,
+                &search.query,
+                nearest.distance,
+                &mut search.tids,
+            );
+        } else {
+            search.graph.result_heap_tids_and_neighbours(
+                nearest.id,
+                &search.query,
+                nearest.distance,
+                0,
+                &mut search.tids,
+                self.scratch.neighbours(),
+            );
+        }
+        for &tid in &search.tids {
+            if self.filter.accepts(tid) {
+                self.accepted.push(Reverse(Candidate {
+                    distance: nearest.distance,
+                    id: tid.pack(),
+                }));
+            }
+        }
+        if !exhausted {
+            let discarded = &mut search.discarded;
+            measure_listed(
+                &mut search.graph,
+                &search.query,
+                &mut search.visited,
+                &mut self.scratch,
+                |_, c| discarded.push(Reverse(c)),
+            );
+        }
+        true
     }
-}
 
-impl Ord for Distance {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
+    /// Heap bytes held: the accepted rows, the expanded distances and the scratch.
+    fn bytes(&self) -> usize {
+        (self.accepted.capacity() + self.beyond.capacity()) * size_of::<Candidate<u64>>()
+            + self.scratch.bytes()
     }
 }
 
@@ -125,7 +191,7 @@ impl Resumable {
             filter: filter.map(|filter| Filtered {
                 filter,
                 accepted: Discarded::new(),
-                beyond: BinaryHeap::new(),
+                beyond: Discarded::new(),
                 scratch: Scratch::default(),
             }),
             tids: Vec::new(),
@@ -139,9 +205,20 @@ impl Resumable {
     }
 
     /// Whether the search has visited `hnsw.max_scan_tuples` elements or holds more
-    /// than its memory budget: then it measures nothing more.
-    fn exhausted(&self) -> bool {
-        self.visited.len() >= self.limits.max_tuples || self.bytes() > self.limits.max_bytes
+    /// than its memory budget (with `more` bytes held elsewhere): then it measures
+    /// nothing more.
+    fn exhausted(&self, more: usize) -> bool {
+        self.visited.len() >= self.limits.max_tuples || self.bytes() + more > self.limits.max_bytes
+    }
+
+    /// Whether a row at `distance` may be returned now (in strict order, not nearer
+    /// than the last returned); if so, it is the last returned.
+    fn in_order(&mut self, distance: f32) -> bool {
+        if self.limits.strict && distance < self.last {
+            return false;
+        }
+        self.last = distance;
+        true
     }
 
     /// Appends the heap TIDs of the next batch to `out`; `false` when the scan has
@@ -158,7 +235,7 @@ impl Resumable {
             if self.discarded.is_empty() {
                 return false;
             }
-            let batch = if self.exhausted() {
+            let batch = if self.exhausted(0) {
                 // Over a limit: no more searching; what is held, nearest first.
                 let n = self.ef.max(1).min(self.discarded.len());
                 (0..n)
@@ -179,90 +256,31 @@ impl Resumable {
         true
     }
 
-    /// One step of the filtered walk: appends to `out` the accepted rows that are
-    /// settled, or else takes the nearest element not expanded yet, keeps its rows
-    /// the filter accepts and expands it (unless over a limit); `false` when nothing
-    /// is left.
-    ///
-    /// An accepted row is settled when no element left to expand is nearer and `ef`
-    /// expanded elements are farther: the walk looks as far past a row before
-    /// returning it as a search of `ef` results looks past its last one, since an
-    /// element can be reachable only through farther ones.
+    /// One step of the filtered walk ([`Filtered::step`]); `false` when nothing is
+    /// left.
     fn walk(&mut self, out: &mut Vec<Tid>) -> bool {
-        let Some(filtered) = self.filter.as_mut() else {
+        // Taken out for the step and put back; an ERROR in between ends the scan,
+        // and the filter's resources go with its resource owner (ScanFilter::end).
+        let Some(mut filtered) = self.filter.take() else {
             return false;
         };
-        let frontier = self.discarded.peek().map(|c| c.0.distance);
-        while let Some(&Reverse(row)) = filtered.accepted.peek() {
-            while filtered
-                .beyond
-                .peek()
-                .is_some_and(|d| d.0 .0 <= row.distance)
-            {
-                filtered.beyond.pop();
-            }
-            let settled = match frontier {
-                None => true,
-                Some(f) => f > row.distance && filtered.beyond.len() >= self.ef,
-            };
-            if !settled {
-                break;
-            }
-            filtered.accepted.pop();
-            if self.limits.strict && row.distance < self.last {
-                continue;
-            }
-            self.last = row.distance;
-            out.push(Tid::unpack(row.id));
-        }
-        if !out.is_empty() {
-            return true;
-        }
-        let Some(Reverse(nearest)) = self.discarded.pop() else {
-            return false;
-        };
-        self.tids.clear();
-        self.graph
-            .result_heap_tids(nearest.id, &self.query, nearest.distance, &mut self.tids);
-        filtered.beyond.push(Reverse(Distance(nearest.distance)));
-        for &tid in &self.tids {
-            if filtered.filter.accepts(tid) {
-                filtered.accepted.push(Reverse(Candidate {
-                    distance: nearest.distance,
-                    id: tid.pack(),
-                }));
-            }
-        }
-        if !self.exhausted() {
-            let Some(filtered) = self.filter.as_mut() else {
-                return false;
-            };
-            let discarded = &mut self.discarded;
-            measure_neighbours(
-                &mut self.graph,
-                &self.query,
-                nearest.id,
-                0,
-                &mut self.visited,
-                &mut filtered.scratch,
-                |_, c| discarded.push(Reverse(c)),
-            );
-        }
-        true
+        let more = filtered.step(self, out);
+        self.filter = Some(filtered);
+        more
     }
 
     /// Appends the rows of `batch` (nearest first) to `out`, in strict order only
     /// those not nearer than the last returned.
     fn take(&mut self, batch: &[Candidate<u64>], out: &mut Vec<Tid>) {
         for c in batch {
+            let before = out.len();
             if self.limits.strict && c.distance < self.last {
                 continue;
             }
-            let before = out.len();
             self.graph
                 .result_heap_tids(c.id, &self.query, c.distance, out);
             if out.len() > before {
-                self.last = c.distance;
+                self.in_order(c.distance);
             }
         }
     }
@@ -274,15 +292,10 @@ impl Resumable {
         }
     }
 
-    /// Heap bytes held: the visited set, the discarded elements, the accepted rows
-    /// and the graph's caches.
+    /// Heap bytes held: the visited set, the discarded elements, the graph's caches
+    /// and, with a filter, what its walk holds.
     fn bytes(&self) -> usize {
-        let accepted = self.filter.as_ref().map_or(0, |f| {
-            f.accepted.capacity() * size_of::<Candidate<u64>>()
-                + f.beyond.capacity() * size_of::<Distance>()
-                + f.scratch.bytes()
-        });
-        accepted
+        self.filter.as_ref().map_or(0, Filtered::bytes)
             + hash_table_bytes(self.visited.capacity(), size_of::<u64>())
             + self.discarded.capacity() * size_of::<Candidate<u64>>()
             + self.query.capacity() * size_of::<f32>()

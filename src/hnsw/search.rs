@@ -163,6 +163,11 @@ pub struct Scratch<Id> {
 }
 
 impl<Id> Scratch<Id> {
+    /// The neighbour list [`measure_listed`] measures.
+    pub fn neighbours(&mut self) -> &mut Vec<Id> {
+        &mut self.neighbours
+    }
+
     /// Bytes of heap memory held.
     pub fn bytes(&self) -> usize {
         (self.neighbours.capacity() + self.fresh.capacity()) * size_of::<Id>()
@@ -191,9 +196,21 @@ pub fn measure_neighbours<G: Graph>(
     layer: usize,
     visited: &mut impl Visited<G::Id>,
     scratch: &mut Scratch<G::Id>,
-    mut found: impl FnMut(&G, Candidate<G::Id>),
+    found: impl FnMut(&G, Candidate<G::Id>),
 ) {
     graph.neighbours(id, layer, &mut scratch.neighbours);
+    measure_listed(graph, query, visited, scratch, found);
+}
+
+/// [`measure_neighbours`] of a neighbour list already read into
+/// [`Scratch::neighbours`].
+pub fn measure_listed<G: Graph>(
+    graph: &mut G,
+    query: &[f32],
+    visited: &mut impl Visited<G::Id>,
+    scratch: &mut Scratch<G::Id>,
+    mut found: impl FnMut(&G, Candidate<G::Id>),
+) {
     scratch.fresh.clear();
     scratch.fresh.extend(
         scratch

@@ -34,6 +34,18 @@ mod tests {
         ids(sql)
     }
 
+    /// Whether the executor removed rows itself in `sql`'s index scan (EXPLAIN
+    /// ANALYZE's "Rows Removed by Filter"): it does unless the filter was pushed into
+    /// the scan (`hnsw.filter_in_scan`), which a relaxed-order result cannot tell.
+    fn executor_filtered(sql: &str) -> bool {
+        let plan: Vec<String> = column(&format!(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {sql}"
+        ));
+        let plan = plan.join("\n");
+        assert!(plan.contains("Index Scan using"), "{plan}");
+        plan.contains("Rows Removed by Filter")
+    }
+
     /// `n` rows of `dim` random dimensions in table `name` (ids 1..=n), seeded.
     fn random_table(name: &str, n: usize, dim: usize) {
         Spi::run("SELECT setseed(0.5)").unwrap();
@@ -83,45 +95,65 @@ mod tests {
     /// A filter that 10 rows of 100,000 pass: `off` returns at most the few that
     /// the first `ef_search` results hold; iterative scans return all 10 for
     /// LIMIT 11 once they may visit every element; the rows found grow with
-    /// `hnsw.max_scan_tuples`.
+    /// `hnsw.max_scan_tuples`. Each with the filter left to the executor (`id %
+    /// 10000 = 0`) and in the scan (`r10000 = 0`, the same value in a column).
     #[pg_test]
     fn a_rare_filter_returns_its_rows_and_max_scan_tuples_bounds_the_work() {
-        random_table("f", 100_000, 3);
+        random_table("f0", 100_000, 3);
+        Spi::run("CREATE TABLE f AS SELECT id, v, id % 10000 AS r10000, id % 100 AS r100 FROM f0")
+            .unwrap();
         Spi::run("CREATE INDEX ON f USING hnsw (v vector_l2_ops)").unwrap();
         Spi::run("SET LOCAL enable_seqscan = off").unwrap();
-        let rare = "SELECT id FROM f WHERE id % 10000 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 11";
-        assert!(ids(rare).len() < 10, "off stops after ef_search results");
-        for order in ["relaxed_order", "strict_order"] {
-            Spi::run(&format!("SET LOCAL hnsw.iterative_scan = {order}")).unwrap();
-            Spi::run("SET LOCAL hnsw.max_scan_tuples = 100000").unwrap();
-            Spi::run("SET LOCAL hnsw.scan_mem_multiplier = 10").unwrap();
-            let mut got = ids(rare);
-            got.sort_unstable();
-            if order == "relaxed_order" {
-                assert_eq!(
-                    got,
-                    (1..=10).map(|i| i * 10000).collect::<Vec<_>>(),
-                    "{order}"
-                );
-            } else {
-                // Strict order drops what a later batch finds nearer than a row it
-                // returned: most rows, not necessarily all.
-                assert!(got.len() >= 8, "{order}: {got:?}");
+        for (rare, common, pushed) in [
+            ("id % 10000 = 0", "id % 100 = 0", false),
+            ("r10000 = 0", "r100 = 0", true),
+        ] {
+            Spi::run("SET LOCAL hnsw.iterative_scan = off").unwrap();
+            Spi::run("SET LOCAL hnsw.max_scan_tuples = 20000").unwrap();
+            let rare_sql =
+                format!("SELECT id FROM f WHERE {rare} ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 11");
+            assert!(
+                ids(&rare_sql).len() < 10,
+                "{rare}: off stops after ef_search results"
+            );
+            for order in ["relaxed_order", "strict_order"] {
+                Spi::run(&format!("SET LOCAL hnsw.iterative_scan = {order}")).unwrap();
+                Spi::run("SET LOCAL hnsw.max_scan_tuples = 100000").unwrap();
+                Spi::run("SET LOCAL hnsw.scan_mem_multiplier = 10").unwrap();
+                assert_eq!(executor_filtered(&rare_sql), !pushed, "{rare}");
+                let mut got = ids(&rare_sql);
+                got.sort_unstable();
+                if order == "relaxed_order" || pushed {
+                    assert_eq!(
+                        got,
+                        (1..=10).map(|i| i * 10000).collect::<Vec<_>>(),
+                        "{rare} {order}"
+                    );
+                } else {
+                    // Strict order drops what a later batch finds nearer than a row
+                    // it returned: most rows, not necessarily all.
+                    assert!(got.len() >= 8, "{rare} {order}: {got:?}");
+                }
             }
-        }
-        Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
-        let found = |tuples: i32| {
-            Spi::run(&format!("SET LOCAL hnsw.max_scan_tuples = {tuples}")).unwrap();
-            ids("SELECT id FROM f WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000")
+            Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
+            let found = |tuples: i32| {
+                Spi::run(&format!("SET LOCAL hnsw.max_scan_tuples = {tuples}")).unwrap();
+                ids(&format!(
+                    "SELECT id FROM f WHERE {common} ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000"
+                ))
                 .len()
-        };
-        // 1 % pass: about 20 rows of 2,000 elements visited, 80 of 8,000.
-        let (small, large) = (found(2000), found(8000));
-        assert!((5..=50).contains(&small), "2,000 elements visited: {small}");
-        assert!(
-            (2 * small..=8 * small).contains(&large),
-            "four times the elements, about four times the rows: {small} -> {large}"
-        );
+            };
+            // 1 % pass: about 20 rows of 2,000 elements visited, 80 of 8,000.
+            let (small, large) = (found(2000), found(8000));
+            assert!(
+                (5..=50).contains(&small),
+                "{common}: 2,000 elements visited: {small}"
+            );
+            assert!(
+                (2 * small..=8 * small).contains(&large),
+                "{common}: four times the elements, about four times the rows: {small} -> {large}"
+            );
+        }
     }
 
     /// Filters of 2 % and 0.2 % with LIMIT 20 at ef_search 40: recall@20 against the
@@ -132,11 +164,9 @@ mod tests {
     /// strict order never returns a row nearer than one before it.
     #[pg_test]
     fn filtered_recall_in_both_orders() {
-        random_table("g", 50_000, 8);
-        Spi::run(
-            "ALTER TABLE g ADD r50 int, ADD r500 int; UPDATE g SET r50 = id % 50, r500 = id % 500",
-        )
-        .unwrap();
+        random_table("g0", 50_000, 8);
+        Spi::run("CREATE TABLE g AS SELECT id, v, id % 50 AS r50, id % 500 AS r500 FROM g0")
+            .unwrap();
         Spi::run("CREATE INDEX ON g USING hnsw (v vector_l2_ops)").unwrap();
         Spi::run("CREATE INDEX ON g USING hnsw (v vector_cosine_ops)").unwrap();
         Spi::run("CREATE TABLE q AS SELECT id, v FROM g WHERE id <= 10").unwrap();
@@ -165,6 +195,9 @@ mod tests {
                             &sql,
                             &[&INDEX[..], &[("hnsw.iterative_scan", order)]].concat(),
                         );
+                        if v == &queries[0] {
+                            assert_eq!(executor_filtered(&sql), !pushed, "{op} {filter} {order}");
+                        }
                         hits += got.iter().filter(|id| exact.contains(id)).count();
                         total += exact.len();
                         if order == "strict_order" {
@@ -191,26 +224,32 @@ mod tests {
     }
 
     /// A scan whose memory budget is the smallest (work_mem 64 kB) stops searching
-    /// early and returns what it holds: fewer rows than with a large budget.
+    /// early and returns what it holds: fewer rows than with a large budget, with the
+    /// filter left to the executor and in the scan.
     #[pg_test]
     fn the_memory_budget_ends_the_search() {
-        random_table("h", 30_000, 3);
+        random_table("h0", 30_000, 3);
+        Spi::run("CREATE TABLE h AS SELECT id, v, id % 100 AS r100 FROM h0").unwrap();
         Spi::run("CREATE INDEX ON h USING hnsw (v vector_l2_ops)").unwrap();
         Spi::run("SET LOCAL enable_seqscan = off").unwrap();
         Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
         Spi::run("SET LOCAL hnsw.max_scan_tuples = 30000").unwrap();
-        let count = || {
-            ids("SELECT id FROM h WHERE id % 100 = 0 ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000")
+        for filter in ["id % 100 = 0", "r100 = 0"] {
+            let count = || {
+                ids(&format!(
+                    "SELECT id FROM h WHERE {filter} ORDER BY v <-> '[0.5,0.5,0.5]' LIMIT 1000"
+                ))
                 .len()
-        };
-        Spi::run("SET LOCAL work_mem = '64kB'").unwrap();
-        let small = count();
-        Spi::run("SET LOCAL work_mem = '64MB'").unwrap();
-        let large = count();
-        assert!(large >= 250, "all elements visited: {large}");
-        assert!(
-            small * 2 <= large,
-            "64 kB stops the search early: {small} vs {large}"
-        );
+            };
+            Spi::run("SET LOCAL work_mem = '64kB'").unwrap();
+            let small = count();
+            Spi::run("SET LOCAL work_mem = '64MB'").unwrap();
+            let large = count();
+            assert!(large >= 250, "{filter}: all elements visited: {large}");
+            assert!(
+                small * 2 <= large,
+                "{filter}: 64 kB stops the search early: {small} vs {large}"
+            );
+        }
     }
 }

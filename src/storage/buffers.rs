@@ -160,32 +160,48 @@ const PREFETCH_ITEM_BYTES: usize = 4160;
 
 /// Prefetches into the CPU cache the items at `tids` (block, offset) of `rel` whose
 /// pages are known from an earlier read and were prefetched by [`prefetch`] a moment
-/// before: each item's line pointer is read without a lock, as a hint, and the item's
-/// bytes (up to [`PREFETCH_ITEM_BYTES`]) are prefetched, so that measuring the next
-/// elements of a neighbour list does not wait for memory. Pins nothing; a stale
-/// hint or a line pointer that changes meanwhile costs useless cache lines at worst
-/// (the address is kept inside the buffer's page).
+/// before: each item's line pointer is read without the buffer's lock, as a hint, and
+/// the item's bytes (up to [`PREFETCH_ITEM_BYTES`]) are prefetched, so that measuring
+/// the next elements of a neighbour list does not wait for memory. Pins nothing; a
+/// stale hint or a line pointer that changes meanwhile costs useless cache lines at
+/// worst (every address is kept inside the buffer's page).
+#[cfg(target_arch = "x86_64")]
 pub fn prefetch_items(rel: pg_sys::Relation, tids: impl IntoIterator<Item = (u32, u16)>) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LINE: usize = 64;
+    let header = size_of::<pg_sys::PageHeaderData>();
     with_hints(rel, |hints| {
         for (block, offset) in tids {
             let Some(page) = hinted_page(hints, block) else {
                 continue;
             };
-            let header = std::mem::size_of::<pg_sys::PageHeaderData>();
             let line = header + (usize::from(offset).max(1) - 1) * size_of::<pg_sys::ItemIdData>();
-            if line + size_of::<pg_sys::ItemIdData>() > BLOCK_SIZE {
+            if line + size_of::<u32>() > BLOCK_SIZE {
                 continue;
             }
-            // SAFETY: a 4-byte (line pointer) read inside the page of a shared buffer, which is
-            // mapped for the life of the backend. Without the buffer's lock the
-            // value may be stale or torn; it is only used as a prefetch address,
-            // clamped to the page.
-            let lp = unsafe { std::ptr::read_volatile((page + line) as *const pg_sys::ItemIdData) };
-            let (start, len) = (lp.lp_off() as usize, lp.lp_len() as usize);
-            let end = (start + len.min(PREFETCH_ITEM_BYTES)).min(BLOCK_SIZE);
-            for at in (start..end).step_by(64) {
+            // SAFETY: `page` is the start of a shared buffer's page (hints hold only
+            // buffer numbers `ReadBufferExtended` returned, 1..NBuffers) in the
+            // buffer pool, which is mapped for the backend's life; `page + line` is
+            // inside it and 4-aligned (pages are, and line pointers are 4 bytes).
+            // Another backend may write it concurrently (under the buffer's lock,
+            // which we do not take): a relaxed atomic load reads some whole value,
+            // used only as a prefetch address.
+            let word =
+                unsafe { AtomicU32::from_ptr((page + line) as *mut u32) }.load(Ordering::Relaxed);
+            // SAFETY: ItemIdData is one 32-bit word of bit fields; any value is one.
+            let lp: pg_sys::ItemIdData = unsafe { std::mem::transmute(word) };
+            if lp.lp_flags() != pg_sys::LP_NORMAL {
+                continue;
+            }
+            let start = lp.lp_off() as usize;
+            let end = (start + (lp.lp_len() as usize).min(PREFETCH_ITEM_BYTES)).min(BLOCK_SIZE);
+            for at in (start / LINE * LINE..end).step_by(LINE) {
                 prefetch_line(page + at);
             }
         }
     });
 }
+
+/// Elsewhere there is no prefetch instruction to issue.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn prefetch_items(_rel: pg_sys::Relation, _tids: impl IntoIterator<Item = (u32, u16)>) {}
