@@ -221,8 +221,8 @@ impl Resumable {
         true
     }
 
-    /// Appends the heap TIDs of the next batch to `out`; `false` when the scan has
-    /// nothing more to return.
+    /// Appends the heap TIDs of the next batch (with a filter, the next rows the walk
+    /// settles) to `out`; `false` when the scan has nothing more to return.
     pub fn next_batch(&mut self, out: &mut Vec<Tid>) -> bool {
         while out.is_empty() {
             pgrx::check_for_interrupts!();

@@ -4,10 +4,13 @@
 //! descent from the entry point, then `SEARCH-LAYER` on layer 0 with
 //! `hnsw.ef_search` candidates (Algorithm 5 of the paper). The heap TIDs of the
 //! found elements, nearest first, are then returned one per call; with
-//! `hnsw.iterative_scan` on, further batches follow ([`super::iterative`]); an element whose
-//! page is read again for them must still be at the distance the search measured
+//! `hnsw.iterative_scan` on, further batches follow, or, when the scan evaluates the
+//! query's filter, a best-first walk that returns only accepted rows, the first batch
+//! only seeding it ([`super::iterative`]). An element whose page is read again for its
+//! rows must still be at the distance the search measured
 //! ([`DiskGraph::result_heap_tids`]), so an element that VACUUM frees, and whose slot
-//! an insert reuses, during the search cannot lend another row its rank. The index distance orders like the operator
+//! an insert reuses, during the search cannot lend another row its rank. The index
+//! distance orders like the operator
 //! (see [`crate::hnsw::Metric`]), so no recheck is needed. A NULL query returns rows
 //! in graph order; so does a zero query vector under cosine distance (undefined:
 //! every element is at the same distance), as with pgvector.
@@ -95,7 +98,8 @@ unsafe fn end_search(scan: pg_sys::IndexScanDesc) {
 }
 
 /// Runs the search for the scan's ORDER BY argument: its first batch of heap TIDs,
-/// nearest first, and, with `hnsw.iterative_scan` on, the search that goes on.
+/// nearest first (none yet when the scan evaluates the filter), and, with
+/// `hnsw.iterative_scan` on, the search that goes on.
 ///
 /// # Safety
 /// `scan` must be an open scan with one ORDER BY key.

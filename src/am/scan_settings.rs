@@ -12,8 +12,8 @@ pub enum IterativeScan {
     /// The scan returns the first `ef_search` results only.
     #[name = c"off"]
     Off,
-    /// Batch after batch, each in distance order; a later batch may hold rows nearer
-    /// than the last one returned.
+    /// Batch after batch, each in distance order (or, with the filter in the scan,
+    /// one walk nearly in order); a later row may be nearer than the last returned.
     #[name = c"relaxed_order"]
     RelaxedOrder,
     /// Batch after batch, never a row nearer than one already returned.
@@ -41,7 +41,7 @@ pub fn init() {
     GucRegistry::define_enum_guc(
         c"hnsw.iterative_scan",
         c"Sets whether and how index scans go on after their first ef_search results.",
-        c"off, relaxed_order (each batch in order) or strict_order (never a nearer row after a farther one).",
+        c"off, relaxed_order (rows nearly in distance order) or strict_order (never a nearer row after a farther one).",
         &ITERATIVE_SCAN,
         GucContext::Userset,
         GucFlags::default(),
