@@ -10,17 +10,18 @@
 //! each batch in distance order; `strict_order` leaves out any element nearer than
 //! one whose rows it already returned.
 //!
-//! With the query's filter in the scan ([`crate::pg::scan_node`]) the search after the
-//! first batch is one best-first walk instead of batches: it takes the nearest element
-//! measured and not yet expanded, evaluates the filter on its rows, and expands it
+//! With the query's filter in the scan ([`crate::pg::scan_node`]), or in strict order,
+//! the search after the first batch is one best-first walk instead of batches: it takes the nearest element
+//! measured and not yet expanded, evaluates the filter (if any) on its rows, and expands it
 //! (measures its neighbours), whether its rows pass or not, so rejected elements
 //! still lead the walk to accepted ones (as ACORN-1 does, Patel et al. 2024, §4).
 //! An accepted row is returned once no element left to expand is nearer and `ef`
 //! expanded elements are farther (the walk looks as far past a row as a search of
 //! `ef` results looks past its last one); so rows come nearly in distance order,
-//! rejected rows take no place a batch could have given an accepted one, and the walk
-//! goes about `ef` elements past the rows the executor asks for. Its memory counts
-//! the accepted rows and expanded distances it holds too.
+//! rejected rows take no place a batch could have given an accepted one, strict order
+//! has almost nothing to leave out, and the walk goes about `ef` elements past the
+//! rows the executor asks for. Its memory counts the accepted rows and expanded
+//! distances it holds too.
 //!
 //! Between batches (and between `amgettuple` calls) the scan holds no buffer pin or
 //! lock, only element TIDs and distances: inserts and VACUUM go on beside a paused
@@ -41,9 +42,11 @@ use crate::pg::qual::ScanFilter;
 use crate::storage::tuple::Tid;
 use std::cmp::Reverse;
 
-/// The part of a search with the query's filter that batches without one lack.
-struct Filtered {
-    filter: ScanFilter,
+/// The part of a walking search (with the query's filter, or in strict order) that
+/// batches lack.
+struct Walk {
+    /// The query's filter, when the scan evaluates it; otherwise every row passes.
+    filter: Option<ScanFilter>,
     /// Heap TIDs (packed) of accepted rows not returned yet, nearest first.
     accepted: Discarded<u64>,
     /// The expanded elements not nearer than the nearest accepted row (as far as it
@@ -52,7 +55,7 @@ struct Filtered {
     scratch: Scratch<u64>,
 }
 
-impl Filtered {
+impl Walk {
     /// Appends to `out` the accepted rows that are settled; if there are none, takes
     /// the nearest element of `search` not expanded yet, keeps its rows the filter
     /// accepts and expands it (unless over a limit). `false` when nothing is left.
@@ -107,7 +110,7 @@ impl Filtered {
             );
         }
         for &tid in &search.tids {
-            if self.filter.accepts(tid) {
+            if self.filter.as_mut().is_none_or(|f| f.accepts(tid)) {
                 self.accepted.push(Reverse(Candidate {
                     distance: nearest.distance,
                     id: tid.pack(),
@@ -141,13 +144,14 @@ pub struct Resumable {
     ef: usize,
     limits: ScanLimits,
     visited: IdSet<u64>,
-    /// Measured elements not returned, nearest first; with a filter, those not
+    /// Measured elements not returned, nearest first; in a walk, those not
     /// expanded yet.
     discarded: Discarded<u64>,
     /// Distance of the last element whose rows were returned (for strict order).
     last: f32,
-    /// The query's filter, when the scan evaluates it ([`crate::pg::scan_node`]).
-    filter: Option<Filtered>,
+    /// The walk after the first batch, with the query's filter when the scan
+    /// evaluates it ([`crate::pg::scan_node`]) or in strict order; batches otherwise.
+    walk: Option<Walk>,
     /// Heap TIDs of one element, before the filter.
     tids: Vec<Tid>,
 }
@@ -155,8 +159,8 @@ pub struct Resumable {
 impl Resumable {
     /// Descends from `entry` (on layer `top`), runs the first batch of `ef`
     /// results on layer 0 and appends their heap TIDs, nearest first, to `out`; with
-    /// `filter`, the batch only seeds the walk of [`Resumable::next_batch`], and
-    /// `out` stays empty.
+    /// `filter` or in strict order, the batch only seeds the walk of
+    /// [`Resumable::next_batch`], and `out` stays empty.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         mut graph: DiskGraph,
@@ -188,7 +192,7 @@ impl Resumable {
             visited,
             discarded,
             last: f32::NEG_INFINITY,
-            filter: filter.map(|filter| Filtered {
+            walk: (filter.is_some() || limits.strict).then(|| Walk {
                 filter,
                 accepted: Discarded::new(),
                 beyond: Discarded::new(),
@@ -196,7 +200,7 @@ impl Resumable {
             }),
             tids: Vec::new(),
         };
-        if search.filter.is_some() {
+        if search.walk.is_some() {
             search.discarded.extend(batch.into_iter().map(Reverse));
         } else {
             search.take(&batch, out);
@@ -221,13 +225,13 @@ impl Resumable {
         true
     }
 
-    /// Appends the heap TIDs of the next batch (with a filter, the next rows the walk
-    /// settles) to `out`; `false` when the scan has nothing more to return.
+    /// Appends the heap TIDs of the next batch (in a walk, the next rows it settles)
+    /// to `out`; `false` when the scan has nothing more to return.
     pub fn next_batch(&mut self, out: &mut Vec<Tid>) -> bool {
         while out.is_empty() {
             pgrx::check_for_interrupts!();
-            if self.filter.is_some() {
-                if !self.walk(out) {
+            if self.walk.is_some() {
+                if !self.walk_step(out) {
                     return false;
                 }
                 continue;
@@ -256,16 +260,15 @@ impl Resumable {
         true
     }
 
-    /// One step of the filtered walk ([`Filtered::step`]); `false` when nothing is
-    /// left.
-    fn walk(&mut self, out: &mut Vec<Tid>) -> bool {
+    /// One step of the walk ([`Walk::step`]); `false` when nothing is left.
+    fn walk_step(&mut self, out: &mut Vec<Tid>) -> bool {
         // Taken out for the step and put back; an ERROR in between ends the scan,
         // and the filter's resources go with its resource owner (ScanFilter::end).
-        let Some(mut filtered) = self.filter.take() else {
+        let Some(mut walk) = self.walk.take() else {
             return false;
         };
-        let more = filtered.step(self, out);
-        self.filter = Some(filtered);
+        let more = walk.step(self, out);
+        self.walk = Some(walk);
         more
     }
 
@@ -287,15 +290,15 @@ impl Resumable {
 
     /// Releases what the filter holds ([`ScanFilter::end`]); the rest is memory.
     pub fn end(mut self) {
-        if let Some(filtered) = self.filter.take() {
-            filtered.filter.end();
+        if let Some(filter) = self.walk.take().and_then(|w| w.filter) {
+            filter.end();
         }
     }
 
     /// Heap bytes held: the visited set, the discarded elements, the graph's caches
-    /// and, with a filter, what its walk holds.
+    /// and what a walk holds.
     fn bytes(&self) -> usize {
-        self.filter.as_ref().map_or(0, Filtered::bytes)
+        self.walk.as_ref().map_or(0, Walk::bytes)
             + hash_table_bytes(self.visited.capacity(), size_of::<u64>())
             + self.discarded.capacity() * size_of::<Candidate<u64>>()
             + self.query.capacity() * size_of::<f32>()

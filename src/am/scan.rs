@@ -5,8 +5,8 @@
 //! `hnsw.ef_search` candidates (Algorithm 5 of the paper). The heap TIDs of the
 //! found elements, nearest first, are then returned one per call; with
 //! `hnsw.iterative_scan` on, further batches follow, or, when the scan evaluates the
-//! query's filter, a best-first walk that returns only accepted rows, the first batch
-//! only seeding it ([`super::iterative`]). An element whose page is read again for its
+//! query's filter or in strict order, a best-first walk (returning only accepted
+//! rows), the first batch only seeding it ([`super::iterative`]). An element whose page is read again for its
 //! rows must still be at the distance the search measured
 //! ([`DiskGraph::result_heap_tids`]), so an element that VACUUM frees, and whose slot
 //! an insert reuses, during the search cannot lend another row its rank. The index
@@ -98,7 +98,7 @@ unsafe fn end_search(scan: pg_sys::IndexScanDesc) {
 }
 
 /// Runs the search for the scan's ORDER BY argument: its first batch of heap TIDs,
-/// nearest first (none yet when the scan evaluates the filter), and, with
+/// nearest first (none yet when the search walks), and, with
 /// `hnsw.iterative_scan` on, the search that goes on.
 ///
 /// # Safety
