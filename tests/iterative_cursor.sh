@@ -93,9 +93,9 @@ SQL
     inversions=$(awk 'NR > 1 && $2 < last { n++ } { last = $2 } END { print n + 0 }' <<<"$rows")
     problems=$(q -At -c "SELECT count(*) FROM hnsw_verify('t_idx')")
     # Whether the executor removed rows itself: not when the filter is in the scan.
-    removed=$(q -At -c "SET enable_seqscan = off" -c "SET hnsw.iterative_scan = strict_order" \
-        -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT id FROM t WHERE $filter ORDER BY embedding <-> '$probe' LIMIT 200" |
-        grep -c "Rows Removed by Filter" || true)
+    plan=$(q -At -c "SET enable_seqscan = off" -c "SET hnsw.iterative_scan = strict_order" \
+        -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT id FROM t WHERE $filter ORDER BY embedding <-> '$probe' LIMIT 200")
+    removed=$(grep -c "Rows Removed by Filter" <<<"$plan" || true)
     fail() { echo "iterative cursor ($filter): $1 ($returned rows returned, $distinct distinct, $visible visible)" >&2; exit 1; }
     [ "$(grep -c '^paused ' "$work/a.out")" = 1 ] || fail "session A did not pause"
     [ "$live_after" -lt "$live_before" ] || fail "VACUUM freed no element during the pause ($live_before -> $live_after live)"
@@ -103,6 +103,7 @@ SQL
     [ "$inversions" = 0 ] || fail "strict order returned a nearer row after a farther one $inversions times"
     [ $((returned * 100)) -ge $((visible * 95)) ] || fail "too few rows"
     [ "$problems" = 0 ] || fail "hnsw_verify found $problems problems"
+    grep -q "Index Scan using t_idx" <<<"$plan" || fail "the plan is no index scan: $plan"
     if [ "$pushed" = pushed ]; then
         [ "$removed" = 0 ] || fail "the filter was not evaluated in the scan"
     else

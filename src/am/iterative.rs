@@ -7,12 +7,13 @@
 //! memory (the visited set, the discarded elements and the graph's caches, counted
 //! from their allocations) exceeds `work_mem` × `hnsw.scan_mem_multiplier`; then it
 //! returns what it still holds, nearest first, and ends. `relaxed_order` returns
-//! each batch in distance order; `strict_order` leaves out any element nearer than
-//! one whose rows it already returned.
+//! each batch in distance order; `strict_order` leaves out any row nearer than one
+//! it already returned.
 //!
-//! With the query's filter in the scan ([`crate::pg::scan_node`]), or in strict order,
-//! the search after the first batch is one best-first walk instead of batches: it takes the nearest element
-//! measured and not yet expanded, evaluates the filter (if any) on its rows, and expands it
+//! With the query's filter in the scan ([`crate::pg::scan_node`]), or in strict
+//! order, the search after the first batch is one best-first walk instead of
+//! batches: it takes the nearest element measured and not yet expanded, evaluates
+//! the filter (if any) on its rows, and expands it
 //! (measures its neighbours), whether its rows pass or not, so rejected elements
 //! still lead the walk to accepted ones (as ACORN-1 does, Patel et al. 2024, §4).
 //! An accepted row is returned once no element left to expand is nearer and `ef`
@@ -37,7 +38,7 @@ use super::scan_settings::ScanLimits;
 use crate::hnsw::search::{
     descend, measure_listed, resume_layer, search_layer_resumable, Discarded, Scratch,
 };
-use crate::hnsw::{hash_table_bytes, Candidate, IdSet};
+use crate::hnsw::{hash_table_bytes, Candidate, Graph, IdSet};
 use crate::pg::qual::ScanFilter;
 use crate::storage::tuple::Tid;
 use std::cmp::Reverse;
@@ -89,7 +90,11 @@ impl Walk {
         let Some(Reverse(nearest)) = search.discarded.pop() else {
             return false;
         };
-        self.beyond.push(Reverse(nearest));
+        // A deleted element is expanded but, as in a batch, takes no place: it is
+        // not one of the `ef` farther elements a row waits for.
+        if !search.graph.is_deleted(nearest.id) {
+            self.beyond.push(Reverse(nearest));
+        }
         search.tids.clear();
         let exhausted = search.exhausted(self.bytes());
         if exhausted {
@@ -262,8 +267,9 @@ impl Resumable {
 
     /// One step of the walk ([`Walk::step`]); `false` when nothing is left.
     fn walk_step(&mut self, out: &mut Vec<Tid>) -> bool {
-        // Taken out for the step and put back; an ERROR in between ends the scan,
-        // and the filter's resources go with its resource owner (ScanFilter::end).
+        // Taken out for the step and put back. An ERROR in between ends the scan
+        // without `end` (see ScanFilter::end: no Drop; its resource owner releases
+        // what it holds).
         let Some(mut walk) = self.walk.take() else {
             return false;
         };
@@ -272,19 +278,12 @@ impl Resumable {
         more
     }
 
-    /// Appends the rows of `batch` (nearest first) to `out`, in strict order only
-    /// those not nearer than the last returned.
+    /// Appends the rows of `batch` (nearest first) to `out` (relaxed order: strict
+    /// order walks).
     fn take(&mut self, batch: &[Candidate<u64>], out: &mut Vec<Tid>) {
         for c in batch {
-            let before = out.len();
-            if self.limits.strict && c.distance < self.last {
-                continue;
-            }
             self.graph
                 .result_heap_tids(c.id, &self.query, c.distance, out);
-            if out.len() > before {
-                self.in_order(c.distance);
-            }
         }
     }
 

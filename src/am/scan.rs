@@ -6,8 +6,8 @@
 //! found elements, nearest first, are then returned one per call; with
 //! `hnsw.iterative_scan` on, further batches follow, or, when the scan evaluates the
 //! query's filter or in strict order, a best-first walk (returning only accepted
-//! rows), the first batch only seeding it ([`super::iterative`]). An element whose page is read again for its
-//! rows must still be at the distance the search measured
+//! rows), the first batch only seeding it ([`super::iterative`]). An element whose
+//! page is read again for its rows must still be at the distance the search measured
 //! ([`DiskGraph::result_heap_tids`]), so an element that VACUUM frees, and whose slot
 //! an insert reuses, during the search cannot lend another row its rank. The index
 //! distance orders like the operator

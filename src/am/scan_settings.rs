@@ -16,7 +16,8 @@ pub enum IterativeScan {
     /// one walk nearly in order); a later row may be nearer than the last returned.
     #[name = c"relaxed_order"]
     RelaxedOrder,
-    /// Batch after batch, never a row nearer than one already returned.
+    /// One best-first walk after the first batch ([`super::iterative`]); never a row
+    /// nearer than one already returned.
     #[name = c"strict_order"]
     StrictOrder,
 }

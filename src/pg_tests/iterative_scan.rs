@@ -123,11 +123,18 @@ mod tests {
                 assert_eq!(executor_filtered(&rare_sql), !pushed, "{rare}");
                 let mut got = ids(&rare_sql);
                 got.sort_unstable();
-                assert_eq!(
-                    got,
-                    (1..=10).map(|i| i * 10000).collect::<Vec<_>>(),
-                    "{rare} {order}"
-                );
+                let all: Vec<i32> = (1..=10).map(|i| i * 10000).collect();
+                if order == "relaxed_order" {
+                    assert_eq!(got, all, "{rare} {order}");
+                } else {
+                    // The walk returns rows nearly in order, so strict order leaves
+                    // out almost none (all 10 in every run so far; the graph's levels
+                    // are random, so one is allowed).
+                    assert!(
+                        got.len() >= 9 && got.iter().all(|id| all.contains(id)),
+                        "{rare} {order}: {got:?}"
+                    );
+                }
             }
             Spi::run("SET LOCAL hnsw.iterative_scan = relaxed_order").unwrap();
             let found = |tuples: i32| {

@@ -156,6 +156,7 @@ pub fn prefetch(rel: pg_sys::Relation, blocks: impl IntoIterator<Item = u32>) {
 
 /// Bytes of an item [`prefetch_items`] brings into the CPU cache at most: an element
 /// header and a 1,024-dimension `f32` vector.
+#[cfg(target_arch = "x86_64")]
 const PREFETCH_ITEM_BYTES: usize = 4160;
 
 /// Prefetches into the CPU cache the items at `tids` (block, offset) of `rel` whose
@@ -181,15 +182,18 @@ pub fn prefetch_items(rel: pg_sys::Relation, tids: impl IntoIterator<Item = (u32
             }
             // SAFETY: `page` is the start of a shared buffer's page (hints hold only
             // buffer numbers `ReadBufferExtended` returned, 1..NBuffers) in the
-            // buffer pool, which is mapped for the backend's life; `page + line` is
-            // inside it and 4-aligned (pages are, and line pointers are 4 bytes).
-            // Another backend may write it concurrently (under the buffer's lock,
-            // which we do not take): a relaxed atomic load reads some whole value,
-            // used only as a prefetch address.
+            // buffer pool, which is mapped for the backend's life and aligned (to a
+            // cache line or more); `page + line` is inside it and 4-aligned (the page
+            // header is 24 bytes, line pointers 4). Another backend may be writing
+            // the page (under the buffer's lock, which we do not take, and with
+            // plain stores: memcpy, memmove), so the value may mix old and new
+            // bytes; it is only a prefetch address, and every use of it below is
+            // bounds-checked against the page.
             let word =
                 unsafe { AtomicU32::from_ptr((page + line) as *mut u32) }.load(Ordering::Relaxed);
-            // SAFETY: ItemIdData is one 32-bit word of bit fields; any value is one.
-            let lp: pg_sys::ItemIdData = unsafe { std::mem::transmute(word) };
+            // SAFETY: ItemIdData is one 32-bit word of bit fields (same size, checked
+            // by transmute); any value is one.
+            let lp = unsafe { std::mem::transmute::<u32, pg_sys::ItemIdData>(word) };
             if lp.lp_flags() != pg_sys::LP_NORMAL {
                 continue;
             }
