@@ -1,3 +1,4 @@
--- Shell type: the I/O functions that pgrx generates next take and return `vector`.
--- The type is completed in finalize.sql once they exist.
+-- Shell types: the I/O functions that pgrx generates next take and return `vector`
+-- and `halfvec`. The types are completed in finalize.sql once they exist.
 CREATE TYPE vector;
+CREATE TYPE halfvec;

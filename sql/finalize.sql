@@ -104,3 +104,91 @@ CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING hnsw AS
 CREATE OPERATOR CLASS vector_l1_ops FOR TYPE vector USING hnsw AS
     OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
     FUNCTION 1 l1_distance(vector, vector);
+
+-- The `halfvec` type (IEEE binary16 elements), with pgvector's operators, operator
+-- class, aggregates and casts.
+CREATE TYPE halfvec (
+    INPUT = halfvec_in,
+    OUTPUT = halfvec_out,
+    TYPMOD_IN = halfvec_typmod_in,
+    RECEIVE = halfvec_recv,
+    SEND = halfvec_send,
+    STORAGE = external
+);
+
+CREATE OPERATOR <-> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = l2_distance, COMMUTATOR = '<->'
+);
+CREATE OPERATOR <#> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_negative_inner_product,
+    COMMUTATOR = '<#>'
+);
+CREATE OPERATOR <=> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = cosine_distance, COMMUTATOR = '<=>'
+);
+CREATE OPERATOR <+> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = l1_distance, COMMUTATOR = '<+>'
+);
+
+CREATE OPERATOR + (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_add, COMMUTATOR = +);
+CREATE OPERATOR - (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_sub);
+CREATE OPERATOR * (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_mul, COMMUTATOR = *);
+CREATE OPERATOR || (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_concat);
+
+CREATE OPERATOR < (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_lt,
+    COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR <= (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_le,
+    COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR = (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_eq,
+    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+CREATE OPERATOR <> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_ne,
+    COMMUTATOR = <>, NEGATOR = =, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+CREATE OPERATOR >= (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_ge,
+    COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+CREATE OPERATOR > (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_gt,
+    COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+
+CREATE OPERATOR CLASS halfvec_ops DEFAULT FOR TYPE halfvec USING btree AS
+    OPERATOR 1 <,
+    OPERATOR 2 <=,
+    OPERATOR 3 =,
+    OPERATOR 4 >=,
+    OPERATOR 5 >,
+    FUNCTION 1 halfvec_cmp(halfvec, halfvec);
+
+CREATE AGGREGATE avg(halfvec) (
+    SFUNC = halfvec_accum, STYPE = double precision[], FINALFUNC = halfvec_avg,
+    COMBINEFUNC = halfvec_combine, INITCOND = '{0}', PARALLEL = SAFE
+);
+CREATE AGGREGATE sum(halfvec) (
+    SFUNC = halfvec_add, STYPE = halfvec, COMBINEFUNC = halfvec_add, PARALLEL = SAFE
+);
+
+CREATE CAST (halfvec AS halfvec)
+    WITH FUNCTION halfvec(halfvec, integer, boolean) AS IMPLICIT;
+CREATE CAST (halfvec AS vector)
+    WITH FUNCTION halfvec_to_vector(halfvec, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (vector AS halfvec)
+    WITH FUNCTION vector_to_halfvec(vector, integer, boolean) AS IMPLICIT;
+CREATE CAST (halfvec AS real[])
+    WITH FUNCTION halfvec_to_float4(halfvec, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (integer[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(integer[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (real[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(real[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (double precision[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(double precision[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (numeric[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(numeric[], integer, boolean) AS ASSIGNMENT;

@@ -1,8 +1,371 @@
 -- pgvec_hnsw 0.1.0 -> 0.2.0 (ALTER EXTENSION pgvec_hnsw UPDATE).
 --
--- 0.2.0 builds for PostgreSQL 13 to 18 and changes no SQL object: the types, functions,
--- operators, operator classes and the access method of 0.1.0 are those of 0.2.0 (the
--- install scripts of both releases define the same objects; tests/upgrade.sh compares
--- an updated database with a fresh one). The on-disk format of hnsw indexes is
--- unchanged (version 1), so indexes built under 0.1.0 keep working.
-SELECT 1 WHERE false;
+-- 0.2.0 builds for PostgreSQL 13 to 18 and adds the `halfvec` type (pgvector's);
+-- every object of 0.1.0 is unchanged. The statements below are those of the 0.2.0
+-- install script that create `halfvec` (its functions, as pgrx generates them, then
+-- sql/finalize.sql's halfvec section); tests/upgrade.sh compares an updated database
+-- with a fresh one. The on-disk format of hnsw indexes is unchanged (version 1), so
+-- indexes built under 0.1.0 keep working.
+
+CREATE TYPE halfvec;
+
+CREATE FUNCTION array_to_halfvec(integer[], integer, boolean) RETURNS halfvec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
+CREATE FUNCTION array_to_halfvec(real[], integer, boolean) RETURNS halfvec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
+CREATE FUNCTION array_to_halfvec(double precision[], integer, boolean) RETURNS halfvec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
+CREATE FUNCTION array_to_halfvec(numeric[], integer, boolean) RETURNS halfvec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
+
+CREATE  FUNCTION "cosine_distance"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_cosine_distance_wrapper';
+
+CREATE  FUNCTION "halfvec"(
+	"v" halfvec,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_coerce_wrapper';
+
+CREATE  FUNCTION "halfvec_accum"(
+	"state_in" double precision[],
+	"v" halfvec
+) RETURNS double precision[]
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_accum_wrapper';
+
+CREATE  FUNCTION "halfvec_add"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_add_wrapper';
+
+CREATE  FUNCTION "halfvec_avg"(
+	"state_in" double precision[]
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_avg_wrapper';
+
+CREATE  FUNCTION "halfvec_cmp"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS INT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_cmp_wrapper';
+
+CREATE  FUNCTION "halfvec_combine"(
+	"a" double precision[],
+	"b" double precision[]
+) RETURNS double precision[]
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_combine_wrapper';
+
+CREATE  FUNCTION "halfvec_concat"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_concat_wrapper';
+
+CREATE  FUNCTION "halfvec_eq"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_eq_wrapper';
+
+CREATE  FUNCTION "halfvec_ge"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_ge_wrapper';
+
+CREATE  FUNCTION "halfvec_gt"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_gt_wrapper';
+
+CREATE  FUNCTION "halfvec_in"(
+	"input" cstring,
+	"_typoid" oid,
+	"typmod" INT
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_in_wrapper';
+
+CREATE  FUNCTION "halfvec_l2_squared_distance"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_l2_squared_distance_wrapper';
+
+CREATE  FUNCTION "halfvec_le"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_le_wrapper';
+
+CREATE  FUNCTION "halfvec_lt"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_lt_wrapper';
+
+CREATE  FUNCTION "halfvec_mul"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_mul_wrapper';
+
+CREATE  FUNCTION "halfvec_ne"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_ne_wrapper';
+
+CREATE  FUNCTION "halfvec_negative_inner_product"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_negative_inner_product_wrapper';
+
+CREATE  FUNCTION "halfvec_out"(
+	"v" halfvec
+) RETURNS cstring
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_out_wrapper';
+
+CREATE  FUNCTION "halfvec_recv"(
+	"buf" internal,
+	"_typoid" oid,
+	"typmod" INT
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_recv_wrapper';
+
+CREATE  FUNCTION "halfvec_send"(
+	"v" halfvec
+) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_send_wrapper';
+
+CREATE  FUNCTION "halfvec_sub"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_sub_wrapper';
+
+CREATE  FUNCTION "halfvec_to_float4"(
+	"v" halfvec,
+	"_typmod" INT,
+	"_explicit" bool
+) RETURNS real[]
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_to_float4_wrapper';
+
+CREATE  FUNCTION "halfvec_to_vector"(
+	"v" halfvec,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS vector
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_to_vector_wrapper';
+
+CREATE  FUNCTION "halfvec_typmod_in"(
+	"list" cstring[]
+) RETURNS INT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_typmod_in_wrapper';
+
+CREATE  FUNCTION "inner_product"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_inner_product_wrapper';
+
+CREATE  FUNCTION "l1_distance"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_l1_distance_wrapper';
+
+CREATE  FUNCTION "l2_distance"(
+	"a" halfvec,
+	"b" halfvec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_l2_distance_wrapper';
+
+CREATE  FUNCTION "l2_norm"(
+	"v" halfvec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_l2_norm_wrapper';
+
+CREATE  FUNCTION "l2_normalize"(
+	"v" halfvec
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_l2_normalize_wrapper';
+
+CREATE  FUNCTION "subvector"(
+	"v" halfvec,
+	"start" INT,
+	"count" INT
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_subvector_wrapper';
+
+CREATE  FUNCTION "vector_dims"(
+	"v" halfvec
+) RETURNS INT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_vector_dims_wrapper';
+
+CREATE  FUNCTION "vector_to_halfvec"(
+	"v" vector,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'vector_to_halfvec_wrapper';
+
+-- The `halfvec` type (IEEE binary16 elements), with pgvector's operators, operator
+-- class, aggregates and casts.
+CREATE TYPE halfvec (
+    INPUT = halfvec_in,
+    OUTPUT = halfvec_out,
+    TYPMOD_IN = halfvec_typmod_in,
+    RECEIVE = halfvec_recv,
+    SEND = halfvec_send,
+    STORAGE = external
+);
+
+CREATE OPERATOR <-> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = l2_distance, COMMUTATOR = '<->'
+);
+CREATE OPERATOR <#> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_negative_inner_product,
+    COMMUTATOR = '<#>'
+);
+CREATE OPERATOR <=> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = cosine_distance, COMMUTATOR = '<=>'
+);
+CREATE OPERATOR <+> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = l1_distance, COMMUTATOR = '<+>'
+);
+
+CREATE OPERATOR + (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_add, COMMUTATOR = +);
+CREATE OPERATOR - (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_sub);
+CREATE OPERATOR * (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_mul, COMMUTATOR = *);
+CREATE OPERATOR || (LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_concat);
+
+CREATE OPERATOR < (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_lt,
+    COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR <= (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_le,
+    COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR = (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_eq,
+    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+CREATE OPERATOR <> (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_ne,
+    COMMUTATOR = <>, NEGATOR = =, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+CREATE OPERATOR >= (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_ge,
+    COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+CREATE OPERATOR > (
+    LEFTARG = halfvec, RIGHTARG = halfvec, FUNCTION = halfvec_gt,
+    COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+
+CREATE OPERATOR CLASS halfvec_ops DEFAULT FOR TYPE halfvec USING btree AS
+    OPERATOR 1 <,
+    OPERATOR 2 <=,
+    OPERATOR 3 =,
+    OPERATOR 4 >=,
+    OPERATOR 5 >,
+    FUNCTION 1 halfvec_cmp(halfvec, halfvec);
+
+CREATE AGGREGATE avg(halfvec) (
+    SFUNC = halfvec_accum, STYPE = double precision[], FINALFUNC = halfvec_avg,
+    COMBINEFUNC = halfvec_combine, INITCOND = '{0}', PARALLEL = SAFE
+);
+CREATE AGGREGATE sum(halfvec) (
+    SFUNC = halfvec_add, STYPE = halfvec, COMBINEFUNC = halfvec_add, PARALLEL = SAFE
+);
+
+CREATE CAST (halfvec AS halfvec)
+    WITH FUNCTION halfvec(halfvec, integer, boolean) AS IMPLICIT;
+CREATE CAST (halfvec AS vector)
+    WITH FUNCTION halfvec_to_vector(halfvec, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (vector AS halfvec)
+    WITH FUNCTION vector_to_halfvec(vector, integer, boolean) AS IMPLICIT;
+CREATE CAST (halfvec AS real[])
+    WITH FUNCTION halfvec_to_float4(halfvec, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (integer[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(integer[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (real[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(real[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (double precision[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(double precision[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (numeric[] AS halfvec)
+    WITH FUNCTION array_to_halfvec(numeric[], integer, boolean) AS ASSIGNMENT;

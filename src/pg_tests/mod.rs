@@ -4,6 +4,7 @@
 
 mod errors;
 mod filter_in_scan;
+mod halfvec_sql;
 mod hnsw_index;
 mod hnsw_recall;
 mod iterative_scan;

@@ -1,11 +1,14 @@
-//! The FFI layer of the `vector` type: reading and writing its varlena datums.
+//! The FFI layer of the `vector` and `halfvec` types: reading and writing their
+//! varlena datums.
 //!
 //! On-disk and in-memory layout (pgvector's, so existing dumps and binary clients
 //! work): a 4-byte varlena header, `int16 dim`, `int16 unused` (always 0), then `dim`
-//! `float4`s. [`VectorArg`] borrows a detoasted argument; [`Vector`] is a result that
-//! is copied into a `palloc`'d datum when returned. All `unsafe` of the type lives here.
+//! elements, `float4` for `vector` and IEEE binary16 for `halfvec`. [`ElementsArg`]
+//! borrows a detoasted argument; [`Vector`] and [`Halfvec`] are results copied into a
+//! `palloc`'d datum when returned. All `unsafe` of the types lives here.
 
-use super::error::VectorError;
+use super::error::{SqlType, VectorError};
+use super::half::Half;
 use super::MAX_DIM;
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::Datum;
@@ -19,34 +22,55 @@ use std::ptr::NonNull;
 /// Bytes before the first element: varlena header (4), `dim` (2), `unused` (2).
 pub const HEADER_BYTES: usize = 8;
 
-/// A `vector` argument, detoasted; borrows the datum for the function call.
-pub struct VectorArg<'fcx> {
-    data: NonNull<f32>,
-    dim: usize,
-    _lifetime: PhantomData<&'fcx [f32]>,
+/// The element of a varlena vector type: `f32` for `vector`, [`Half`] for `halfvec`.
+pub trait Element: Copy + 'static {
+    /// The SQL type whose elements these are.
+    const TYPE: SqlType;
 }
 
-impl<'fcx> VectorArg<'fcx> {
-    /// Detoasts a non-null `vector` datum.
+impl Element for f32 {
+    const TYPE: SqlType = SqlType::Vector;
+}
+
+impl Element for Half {
+    const TYPE: SqlType = SqlType::Halfvec;
+}
+
+/// A `vector` or `halfvec` argument, detoasted; borrows the datum for the call.
+pub struct ElementsArg<'fcx, E: Element> {
+    data: NonNull<E>,
+    dim: usize,
+    _lifetime: PhantomData<&'fcx [E]>,
+}
+
+/// A `vector` argument.
+pub type VectorArg<'fcx> = ElementsArg<'fcx, f32>;
+/// A `halfvec` argument.
+pub type HalfvecArg<'fcx> = ElementsArg<'fcx, Half>;
+
+impl<'fcx, E: Element> ElementsArg<'fcx, E> {
+    /// Detoasts a non-null datum of `E`'s type.
     ///
     /// # Safety
-    /// `datum` must be a non-null datum of type `vector` valid for `'fcx`.
-    pub unsafe fn from_datum(datum: pg_sys::Datum) -> VectorArg<'fcx> {
-        // SAFETY: the caller guarantees a vector varlena; detoasting returns a pointer
-        // with a 4-byte header, either the original or a palloc'd copy in the current
-        // memory context, which outlives the call.
+    /// `datum` must be a non-null datum of `E`'s SQL type valid for `'fcx`.
+    pub unsafe fn from_datum(datum: pg_sys::Datum) -> ElementsArg<'fcx, E> {
+        let width = std::mem::size_of::<E>();
+        // SAFETY: the caller guarantees a varlena of the type; detoasting returns a
+        // pointer with a 4-byte header, either the original or a palloc'd copy in
+        // the current memory context, which outlives the call.
         unsafe {
             let raw = pg_sys::pg_detoast_datum(datum.cast_mut_ptr::<pg_sys::varlena>());
             let size = pgrx::varlena::varsize_4b(raw);
             let base = raw.cast::<u8>();
             let dim = base.add(4).cast::<i16>().read();
             assert!(
-                dim >= 1 && dim as usize <= MAX_DIM && size == HEADER_BYTES + 4 * dim as usize,
-                "corrupt vector datum: dim {dim}, size {size}"
+                dim >= 1 && dim as usize <= MAX_DIM && size == HEADER_BYTES + width * dim as usize,
+                "corrupt {} datum: dim {dim}, size {size}",
+                E::TYPE.name()
             );
-            let data = base.add(HEADER_BYTES).cast::<f32>();
+            let data = base.add(HEADER_BYTES).cast::<E>();
             debug_assert!(data.is_aligned());
-            VectorArg {
+            ElementsArg {
                 data: NonNull::new_unchecked(data),
                 dim: dim as usize,
                 _lifetime: PhantomData,
@@ -55,32 +79,59 @@ impl<'fcx> VectorArg<'fcx> {
     }
 
     /// The elements.
-    pub fn as_slice(&self) -> &'fcx [f32] {
-        // SAFETY: `from_datum` checked that the varlena holds `dim` floats, 4-aligned,
-        // and the datum lives for `'fcx`.
+    pub fn as_slice(&self) -> &'fcx [E] {
+        // SAFETY: `from_datum` checked that the varlena holds `dim` elements, aligned
+        // (a 4-byte header plus 4 bytes, on a 4-aligned varlena), and the datum
+        // lives for `'fcx`.
         unsafe { std::slice::from_raw_parts(self.data.as_ptr(), self.dim) }
     }
 }
 
-impl std::ops::Deref for VectorArg<'_> {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
+impl<E: Element> std::ops::Deref for ElementsArg<'_, E> {
+    type Target = [E];
+    fn deref(&self) -> &[E] {
         self.as_slice()
     }
 }
 
-// SAFETY: `vector` is a varlena passed by reference; a null argument is never unboxed
-// (pgrx only calls `unbox_arg_unchecked` for non-null arguments of STRICT functions).
-unsafe impl<'fcx> ArgAbi<'fcx> for VectorArg<'fcx> {
+// SAFETY: `vector` and `halfvec` are varlenas passed by reference; a null argument is
+// never unboxed (pgrx only calls `unbox_arg_unchecked` for non-null arguments of
+// STRICT functions).
+unsafe impl<'fcx, E: Element> ArgAbi<'fcx> for ElementsArg<'fcx, E> {
     unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
         let index = arg.index();
-        // SAFETY: the SQL signature declares this argument as `vector`.
+        // SAFETY: the SQL signature declares this argument as `E`'s type.
         unsafe {
             let datum: Option<pg_sys::Datum> = arg.unbox_arg_using_from_datum();
-            VectorArg::from_datum(
+            ElementsArg::from_datum(
                 datum.unwrap_or_else(|| panic!("argument {index} must not be null")),
             )
         }
+    }
+}
+
+/// Copies `elements` into a new `palloc`'d varlena of `E`'s type in the current
+/// memory context.
+pub fn elements_to_datum<E: Element>(elements: &[E]) -> pg_sys::Datum {
+    assert!(
+        (1..=MAX_DIM).contains(&elements.len()),
+        "{} dimensions checked by caller",
+        E::TYPE.name()
+    );
+    let size = HEADER_BYTES + std::mem::size_of_val(elements);
+    // SAFETY: palloc returns `size` writable bytes, MAXALIGNed; we fill the header
+    // and every element before handing the pointer to PostgreSQL.
+    unsafe {
+        let raw = pg_sys::palloc(size).cast::<u8>();
+        pgrx::varlena::set_varsize_4b(raw.cast(), size as i32);
+        raw.add(4).cast::<i16>().write(elements.len() as i16);
+        raw.add(6).cast::<i16>().write(0);
+        std::ptr::copy_nonoverlapping(
+            elements.as_ptr(),
+            raw.add(HEADER_BYTES).cast(),
+            elements.len(),
+        );
+        pg_sys::Datum::from(raw)
     }
 }
 
@@ -88,55 +139,44 @@ unsafe impl<'fcx> ArgAbi<'fcx> for VectorArg<'fcx> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vector(pub Vec<f32>);
 
-impl Vector {
-    /// Copies the elements into a new `palloc`'d varlena in the current memory context.
-    pub fn to_datum(elements: &[f32]) -> pg_sys::Datum {
-        assert!(
-            (1..=MAX_DIM).contains(&elements.len()),
-            "vector dimensions checked by caller"
-        );
-        let size = HEADER_BYTES + 4 * elements.len();
-        // SAFETY: palloc returns `size` writable bytes, MAXALIGNed; we fill the header
-        // and every element before handing the pointer to PostgreSQL.
-        unsafe {
-            let raw = pg_sys::palloc(size).cast::<u8>();
-            pgrx::varlena::set_varsize_4b(raw.cast(), size as i32);
-            raw.add(4).cast::<i16>().write(elements.len() as i16);
-            raw.add(6).cast::<i16>().write(0);
-            std::ptr::copy_nonoverlapping(
-                elements.as_ptr(),
-                raw.add(HEADER_BYTES).cast(),
-                elements.len(),
-            );
-            pg_sys::Datum::from(raw)
-        }
-    }
-}
+/// An owned `halfvec` result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Halfvec(pub Vec<Half>);
 
 // SAFETY: returns a freshly palloc'd varlena of type `vector`.
 unsafe impl BoxRet for Vector {
     unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
         // SAFETY: the datum is a valid vector allocated in the caller's memory context.
-        unsafe { fcinfo.return_raw_datum(Vector::to_datum(&self.0)) }
+        unsafe { fcinfo.return_raw_datum(elements_to_datum(&self.0)) }
     }
 }
 
-macro_rules! vector_sql_type {
-    ($ty:ty) => {
-        // SAFETY: both map to the SQL type `vector`, created by `sql/bootstrap.sql`
+// SAFETY: returns a freshly palloc'd varlena of type `halfvec`.
+unsafe impl BoxRet for Halfvec {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        // SAFETY: the datum is a valid halfvec allocated in the caller's memory context.
+        unsafe { fcinfo.return_raw_datum(elements_to_datum(&self.0)) }
+    }
+}
+
+macro_rules! sql_type {
+    ($ty:ty, $name:literal) => {
+        // SAFETY: maps to the SQL type `$name`, created by `sql/bootstrap.sql`
         // (shell) and `sql/finalize.sql` (definition) of this extension.
         unsafe impl SqlTranslatable for $ty {
-            const TYPE_IDENT: &'static str = "pgvec_hnsw::vector";
+            const TYPE_IDENT: &'static str = concat!("pgvec_hnsw::", $name);
             const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
             const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> =
-                Ok(SqlMappingRef::literal("vector"));
+                Ok(SqlMappingRef::literal($name));
             const RETURN_SQL: Result<ReturnsRef, ReturnsError> =
-                Ok(ReturnsRef::One(SqlMappingRef::literal("vector")));
+                Ok(ReturnsRef::One(SqlMappingRef::literal($name)));
         }
     };
 }
-vector_sql_type!(VectorArg<'_>);
-vector_sql_type!(Vector);
+sql_type!(VectorArg<'_>, "vector");
+sql_type!(Vector, "vector");
+sql_type!(HalfvecArg<'_>, "halfvec");
+sql_type!(Halfvec, "halfvec");
 
 /// Reads a one-dimensional `integer[]`, `real[]`, `double precision[]` or `numeric[]`
 /// as `f32`s (pgvector's `array_to_vector`).

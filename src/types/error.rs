@@ -1,4 +1,5 @@
-//! User-facing errors of the `vector` type, worded as pgvector words them.
+//! User-facing errors of the `vector` and `halfvec` types, worded as pgvector words
+//! them (its `vector.c` and `halfvec.c`).
 //!
 //! Parsing and checking code returns [`VectorError`]; the SQL functions turn it into an
 //! `ereport(ERROR)` with the SQLSTATE of [`VectorError::sqlstate`] via
@@ -8,54 +9,58 @@
 use super::MAX_DIM;
 use pgrx::PgSqlErrorCode;
 
-/// A mistake in a `vector` value or in an operation on vectors.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// The SQL type whose value or operation an error is about, as messages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    Vector,
+    Halfvec,
+}
+
+impl SqlType {
+    /// The type's SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlType::Vector => "vector",
+            SqlType::Halfvec => "halfvec",
+        }
+    }
+}
+
+/// A mistake in a `vector` or `halfvec` value or in an operation on them. The same
+/// checks serve both types; the words name the type at [`VectorError::message`].
+#[derive(Debug, Clone, PartialEq)]
 pub enum VectorError {
     /// Text input that is not `[x, y, …]`; `detail` says what was wrong where known.
-    #[error("invalid input syntax for type vector: \"{input}\"")]
     Syntax {
         input: String,
         detail: Option<&'static str>,
     },
-    /// A finite literal too large for `real`, e.g. `1e39`.
-    #[error("\"{0}\" is out of range for type vector")]
+    /// A finite literal too large for the element type, e.g. `1e39` (`real`) or
+    /// `65520` (`half`).
     ElementOutOfRange(String),
-    #[error("NaN not allowed in vector")]
     NaN,
-    #[error("infinite value not allowed in vector")]
     Infinite,
     /// The value does not have the dimensions of its column's `vector(n)` typmod.
-    #[error("expected {expected} dimensions, not {actual}")]
-    ExpectedDimensions { expected: i32, actual: usize },
+    ExpectedDimensions {
+        expected: i32,
+        actual: usize,
+    },
     /// Two operands of a binary operation differ in dimensions.
-    #[error("different vector dimensions {0} and {1}")]
     DifferentDimensions(usize, usize),
-    #[error("vector must have at least 1 dimension")]
     NoDimensions,
-    #[error("vector cannot have more than {MAX_DIM} dimensions")]
     TooManyDimensions,
-    #[error("dimensions for type vector must be at least 1")]
     TypmodTooSmall,
-    #[error("dimensions for type vector cannot exceed {MAX_DIM}")]
     TypmodTooLarge,
-    #[error("invalid type modifier")]
     InvalidTypmod,
-    #[error("array must be 1-D")]
     ArrayNotOneDimensional,
-    #[error("array must not contain nulls")]
     ArrayContainsNulls,
     /// An array of an element type other than integer, real, double precision, numeric.
-    #[error("unsupported array type")]
     UnsupportedArrayType,
-    #[error("value out of range: overflow")]
     Overflow,
-    #[error("value out of range: underflow")]
     Underflow,
     /// Binary input whose reserved field is not zero.
-    #[error("expected unused to be 0, not {0}")]
     UnusedNotZero(i16),
     /// Binary input with a negative or missing element count.
-    #[error("invalid binary representation for type vector: {0}")]
     BinaryFormat(&'static str),
 }
 
@@ -86,6 +91,45 @@ impl VectorError {
         }
     }
 
+    /// The message, in pgvector's words for values of type `ty`.
+    pub fn message(&self, ty: SqlType) -> String {
+        let t = ty.name();
+        match self {
+            VectorError::Syntax { input, .. } => {
+                format!("invalid input syntax for type {t}: \"{input}\"")
+            }
+            VectorError::ElementOutOfRange(token) => {
+                format!("\"{token}\" is out of range for type {t}")
+            }
+            VectorError::NaN => format!("NaN not allowed in {t}"),
+            VectorError::Infinite => format!("infinite value not allowed in {t}"),
+            VectorError::ExpectedDimensions { expected, actual } => {
+                format!("expected {expected} dimensions, not {actual}")
+            }
+            VectorError::DifferentDimensions(a, b) => {
+                format!("different {t} dimensions {a} and {b}")
+            }
+            VectorError::NoDimensions => format!("{t} must have at least 1 dimension"),
+            VectorError::TooManyDimensions => {
+                format!("{t} cannot have more than {MAX_DIM} dimensions")
+            }
+            VectorError::TypmodTooSmall => format!("dimensions for type {t} must be at least 1"),
+            VectorError::TypmodTooLarge => {
+                format!("dimensions for type {t} cannot exceed {MAX_DIM}")
+            }
+            VectorError::InvalidTypmod => "invalid type modifier".into(),
+            VectorError::ArrayNotOneDimensional => "array must be 1-D".into(),
+            VectorError::ArrayContainsNulls => "array must not contain nulls".into(),
+            VectorError::UnsupportedArrayType => "unsupported array type".into(),
+            VectorError::Overflow => "value out of range: overflow".into(),
+            VectorError::Underflow => "value out of range: underflow".into(),
+            VectorError::UnusedNotZero(n) => format!("expected unused to be 0, not {n}"),
+            VectorError::BinaryFormat(what) => {
+                format!("invalid binary representation for type {t}: {what}")
+            }
+        }
+    }
+
     /// The DETAIL line, where the error has one.
     pub fn detail(&self) -> Option<&'static str> {
         match self {
@@ -94,10 +138,15 @@ impl VectorError {
         }
     }
 
-    /// Raises this error as `ereport(ERROR)`; does not return.
+    /// Raises this error, about a `vector`, as `ereport(ERROR)`; does not return.
     pub fn report(self) -> ! {
+        self.report_as(SqlType::Vector)
+    }
+
+    /// Raises this error, about a value of type `ty`, as `ereport(ERROR)`.
+    pub fn report_as(self, ty: SqlType) -> ! {
         let mut report =
-            pgrx::pg_sys::panic::ErrorReport::new(self.sqlstate(), self.to_string(), "");
+            pgrx::pg_sys::panic::ErrorReport::new(self.sqlstate(), self.message(ty), "");
         if let Some(detail) = self.detail() {
             report = report.set_detail(detail);
         }
@@ -106,18 +155,34 @@ impl VectorError {
     }
 }
 
+impl std::fmt::Display for VectorError {
+    /// The message about a `vector` ([`VectorError::message`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(SqlType::Vector))
+    }
+}
+
+impl std::error::Error for VectorError {}
+
 /// `Result::unwrap` for SQL functions: the value, or the error raised as `ereport`.
 pub trait OrReport<T> {
-    /// Returns the value or raises the error with [`VectorError::report`].
+    /// Returns the value or raises the error about a `vector`.
     fn or_report(self) -> T;
+    /// Returns the value or raises the error about a value of type `ty`.
+    fn or_report_as(self, ty: SqlType) -> T;
 }
 
 impl<T> OrReport<T> for Result<T, VectorError> {
     #[inline]
     fn or_report(self) -> T {
+        self.or_report_as(SqlType::Vector)
+    }
+
+    #[inline]
+    fn or_report_as(self, ty: SqlType) -> T {
         match self {
             Ok(v) => v,
-            Err(e) => e.report(),
+            Err(e) => e.report_as(ty),
         }
     }
 }

@@ -1,13 +1,16 @@
-//! The SQL surface of the `vector` type (pgvector-compatible).
+//! The SQL surface of the `vector` and `halfvec` types (pgvector-compatible).
 //!
 //! - [`text`], [`vector`]: Postgres-free parsing, formatting, checks and arithmetic.
-//! - [`datum`]: the FFI layer that reads and writes `vector` datums.
+//! - [`datum`]: the FFI layer that reads and writes `vector` and `halfvec` datums.
+//! - [`half`]: binary16 conversions; [`halfvec`]: the `halfvec` type on top of them.
 //! - `sql_*`: the `#[pg_extern]` functions, thin wrappers over the above.
 //! - `sql/bootstrap.sql` and `sql/finalize.sql` create the type, its operators,
 //!   operator classes, aggregates and casts around these functions.
 
 pub mod datum;
 pub mod error;
+pub mod half;
+pub mod halfvec;
 pub mod text;
 pub mod vector;
 

@@ -5,17 +5,19 @@
 //! transition and combine function. Both return NULL for no rows.
 
 use super::datum::{Vector, VectorArg};
-use super::error::{OrReport, VectorError};
+use super::error::{OrReport, SqlType, VectorError};
 use super::vector;
 use pgrx::datum::Array;
 use pgrx::prelude::*;
 
-fn state(array: &Array<'_, f64>) -> Vec<f64> {
+/// The `avg` state as numbers (pgvector's states hold no NULLs).
+pub(super) fn state(array: &Array<'_, f64>) -> Vec<f64> {
     array.iter().map(|x| x.unwrap_or(0.0)).collect()
 }
 
 /// Adds `b` into `a` element-wise; `a = {n, sums…}` with `n = 0` takes `b` whole.
-fn merge(mut a: Vec<f64>, b: &[f64]) -> Vec<f64> {
+/// Errors name the aggregated type `ty`.
+pub(super) fn merge(mut a: Vec<f64>, b: &[f64], ty: SqlType) -> Vec<f64> {
     if a[0] == 0.0 {
         return b.to_vec();
     }
@@ -23,13 +25,13 @@ fn merge(mut a: Vec<f64>, b: &[f64]) -> Vec<f64> {
         return a;
     }
     if a.len() != b.len() {
-        VectorError::DifferentDimensions(a.len() - 1, b.len() - 1).report();
+        VectorError::DifferentDimensions(a.len() - 1, b.len() - 1).report_as(ty);
     }
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;
     }
     if a.iter().any(|x| x.is_infinite()) {
-        VectorError::Overflow.report();
+        VectorError::Overflow.report_as(ty);
     }
     a
 }
@@ -40,13 +42,13 @@ fn vector_accum(state_in: Array<'_, f64>, v: VectorArg<'_>) -> Vec<f64> {
     let row: Vec<f64> = std::iter::once(1.0)
         .chain(v.iter().map(|&x| f64::from(x)))
         .collect();
-    merge(state(&state_in), &row)
+    merge(state(&state_in), &row, SqlType::Vector)
 }
 
 /// `vector_combine(double precision[], double precision[])`: merges two `avg` states.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_combine(a: Array<'_, f64>, b: Array<'_, f64>) -> Vec<f64> {
-    merge(state(&a), &state(&b))
+    merge(state(&a), &state(&b), SqlType::Vector)
 }
 
 /// `vector_avg(double precision[])`: the final function of `avg`; NULL for no rows.

@@ -27,14 +27,19 @@ fn vector_out(v: VectorArg<'_>) -> CString {
 /// `vector_typmod_in(cstring[])`: the `n` of `vector(n)`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_typmod_in(list: Array<'_, &CStr>) -> i32 {
-    let mods: Result<Vec<i32>, VectorError> = list
+    typmod_in(list).or_report()
+}
+
+/// The `n` of a `vector(n)` or `halfvec(n)` type modifier list.
+pub(super) fn typmod_in(list: Array<'_, &CStr>) -> Result<i32, VectorError> {
+    let mods: Vec<i32> = list
         .iter()
         .map(|m| {
             m.and_then(|s| s.to_str().ok()?.trim().parse().ok())
                 .ok_or(VectorError::InvalidTypmod)
         })
-        .collect();
-    vector::parse_typmod(&mods.or_report()).or_report()
+        .collect::<Result<_, _>>()?;
+    vector::parse_typmod(&mods)
 }
 
 /// `vector_typmod_out(integer)`: `(n)`, or nothing without a typmod.

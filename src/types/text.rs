@@ -1,4 +1,4 @@
-//! Text form of `vector`: `[1,2.5,-0.03]`.
+//! Text form of `vector` and `halfvec`: `[1,2.5,-0.03]`.
 //!
 //! Postgres-free, so plain `cargo test` covers it. Parsing follows pgvector's
 //! `vector_in`: whitespace is allowed around elements and brackets, each element is a
@@ -9,6 +9,7 @@
 //! otherwise (PostgreSQL `src/common/f2s.c`).
 
 use super::error::VectorError;
+use super::half::Half;
 use super::MAX_DIM;
 use std::fmt::Write;
 
@@ -27,6 +28,29 @@ fn is_space(c: u8) -> bool {
 /// [`VectorError::Infinite`], [`VectorError::NoDimensions`],
 /// [`VectorError::TooManyDimensions`].
 pub fn parse(input: &str) -> Result<Vec<f32>, VectorError> {
+    parse_elements(input, |_, x| Ok(x))
+}
+
+/// Parses the text form of a `halfvec` (pgvector's `halfvec_in`): each element is read
+/// as a `real`, then rounded to the nearest half; one that overflows the half range
+/// (65520 and up) is out of range. Errors as [`parse`].
+pub fn parse_half(input: &str) -> Result<Vec<Half>, VectorError> {
+    parse_elements(input, |token, x| {
+        let h = Half::from_f32(x);
+        if h.is_infinite() {
+            Err(VectorError::ElementOutOfRange(token.to_owned()))
+        } else {
+            Ok(h)
+        }
+    })
+}
+
+/// The parser of [`parse`] and [`parse_half`]: `convert` turns each element's token
+/// and its checked `real` value into an element.
+fn parse_elements<E>(
+    input: &str,
+    convert: impl Fn(&str, f32) -> Result<E, VectorError>,
+) -> Result<Vec<E>, VectorError> {
     let syntax = |detail| VectorError::Syntax {
         input: input.to_owned(),
         detail,
@@ -70,7 +94,8 @@ pub fn parse(input: &str) -> Result<Vec<f32>, VectorError> {
         }
         // The token ends at an ASCII byte or the end, so it is valid UTF-8.
         let token = &input[start..pos];
-        elements.push(parse_element(token).ok_or_else(|| syntax(None))??);
+        let value = parse_element(token).ok_or_else(|| syntax(None))??;
+        elements.push(convert(token, value)?);
         skip_spaces(&mut pos);
         match bytes.get(pos) {
             Some(b',') => pos += 1,
@@ -201,6 +226,35 @@ mod tests {
         assert_eq!(parse(&max).map(|v| v.len()), Ok(MAX_DIM));
         let over = format!("[{}]", vec!["1"; MAX_DIM + 1].join(","));
         assert_eq!(parse(&over), Err(VectorError::TooManyDimensions));
+    }
+
+    #[test]
+    fn parses_halves() {
+        let h = |x: f32| Half::from_f32(x);
+        assert_eq!(parse_half("[1, 2.5,-3]"), Ok(vec![h(1.0), h(2.5), h(-3.0)]));
+        assert_eq!(parse_half("[0.1]"), Ok(vec![Half(0x2e66)]));
+        assert_eq!(parse_half("[65504,65519]"), Ok(vec![Half(0x7bff); 2]));
+        assert_eq!(
+            parse_half("[1,65520]"),
+            Err(VectorError::ElementOutOfRange("65520".into()))
+        );
+        assert_eq!(
+            parse_half("[-1e39]"),
+            Err(VectorError::ElementOutOfRange("-1e39".into()))
+        );
+        assert_eq!(parse_half("[Infinity]"), Err(VectorError::Infinite));
+        assert_eq!(parse_half("[NaN]"), Err(VectorError::NaN));
+        assert_eq!(parse_half("[1e-8]"), Ok(vec![Half(0)]));
+        assert_eq!(parse_half("[]"), Err(VectorError::NoDimensions));
+        assert_eq!(
+            parse_half("[1,x]"),
+            Err(VectorError::Syntax {
+                input: "[1,x]".into(),
+                detail: None
+            })
+        );
+        let half_tenth = Half(0x2e66).to_f32();
+        assert_eq!(format(&[half_tenth]), "[0.099975586]");
     }
 
     #[test]

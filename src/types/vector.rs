@@ -168,18 +168,40 @@ pub fn compare(a: &[f32], b: &[f32]) -> Ordering {
 /// Binary form (`vector_send`): `int16 dim, int16 unused = 0, dim × float4`, all
 /// big-endian (network byte order), as in pgvector.
 pub fn to_binary(v: &[f32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + 4 * v.len());
-    out.extend_from_slice(&(v.len() as i16).to_be_bytes());
-    out.extend_from_slice(&0i16.to_be_bytes());
-    for x in v {
-        out.extend_from_slice(&x.to_be_bytes());
-    }
-    out
+    write_binary(v, |x| x.to_be_bytes().to_vec())
 }
 
 /// Reads the binary form (`vector_recv`) and validates it exactly as text input is
 /// validated. Returns the elements and the number of bytes consumed.
 pub fn from_binary(buf: &[u8], typmod: i32) -> Result<(Vec<f32>, usize), VectorError> {
+    read_binary(buf, typmod, 4, |c| {
+        let x = f32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+        check_element(x).map(|()| x)
+    })
+}
+
+/// The binary form of `vector` and `halfvec`: the header, then each element as
+/// `encode` writes it.
+pub fn write_binary<E: Copy>(v: &[E], encode: impl Fn(E) -> Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + std::mem::size_of_val(v));
+    out.extend_from_slice(&(v.len() as i16).to_be_bytes());
+    out.extend_from_slice(&0i16.to_be_bytes());
+    for &x in v {
+        out.extend_from_slice(&encode(x));
+    }
+    out
+}
+
+/// Reads the binary form of `vector` and `halfvec`: the header (dimensions checked
+/// against the limits and `typmod`, `unused` zero), then `dim` elements of `width`
+/// bytes, each decoded and checked by `decode`. Returns the elements and the bytes
+/// consumed.
+pub fn read_binary<E>(
+    buf: &[u8],
+    typmod: i32,
+    width: usize,
+    decode: impl Fn(&[u8]) -> Result<E, VectorError>,
+) -> Result<(Vec<E>, usize), VectorError> {
     let short = VectorError::BinaryFormat("message too short");
     let header = buf.get(..4).ok_or(short.clone())?;
     let dim = i16::from_be_bytes([header[0], header[1]]);
@@ -190,13 +212,12 @@ pub fn from_binary(buf: &[u8], typmod: i32) -> Result<(Vec<f32>, usize), VectorE
     if unused != 0 {
         return Err(VectorError::UnusedNotZero(unused));
     }
-    let body = buf.get(4..4 + 4 * dim).ok_or(short)?;
-    let v: Vec<f32> = body
-        .chunks_exact(4)
-        .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    v.iter().try_for_each(|&x| check_element(x))?;
-    Ok((v, 4 + 4 * dim))
+    let body = buf.get(4..4 + width * dim).ok_or(short)?;
+    let v = body
+        .chunks_exact(width)
+        .map(decode)
+        .collect::<Result<Vec<E>, _>>()?;
+    Ok((v, 4 + width * dim))
 }
 
 #[cfg(test)]

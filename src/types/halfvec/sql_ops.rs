@@ -1,0 +1,163 @@
+//! Distances, functions, arithmetic and comparisons of `halfvec` (the procedures
+//! behind `<-> <#> <=> <+>`, `+ - * ||`, `< <= = <> >= >`), under pgvector's names.
+//! Distances convert both operands to `f32` and use the kernel table chosen at load
+//! time ([`crate::distance::kernels`]); comparisons are exact on the half values.
+
+use super::{mul, to_halves, via_f32};
+use crate::distance::kernels;
+use crate::types::datum::{Halfvec, HalfvecArg};
+use crate::types::error::{OrReport, SqlType};
+use crate::types::half::halves_to_f32;
+use crate::types::vector;
+use pgrx::prelude::*;
+use std::cmp::Ordering;
+
+const HALFVEC: SqlType = SqlType::Halfvec;
+
+/// Both operands as `f32`s, after checking that their dimensions agree.
+fn operands(a: &HalfvecArg<'_>, b: &HalfvecArg<'_>) -> (Vec<f32>, Vec<f32>) {
+    let (a, b) = (halves_to_f32(a), halves_to_f32(b));
+    vector::check_same_dims(&a, &b).or_report_as(HALFVEC);
+    (a, b)
+}
+
+/// `l2_distance(halfvec, halfvec)`, operator `<->`.
+#[pg_extern(immutable, strict, parallel_safe, name = "l2_distance")]
+fn halfvec_l2_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
+    let (a, b) = operands(&a, &b);
+    kernels().l2_squared(&a, &b).sqrt()
+}
+
+/// `halfvec_l2_squared_distance(halfvec, halfvec)`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_l2_squared_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
+    let (a, b) = operands(&a, &b);
+    kernels().l2_squared(&a, &b)
+}
+
+/// `inner_product(halfvec, halfvec)`.
+#[pg_extern(immutable, strict, parallel_safe, name = "inner_product")]
+fn halfvec_inner_product(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
+    let (a, b) = operands(&a, &b);
+    kernels().inner_product(&a, &b)
+}
+
+/// `halfvec_negative_inner_product(halfvec, halfvec)`, operator `<#>`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_negative_inner_product(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
+    let (a, b) = operands(&a, &b);
+    -kernels().inner_product(&a, &b)
+}
+
+/// `cosine_distance(halfvec, halfvec)`, operator `<=>`: `1 - cos`; NaN with a zero
+/// vector.
+#[pg_extern(immutable, strict, parallel_safe, name = "cosine_distance")]
+fn halfvec_cosine_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
+    let (a, b) = operands(&a, &b);
+    kernels().cosine_distance(&a, &b)
+}
+
+/// `l1_distance(halfvec, halfvec)`, operator `<+>`.
+#[pg_extern(immutable, strict, parallel_safe, name = "l1_distance")]
+fn halfvec_l1_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
+    let (a, b) = operands(&a, &b);
+    kernels().l1_distance(&a, &b)
+}
+
+/// `vector_dims(halfvec)`: the number of dimensions.
+#[pg_extern(immutable, strict, parallel_safe, name = "vector_dims")]
+fn halfvec_vector_dims(v: HalfvecArg<'_>) -> i32 {
+    v.len() as i32
+}
+
+/// `l2_norm(halfvec)`: the Euclidean norm, accumulated in f64.
+#[pg_extern(immutable, strict, parallel_safe, name = "l2_norm")]
+fn halfvec_l2_norm(v: HalfvecArg<'_>) -> f64 {
+    vector::norm(&halves_to_f32(&v))
+}
+
+/// `l2_normalize(halfvec)`: scaled to unit length, rounded to halves (zero stays zero).
+#[pg_extern(immutable, strict, parallel_safe, name = "l2_normalize")]
+fn halfvec_l2_normalize(v: HalfvecArg<'_>) -> Halfvec {
+    let unit = vector::l2_normalize(&halves_to_f32(&v)).or_report_as(HALFVEC);
+    Halfvec(to_halves(&unit).or_report_as(HALFVEC))
+}
+
+/// `subvector(halfvec, start integer, count integer)`: 1-based slice.
+#[pg_extern(immutable, strict, parallel_safe, name = "subvector")]
+fn halfvec_subvector(v: HalfvecArg<'_>, start: i32, count: i32) -> Halfvec {
+    let part = vector::subvector(&halves_to_f32(&v), start, count).or_report_as(HALFVEC);
+    Halfvec(to_halves(&part).or_report_as(HALFVEC))
+}
+
+/// `halfvec_add(halfvec, halfvec)`, operator `+`; a sum beyond ±65504 overflows.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_add(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> Halfvec {
+    Halfvec(via_f32(&a, &b, vector::add).or_report_as(HALFVEC))
+}
+
+/// `halfvec_sub(halfvec, halfvec)`, operator `-`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_sub(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> Halfvec {
+    Halfvec(via_f32(&a, &b, vector::sub).or_report_as(HALFVEC))
+}
+
+/// `halfvec_mul(halfvec, halfvec)`, operator `*`: element-wise product.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_mul(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> Halfvec {
+    Halfvec(mul(&a, &b).or_report_as(HALFVEC))
+}
+
+/// `halfvec_concat(halfvec, halfvec)`, operator `||`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_concat(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> Halfvec {
+    vector::check_dims(a.len() + b.len()).or_report_as(HALFVEC);
+    Halfvec([&a[..], &b[..]].concat())
+}
+
+/// B-tree order of halfvecs: that of their values ([`vector::compare`]).
+fn compare(a: &HalfvecArg<'_>, b: &HalfvecArg<'_>) -> Ordering {
+    vector::compare(&halves_to_f32(a), &halves_to_f32(b))
+}
+
+/// `halfvec_cmp(halfvec, halfvec)`: B-tree support function 1 (-1, 0 or 1).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_cmp(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> i32 {
+    compare(&a, &b) as i32
+}
+
+/// `halfvec_lt(halfvec, halfvec)`, operator `<`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_lt(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
+    compare(&a, &b) == Ordering::Less
+}
+
+/// `halfvec_le(halfvec, halfvec)`, operator `<=`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_le(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
+    compare(&a, &b) != Ordering::Greater
+}
+
+/// `halfvec_eq(halfvec, halfvec)`, operator `=`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_eq(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
+    compare(&a, &b) == Ordering::Equal
+}
+
+/// `halfvec_ne(halfvec, halfvec)`, operator `<>`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_ne(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
+    compare(&a, &b) != Ordering::Equal
+}
+
+/// `halfvec_ge(halfvec, halfvec)`, operator `>=`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_ge(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
+    compare(&a, &b) != Ordering::Less
+}
+
+/// `halfvec_gt(halfvec, halfvec)`, operator `>`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn halfvec_gt(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
+    compare(&a, &b) == Ordering::Greater
+}
