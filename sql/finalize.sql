@@ -192,3 +192,11 @@ CREATE CAST (double precision[] AS halfvec)
     WITH FUNCTION array_to_halfvec(double precision[], integer, boolean) AS ASSIGNMENT;
 CREATE CAST (numeric[] AS halfvec)
     WITH FUNCTION array_to_halfvec(numeric[], integer, boolean) AS ASSIGNMENT;
+
+-- Distances on PostgreSQL's `bit(n)`.
+CREATE OPERATOR <~> (
+    LEFTARG = bit, RIGHTARG = bit, FUNCTION = hamming_distance, COMMUTATOR = '<~>'
+);
+CREATE OPERATOR <%> (
+    LEFTARG = bit, RIGHTARG = bit, FUNCTION = jaccard_distance, COMMUTATOR = '<%>'
+);

@@ -1,11 +1,14 @@
 -- pgvec_hnsw 0.1.0 -> 0.2.0 (ALTER EXTENSION pgvec_hnsw UPDATE).
 --
--- 0.2.0 builds for PostgreSQL 13 to 18 and adds the `halfvec` type (pgvector's);
--- every object of 0.1.0 is unchanged. The statements below are those of the 0.2.0
--- install script that create `halfvec` (its functions, as pgrx generates them, then
--- sql/finalize.sql's halfvec section); tests/upgrade.sh compares an updated database
--- with a fresh one. The on-disk format of hnsw indexes is unchanged (version 1), so
--- indexes built under 0.1.0 keep working.
+-- 0.2.0 builds for PostgreSQL 13 to 18 and adds pgvector's `halfvec` type, the
+-- Hamming and Jaccard distances on `bit` and `binary_quantize`. No object of 0.1.0
+-- changes, but a call with untyped literals only (`l2_distance('[0,0]', '[3,4]')`)
+-- now also matches the halfvec overload and is ambiguous, as in pgvector.
+-- The statements below are those of the 0.2.0 install script that create the new
+-- objects (the functions as pgrx generates them, then the halfvec and bit sections of
+-- sql/finalize.sql), written by tools/gen-upgrade-sql.py; tests/upgrade.sh compares
+-- an updated database with a fresh one. The on-disk format of hnsw indexes is
+-- unchanged (version 1), so indexes built under 0.1.0 keep working.
 
 CREATE TYPE halfvec;
 
@@ -17,6 +20,20 @@ CREATE FUNCTION array_to_halfvec(double precision[], integer, boolean) RETURNS h
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
 CREATE FUNCTION array_to_halfvec(numeric[], integer, boolean) RETURNS halfvec
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
+
+CREATE  FUNCTION "binary_quantize"(
+	"v" halfvec
+) RETURNS bit
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_binary_quantize_wrapper';
+
+CREATE  FUNCTION "binary_quantize"(
+	"v" vector
+) RETURNS bit
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'vector_binary_quantize_wrapper';
 
 CREATE  FUNCTION "cosine_distance"(
 	"a" halfvec,
@@ -219,6 +236,14 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_typmod_in_wrapper';
 
+CREATE  FUNCTION "hamming_distance"(
+	"a" bit,
+	"b" bit
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'hamming_distance_wrapper';
+
 CREATE  FUNCTION "inner_product"(
 	"a" halfvec,
 	"b" halfvec
@@ -226,6 +251,14 @@ CREATE  FUNCTION "inner_product"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_inner_product_wrapper';
+
+CREATE  FUNCTION "jaccard_distance"(
+	"a" bit,
+	"b" bit
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'jaccard_distance_wrapper';
 
 CREATE  FUNCTION "l1_distance"(
 	"a" halfvec,
@@ -369,3 +402,11 @@ CREATE CAST (double precision[] AS halfvec)
     WITH FUNCTION array_to_halfvec(double precision[], integer, boolean) AS ASSIGNMENT;
 CREATE CAST (numeric[] AS halfvec)
     WITH FUNCTION array_to_halfvec(numeric[], integer, boolean) AS ASSIGNMENT;
+
+-- Distances on PostgreSQL's `bit(n)`.
+CREATE OPERATOR <~> (
+    LEFTARG = bit, RIGHTARG = bit, FUNCTION = hamming_distance, COMMUTATOR = '<~>'
+);
+CREATE OPERATOR <%> (
+    LEFTARG = bit, RIGHTARG = bit, FUNCTION = jaccard_distance, COMMUTATOR = '<%>'
+);

@@ -84,16 +84,24 @@ for op in '<->' '<=>' '<#>' '<+>'; do
 done
 # The updated extension holds exactly the objects a fresh install of this release does.
 # Each member with its definition: functions (pg_get_functiondef: volatility,
-# strictness, parallel safety, body), operators (their function and commutator),
-# operator class members (strategies and support functions).
+# strictness, parallel safety, body), aggregates (functions, state type, initial
+# value), operators (function, commutator, negator, estimators, merges), types (I/O
+# functions, storage, alignment), casts (function, context, method), operator class
+# members (strategies and support functions).
 members="SELECT string_agg(d, E'\\n' ORDER BY d) FROM (
     SELECT pg_describe_object(classid, objid, objsubid) || coalesce(' ' || CASE
         WHEN classid = 'pg_proc'::regclass THEN (SELECT CASE WHEN p.prokind = 'a' THEN
-            (SELECT concat_ws(' ', aggtransfn, aggfinalfn, aggcombinefn, aggtranstype::regtype)
+            (SELECT concat_ws(' ', aggtransfn, aggfinalfn, aggcombinefn, aggtranstype::regtype, agginitval)
              FROM pg_aggregate WHERE aggfnoid = p.oid) ELSE pg_get_functiondef(p.oid) END
             FROM pg_proc p WHERE p.oid = objid)
         WHEN classid = 'pg_operator'::regclass THEN
-            (SELECT oprcode::text || ' ' || oprcom::regoper::text FROM pg_operator WHERE oid = objid)
+            (SELECT concat_ws(' ', oprcode, oprcom::regoper, oprnegate::regoper, oprrest, oprjoin, oprcanmerge)
+             FROM pg_operator WHERE oid = objid)
+        WHEN classid = 'pg_type'::regclass THEN
+            (SELECT concat_ws(' ', typinput, typoutput, typreceive, typsend, typmodin, typmodout, typstorage, typalign)
+             FROM pg_type WHERE oid = objid)
+        WHEN classid = 'pg_cast'::regclass THEN
+            (SELECT concat_ws(' ', castfunc::regprocedure, castcontext, castmethod) FROM pg_cast WHERE oid = objid)
         WHEN classid = 'pg_opclass'::regclass THEN
             (SELECT string_agg(amopstrategy || ':' || amopopr::regoperator::text, ',' ORDER BY amopstrategy)
              FROM pg_amop a JOIN pg_opclass c ON a.amopfamily = c.opcfamily WHERE c.oid = objid) || ' ' ||

@@ -57,11 +57,12 @@ mod tests {
             "halfvec(3)"
         );
         // COPY BINARY goes through send and recv.
-        Spi::run(
+        let path = text("SELECT current_setting('data_directory') || '/pgvec_hnsw_halfvec.bin'");
+        Spi::run(&format!(
             "CREATE TEMP TABLE t_copy AS SELECT v FROM t_half WHERE false; \
-             COPY t_half (v) TO '/tmp/pgvec_hnsw_halfvec.bin' WITH (FORMAT binary); \
-             COPY t_copy FROM '/tmp/pgvec_hnsw_halfvec.bin' WITH (FORMAT binary)",
-        )
+             COPY t_half (v) TO '{path}' WITH (FORMAT binary); \
+             COPY t_copy FROM '{path}' WITH (FORMAT binary)"
+        ))
         .unwrap();
         assert_eq!(
             text("SELECT string_agg(v::text, ';' ORDER BY v) FROM t_copy"),
@@ -209,6 +210,8 @@ mod tests {
             ("SELECT '{1,NULL}'::real[]::halfvec", "22004: array must not contain nulls"),
             ("SELECT '{}'::real[]::halfvec", "22000: halfvec must have at least 1 dimension"),
             ("SELECT subvector('[1,2]'::halfvec, 3, 1)", "22000: halfvec must have at least 1 dimension"),
+            ("SELECT avg(v) FROM (VALUES ('[1,2]'::halfvec), ('[1]')) t(v)", "22000: expected 2 dimensions, not 1"),
+            ("SELECT '[1,2]'::halfvec || array_fill(1, ARRAY[15999])::halfvec", "54000: halfvec cannot have more than 16000 dimensions"),
         ];
         assert_errors(&cases, true);
     }

@@ -2,6 +2,7 @@
 //! `cargo pgrx test`. Each file holds a `#[pg_schema] mod tests` (pgrx calls test
 //! functions in the schema `tests`).
 
+mod bit_sql;
 mod errors;
 mod filter_in_scan;
 mod halfvec_sql;

@@ -22,11 +22,22 @@ use std::ptr::NonNull;
 /// Bytes before the first element: varlena header (4), `dim` (2), `unused` (2).
 pub const HEADER_BYTES: usize = 8;
 
-/// The element of a varlena vector type: `f32` for `vector`, [`Half`] for `halfvec`.
-pub trait Element: Copy + 'static {
+mod sealed {
+    /// Only the element types below: plain values of at most 4-byte alignment, which
+    /// the 8-byte header of a 4-aligned varlena keeps aligned.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for super::Half {}
+}
+
+/// The element of a varlena vector type: `f32` for `vector`, [`Half`] for `halfvec`
+/// (sealed: no other type can be one).
+pub trait Element: sealed::Sealed + Copy + 'static {
     /// The SQL type whose elements these are.
     const TYPE: SqlType;
 }
+
+const _: () = assert!(std::mem::align_of::<f32>() <= 4 && std::mem::align_of::<Half>() <= 4);
 
 impl Element for f32 {
     const TYPE: SqlType = SqlType::Vector;

@@ -12,7 +12,9 @@ use pgrx::PgSqlErrorCode;
 /// The SQL type whose value or operation an error is about, as messages name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlType {
+    /// `vector`: `float4` elements.
     Vector,
+    /// `halfvec`: IEEE binary16 elements.
     Halfvec,
 }
 
@@ -60,8 +62,8 @@ pub enum VectorError {
     Underflow,
     /// Binary input whose reserved field is not zero.
     UnusedNotZero(i16),
-    /// Binary input with a negative or missing element count.
-    BinaryFormat(&'static str),
+    /// Binary input that ends before its last element.
+    InsufficientData,
 }
 
 impl VectorError {
@@ -85,9 +87,9 @@ impl VectorError {
             | VectorError::TypmodTooLarge
             | VectorError::InvalidTypmod => ERRCODE_INVALID_PARAMETER_VALUE,
             VectorError::ArrayContainsNulls => ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            VectorError::UnusedNotZero(_) | VectorError::BinaryFormat(_) => {
-                ERRCODE_INVALID_BINARY_REPRESENTATION
-            }
+            VectorError::UnusedNotZero(_) => ERRCODE_DATA_EXCEPTION,
+            // What PostgreSQL's pq_getmsg* functions raise (pgvector reads with them).
+            VectorError::InsufficientData => ERRCODE_PROTOCOL_VIOLATION,
         }
     }
 
@@ -124,9 +126,7 @@ impl VectorError {
             VectorError::Overflow => "value out of range: overflow".into(),
             VectorError::Underflow => "value out of range: underflow".into(),
             VectorError::UnusedNotZero(n) => format!("expected unused to be 0, not {n}"),
-            VectorError::BinaryFormat(what) => {
-                format!("invalid binary representation for type {t}: {what}")
-            }
+            VectorError::InsufficientData => "insufficient data left in message".into(),
         }
     }
 

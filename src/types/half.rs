@@ -56,7 +56,7 @@ impl Half {
         Half(sign | round_shifted(kept, dropped, shift) as u16)
     }
 
-    /// The exact `f32` value of this half.
+    /// The exact `f32` value of this half (a NaN comes out as a quiet NaN).
     pub fn to_f32(self) -> f32 {
         let h = self.0;
         let sign = u32::from(h & 0x8000) << 16;
@@ -69,7 +69,9 @@ impl Half {
                 let magnitude = fraction as f32 * (1.0 / 16_777_216.0);
                 sign | magnitude.to_bits()
             }
-            31 => sign | 0x7f80_0000 | (fraction << 13),
+            // Infinity; a NaN keeps its payload and comes out quiet, as from F16C.
+            31 if fraction == 0 => sign | 0x7f80_0000,
+            31 => sign | 0x7fc0_0000 | (fraction << 13),
             _ => sign | ((exponent + 127 - 15) << 23) | (fraction << 13),
         };
         f32::from_bits(bits)
@@ -174,6 +176,12 @@ mod tests {
         assert!(Half::from_f32(f32::NAN).is_nan());
         assert!(Half::from_f32(f32::NEG_INFINITY).is_infinite());
         assert_eq!(Half::from_f32(0.1).to_f32(), 0.099975586);
+        assert_eq!(Half::from_f32(-1e-40), Half(0x8000)); // an f32 subnormal
+        assert_eq!(Half::from_f32(f32::from_bits(0xffc0_0001)), Half(0xfe00)); // NaN, sign kept
+        assert_eq!(Half::from_f32(65519.996), Half(0x7bff));
+        assert_eq!(Half(0x7bff).to_f32(), 65504.0);
+        assert_eq!(Half(0x0400).to_f32(), 2f32.powi(-14)); // the smallest normal
+        assert_eq!(Half(0x03ff).to_f32(), 1023.0 * 2f32.powi(-24)); // the largest subnormal
     }
 
     #[test]
@@ -234,6 +242,28 @@ mod tests {
                 assert_eq!(ours.0, hw, "{x:e}");
             }
         }
+    }
+
+    /// `to_f32` of every half against the hardware's conversion (where the CPU has F16C,
+    /// which every x86-64 machine this project runs on has: AVX2 implies it).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_half_widens_as_f16c_does() {
+        if !std::arch::is_x86_feature_detected!("f16c") {
+            return;
+        }
+        for h in 0..=u16::MAX {
+            // SAFETY: F16C is present (checked above).
+            let hw = unsafe { f16c_to_f32(h) };
+            assert_eq!(Half(h).to_f32().to_bits(), hw.to_bits(), "{h:#06x}");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "f16c")]
+    unsafe fn f16c_to_f32(h: u16) -> f32 {
+        use std::arch::x86_64::*;
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(h))))
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -3,10 +3,12 @@
 //! - [`text`], [`vector`]: Postgres-free parsing, formatting, checks and arithmetic.
 //! - [`datum`]: the FFI layer that reads and writes `vector` and `halfvec` datums.
 //! - [`half`]: binary16 conversions; [`halfvec`]: the `halfvec` type on top of them.
+//! - [`bit`]: Hamming and Jaccard distances on `bit(n)`, `binary_quantize`.
 //! - `sql_*`: the `#[pg_extern]` functions, thin wrappers over the above.
 //! - `sql/bootstrap.sql` and `sql/finalize.sql` create the type, its operators,
 //!   operator classes, aggregates and casts around these functions.
 
+pub mod bit;
 pub mod datum;
 pub mod error;
 pub mod half;

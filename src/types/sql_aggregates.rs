@@ -16,7 +16,8 @@ pub(super) fn state(array: &Array<'_, f64>) -> Vec<f64> {
 }
 
 /// Adds `b` into `a` element-wise; `a = {n, sums…}` with `n = 0` takes `b` whole.
-/// Errors name the aggregated type `ty`.
+/// States of other dimensions are an error in pgvector's words (`expected N
+/// dimensions, not M`, N the state's); errors are raised as about type `ty`.
 pub(super) fn merge(mut a: Vec<f64>, b: &[f64], ty: SqlType) -> Vec<f64> {
     if a[0] == 0.0 {
         return b.to_vec();
@@ -25,7 +26,11 @@ pub(super) fn merge(mut a: Vec<f64>, b: &[f64], ty: SqlType) -> Vec<f64> {
         return a;
     }
     if a.len() != b.len() {
-        VectorError::DifferentDimensions(a.len() - 1, b.len() - 1).report_as(ty);
+        VectorError::ExpectedDimensions {
+            expected: (a.len() - 1) as i32,
+            actual: b.len() - 1,
+        }
+        .report_as(ty);
     }
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;

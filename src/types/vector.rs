@@ -114,14 +114,14 @@ pub fn mul(a: &[f32], b: &[f32]) -> Result<Vec<f32>, VectorError> {
 }
 
 /// `a || b`: the elements of `a` followed by those of `b`.
-pub fn concat(a: &[f32], b: &[f32]) -> Result<Vec<f32>, VectorError> {
+pub fn concat<T: Copy>(a: &[T], b: &[T]) -> Result<Vec<T>, VectorError> {
     check_dims(a.len() + b.len())?;
     Ok([a, b].concat())
 }
 
 /// `subvector(v, start, count)`: `count` elements from the 1-based `start`, clipped
 /// to the vector as pgvector does (a start before 1 shortens the result).
-pub fn subvector(v: &[f32], start: i32, count: i32) -> Result<Vec<f32>, VectorError> {
+pub fn subvector<T: Copy>(v: &[T], start: i32, count: i32) -> Result<Vec<T>, VectorError> {
     if count < 1 {
         return Err(VectorError::NoDimensions);
     }
@@ -155,9 +155,15 @@ pub fn l2_normalize(v: &[f32]) -> Result<Vec<f32>, VectorError> {
 
 /// B-tree order: element-wise, then the shorter vector first.
 pub fn compare(a: &[f32], b: &[f32]) -> Ordering {
+    compare_by(a, b, |&x| x)
+}
+
+/// [`compare`] on elements of any type, by their `f32` values.
+pub fn compare_by<T>(a: &[T], b: &[T], value: impl Fn(&T) -> f32) -> Ordering {
     for (x, y) in a.iter().zip(b) {
+        let (x, y) = (value(x), value(y));
         // Elements are finite, so partial_cmp never fails; -0 equals 0 as in float4.
-        match x.partial_cmp(y) {
+        match x.partial_cmp(&y) {
             Some(Ordering::Equal) | None => continue,
             Some(o) => return o,
         }
@@ -202,8 +208,7 @@ pub fn read_binary<E>(
     width: usize,
     decode: impl Fn(&[u8]) -> Result<E, VectorError>,
 ) -> Result<(Vec<E>, usize), VectorError> {
-    let short = VectorError::BinaryFormat("message too short");
-    let header = buf.get(..4).ok_or(short.clone())?;
+    let header = buf.get(..4).ok_or(VectorError::InsufficientData)?;
     let dim = i16::from_be_bytes([header[0], header[1]]);
     let unused = i16::from_be_bytes([header[2], header[3]]);
     let dim = usize::try_from(dim).map_err(|_| VectorError::NoDimensions)?;
@@ -212,7 +217,9 @@ pub fn read_binary<E>(
     if unused != 0 {
         return Err(VectorError::UnusedNotZero(unused));
     }
-    let body = buf.get(4..4 + width * dim).ok_or(short)?;
+    let body = buf
+        .get(4..4 + width * dim)
+        .ok_or(VectorError::InsufficientData)?;
     let v = body
         .chunks_exact(width)
         .map(decode)
@@ -301,7 +308,7 @@ mod tests {
         );
         assert_eq!(
             from_binary(&bytes[..10], -1),
-            Err(VectorError::BinaryFormat("message too short"))
+            Err(VectorError::InsufficientData)
         );
         let mut bad = bytes.clone();
         bad[3] = 1;

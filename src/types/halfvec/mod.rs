@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(from_binary(&nan, -1), Err(VectorError::NaN));
         assert_eq!(
             from_binary(&bytes[..7], -1),
-            Err(VectorError::BinaryFormat("message too short"))
+            Err(VectorError::InsufficientData)
         );
     }
 }

@@ -86,8 +86,7 @@ fn halfvec_l2_normalize(v: HalfvecArg<'_>) -> Halfvec {
 /// `subvector(halfvec, start integer, count integer)`: 1-based slice.
 #[pg_extern(immutable, strict, parallel_safe, name = "subvector")]
 fn halfvec_subvector(v: HalfvecArg<'_>, start: i32, count: i32) -> Halfvec {
-    let part = vector::subvector(&halves_to_f32(&v), start, count).or_report_as(HALFVEC);
-    Halfvec(to_halves(&part).or_report_as(HALFVEC))
+    Halfvec(vector::subvector(&v, start, count).or_report_as(HALFVEC))
 }
 
 /// `halfvec_add(halfvec, halfvec)`, operator `+`; a sum beyond ±65504 overflows.
@@ -111,13 +110,12 @@ fn halfvec_mul(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> Halfvec {
 /// `halfvec_concat(halfvec, halfvec)`, operator `||`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn halfvec_concat(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> Halfvec {
-    vector::check_dims(a.len() + b.len()).or_report_as(HALFVEC);
-    Halfvec([&a[..], &b[..]].concat())
+    Halfvec(vector::concat(&a, &b).or_report_as(HALFVEC))
 }
 
 /// B-tree order of halfvecs: that of their values ([`vector::compare`]).
 fn compare(a: &HalfvecArg<'_>, b: &HalfvecArg<'_>) -> Ordering {
-    vector::compare(&halves_to_f32(a), &halves_to_f32(b))
+    vector::compare_by(a, b, |h| h.to_f32())
 }
 
 /// `halfvec_cmp(halfvec, halfvec)`: B-tree support function 1 (-1, 0 or 1).

@@ -21,8 +21,10 @@ SELECT id, embedding <+> '[3,1,2]' AS l1 FROM items ORDER BY embedding <+> '[3,1
 SELECT '[0,0]'::vector <=> '[1,1]' AS cosine_with_zero;
 
 -- functions
-SELECT l2_distance('[0,0]', '[3,4]'), inner_product('[1,2]', '[3,4]'),
-       cosine_distance('[1,0]', '[0,1]'), l1_distance('[0,0]', '[3,4]');
+SELECT l2_distance('[0,0]'::vector, '[3,4]'), inner_product('[1,2]'::vector, '[3,4]'),
+       cosine_distance('[1,0]'::vector, '[0,1]'), l1_distance('[0,0]'::vector, '[3,4]');
+-- untyped literals match the vector and the halfvec overloads, as in pgvector
+SELECT l2_distance('[0,0]', '[3,4]');
 SELECT vector_dims('[1,2,3]'::vector), vector_norm('[3,4]');
 SELECT l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector);
 SELECT subvector('[1,2,3,4,5]'::vector, 2, 3), subvector('[1,2,3,4,5]'::vector, -1, 3);
