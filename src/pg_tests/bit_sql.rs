@@ -2,19 +2,15 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::pg_tests::support::assert_errors;
+    use crate::pg_tests::support::{assert_errors, one};
     use pgrx::prelude::*;
 
     fn float(sql: &str) -> f64 {
-        Spi::get_one::<f64>(sql)
-            .expect("query ran")
-            .expect("not null")
+        one(sql)
     }
 
     fn text(sql: &str) -> String {
-        Spi::get_one::<String>(sql)
-            .expect("query ran")
-            .expect("not null")
+        one(sql)
     }
 
     #[pg_test]

@@ -226,12 +226,55 @@ mod tests {
                 "08P01: insufficient data left in message",
             ),
             ("b_ok", "vector", "0000000c000200003f800000c0200000", "ok"),
+            (
+                "h_unused",
+                "halfvec",
+                "00000008000200013c003c00",
+                "22000: expected unused to be 0, not 1",
+            ),
+            (
+                "h_nan",
+                "halfvec",
+                "0000000800020000fe003c00",
+                "22000: NaN not allowed in halfvec",
+            ),
+            (
+                "h_inf",
+                "halfvec",
+                "0000000600010000fc00",
+                "22000: infinite value not allowed in halfvec",
+            ),
+            (
+                "h_dim",
+                "halfvec(2)",
+                "00000006000100003c00",
+                "22000: expected 2 dimensions, not 1",
+            ),
+            (
+                "h_zero",
+                "halfvec",
+                "0000000400000000",
+                "22000: halfvec must have at least 1 dimension",
+            ),
+            (
+                "h_short",
+                "halfvec",
+                "00000006000200003c00",
+                "08P01: insufficient data left in message",
+            ),
+            ("h_ok", "halfvec", "00000008000200003c00c100", "ok"),
         ];
         for (table, typ, field, expected) in cases {
             assert_eq!(copy_binary(table, typ, field), expected, "{table}");
         }
         assert_eq!(
             Spi::get_one::<String>("SELECT v::text FROM b_ok")
+                .unwrap()
+                .unwrap(),
+            "[1,-2.5]"
+        );
+        assert_eq!(
+            Spi::get_one::<String>("SELECT v::text FROM h_ok")
                 .unwrap()
                 .unwrap(),
             "[1,-2.5]"

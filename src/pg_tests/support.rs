@@ -54,6 +54,13 @@ pub fn error_report(query: &str, with_detail: bool) -> String {
     )
 }
 
+/// The one value `sql` returns, as `T` (not NULL).
+pub fn one<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> T {
+    Spi::get_one::<T>(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: NULL"))
+}
+
 /// The first column of every row of `sql`, as `T` (no NULLs).
 pub fn column<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> Vec<T> {
     Spi::connect(|client| {

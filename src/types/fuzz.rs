@@ -1,13 +1,16 @@
-//! Property-based fuzzing of the `vector` input functions (text `vector_in` and
-//! binary `vector_recv`), which take untrusted bytes: whatever the input, they return
-//! a value or a [`VectorError`] (reported as an ERROR), never panic, and what they
-//! accept is a valid vector that survives a round trip.
+//! Property-based fuzzing of the `vector` and `halfvec` input functions (text
+//! `vector_in`/`halfvec_in` and binary `vector_recv`/`halfvec_recv`), which take
+//! untrusted bytes: whatever the input, they return a value or a [`VectorError`]
+//! (reported as an ERROR), never panic, and what they accept is a valid value that
+//! survives a round trip.
 //!
 //! CI runs proptest's default 256 cases per property; the fuzzing run (2 million
 //! cases per property, about a minute and a half here) is
 //! `PROPTEST_CASES=2000000 cargo test --release --lib types::fuzz` (README, "Fuzzing").
 
-use super::text::{format, parse};
+use super::half::{halves_to_f32, Half};
+use super::halfvec;
+use super::text::{format, parse, parse_half};
 use super::vector::{from_binary, to_binary};
 use super::MAX_DIM;
 use proptest::prelude::*;
@@ -82,6 +85,40 @@ proptest! {
                 prop_assert_eq!(back.len(), v.len());
             }
             Err(_) => prop_assert!(unused != 0 || cut != 0 || v.iter().any(|x| !x.is_finite())),
+        }
+    }
+
+    #[test]
+    fn halfvec_text_input_never_panics(
+        s in r"[ \t\n]{0,2}\[[-+0-9eE.,naNifIty \t]{0,80}\][ \t\n]{0,2}[x,\]]{0,1}"
+    ) {
+        if let Ok(v) = parse_half(&s) {
+            let values = halves_to_f32(&v);
+            valid(&values)?;
+            let again = parse_half(&format(&values)).expect("output reads back");
+            prop_assert_eq!(again, v);
+        }
+    }
+
+    #[test]
+    fn halfvec_text_round_trip(bits in prop::collection::vec(any::<u16>(), 1..40)) {
+        // Every finite half prints as text that reads back to the same half.
+        let v: Vec<Half> = bits.into_iter().map(Half).filter(|h| h.to_f32().is_finite()).collect();
+        if !v.is_empty() {
+            prop_assert_eq!(parse_half(&format(&halves_to_f32(&v))).expect("reads back"), v);
+        }
+    }
+
+    #[test]
+    fn halfvec_binary_input_never_panics(
+        bytes in prop::collection::vec(any::<u8>(), 0..120),
+        typmod in -1i32..60,
+    ) {
+        if let Ok((v, used)) = halfvec::from_binary(&bytes, typmod) {
+            valid(&halves_to_f32(&v))?;
+            prop_assert_eq!(used, 4 + 2 * v.len());
+            prop_assert!(used <= bytes.len());
+            prop_assert!(typmod == -1 || typmod as usize == v.len());
         }
     }
 }

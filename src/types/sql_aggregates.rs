@@ -59,12 +59,13 @@ fn vector_combine(a: Array<'_, f64>, b: Array<'_, f64>) -> Vec<f64> {
 /// `vector_avg(double precision[])`: the final function of `avg`; NULL for no rows.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_avg(state_in: Array<'_, f64>) -> Option<Vector> {
-    let s = state(&state_in);
-    let n = s[0];
-    if n == 0.0 {
-        return None;
-    }
-    let avg: Vec<f32> = s[1..].iter().map(|&x| (x / n) as f32).collect();
+    let avg = average(&state(&state_in))?;
     vector::check_vector(&avg, -1).or_report();
     Some(Vector(avg))
+}
+
+/// The mean of an `avg` state `{n, sums…}`, as `f32`s; `None` for no rows.
+pub(super) fn average(state: &[f64]) -> Option<Vec<f32>> {
+    let n = state[0];
+    (n != 0.0).then(|| state[1..].iter().map(|&x| (x / n) as f32).collect())
 }

@@ -5,7 +5,7 @@
 use super::to_halves;
 use crate::types::datum::{Halfvec, HalfvecArg};
 use crate::types::error::{OrReport, SqlType};
-use crate::types::sql_aggregates::{merge, state};
+use crate::types::sql_aggregates::{average, merge, state};
 use pgrx::datum::Array;
 use pgrx::prelude::*;
 
@@ -27,11 +27,6 @@ fn halfvec_combine(a: Array<'_, f64>, b: Array<'_, f64>) -> Vec<f64> {
 /// `halfvec_avg(double precision[])`: the final function of `avg`; NULL for no rows.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn halfvec_avg(state_in: Array<'_, f64>) -> Option<Halfvec> {
-    let s = state(&state_in);
-    let n = s[0];
-    if n == 0.0 {
-        return None;
-    }
-    let avg: Vec<f32> = s[1..].iter().map(|&x| (x / n) as f32).collect();
+    let avg = average(&state(&state_in))?;
     Some(Halfvec(to_halves(&avg).or_report_as(SqlType::Halfvec)))
 }
