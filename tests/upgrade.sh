@@ -91,14 +91,18 @@ done
 members="SELECT string_agg(d, E'\\n' ORDER BY d) FROM (
     SELECT pg_describe_object(classid, objid, objsubid) || coalesce(' ' || CASE
         WHEN classid = 'pg_proc'::regclass THEN (SELECT CASE WHEN p.prokind = 'a' THEN
-            (SELECT concat_ws(' ', aggtransfn, aggfinalfn, aggcombinefn, aggtranstype::regtype, agginitval)
+            (SELECT concat_ws(' ', aggtransfn::oid::regprocedure, aggfinalfn::oid::regprocedure,
+                aggcombinefn::oid::regprocedure, aggtranstype::regtype, agginitval)
              FROM pg_aggregate WHERE aggfnoid = p.oid) ELSE pg_get_functiondef(p.oid) END
             FROM pg_proc p WHERE p.oid = objid)
         WHEN classid = 'pg_operator'::regclass THEN
-            (SELECT concat_ws(' ', oprcode, oprcom::regoper, oprnegate::regoper, oprrest, oprjoin, oprcanmerge)
+            (SELECT concat_ws(' ', oprcode::oid::regprocedure, oprcom::regoperator, oprnegate::regoperator,
+                oprrest::oid::regprocedure, oprjoin::oid::regprocedure, oprcanmerge)
              FROM pg_operator WHERE oid = objid)
         WHEN classid = 'pg_type'::regclass THEN
-            (SELECT concat_ws(' ', typinput, typoutput, typreceive, typsend, typmodin, typmodout, typstorage, typalign)
+            (SELECT concat_ws(' ', typinput::oid::regprocedure, typoutput::oid::regprocedure,
+                typreceive::oid::regprocedure, typsend::oid::regprocedure, typmodin::oid::regprocedure,
+                typmodout::oid::regprocedure, typlen, typbyval, typelem::regtype, typstorage, typalign)
              FROM pg_type WHERE oid = objid)
         WHEN classid = 'pg_cast'::regclass THEN
             (SELECT concat_ws(' ', castfunc::regprocedure, castcontext, castmethod) FROM pg_cast WHERE oid = objid)

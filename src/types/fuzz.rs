@@ -110,6 +110,30 @@ proptest! {
     }
 
     #[test]
+    fn halfvec_binary_input_of_well_framed_messages(
+        bits in prop::collection::vec(any::<u16>(), 1..40),
+        unused in prop_oneof![Just(0i16), any::<i16>()],
+        cut in 0usize..4,
+    ) {
+        let v: Vec<Half> = bits.into_iter().map(Half).collect();
+        let mut bytes = halfvec::to_binary(&v);
+        bytes[2..4].copy_from_slice(&unused.to_be_bytes());
+        bytes.truncate(bytes.len() - cut.min(bytes.len()));
+        match halfvec::from_binary(&bytes, -1) {
+            Ok((back, used)) => {
+                valid(&halves_to_f32(&back))?;
+                prop_assert_eq!(unused, 0);
+                prop_assert_eq!(cut, 0);
+                prop_assert_eq!(used, bytes.len());
+                prop_assert_eq!(back, v);
+            }
+            Err(_) => prop_assert!(
+                unused != 0 || cut != 0 || v.iter().any(|h| !h.to_f32().is_finite())
+            ),
+        }
+    }
+
+    #[test]
     fn halfvec_binary_input_never_panics(
         bytes in prop::collection::vec(any::<u8>(), 0..120),
         typmod in -1i32..60,

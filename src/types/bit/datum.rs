@@ -25,17 +25,20 @@ impl<'fcx> BitArg<'fcx> {
     /// `datum` must be a non-null datum of type `bit` or `varbit` valid for `'fcx`.
     pub unsafe fn from_datum(datum: pg_sys::Datum) -> BitArg<'fcx> {
         // SAFETY: the caller guarantees a VarBit; detoasting returns a 4-byte-header
-        // varlena in memory that outlives the call, holding `size - 8` bytes of bits.
+        // varlena, 4-aligned (palloc'd, or in a page at int alignment, bit's typalign),
+        // in memory that outlives the call; `bit_len` is read only once the varlena is
+        // known to hold it, and the bits are the `size - 8` bytes after it.
         unsafe {
             let raw = pg_sys::pg_detoast_datum(datum.cast_mut_ptr::<pg_sys::varlena>());
             let size = pgrx::varlena::varsize_4b(raw);
             let base = raw.cast::<u8>();
-            let len = base.add(4).cast::<i32>().read();
-            let nbytes = size - HEADER_BYTES;
-            assert!(
-                len >= 0 && (len as usize).div_ceil(8) == nbytes,
-                "corrupt bit datum: length {len}, {nbytes} bytes"
-            );
+            let Some(nbytes) = size.checked_sub(HEADER_BYTES) else {
+                corrupt(format!("{size} bytes"));
+            };
+            let len = base.add(4).cast::<i32>().read_unaligned();
+            if len < 0 || (len as usize).div_ceil(8) != nbytes {
+                corrupt(format!("length {len} in {nbytes} bytes"));
+            }
             BitArg {
                 bytes: std::slice::from_raw_parts(base.add(HEADER_BYTES), nbytes),
                 len: len as usize,
@@ -59,6 +62,16 @@ impl<'fcx> BitArg<'fcx> {
     }
 }
 
+/// Raises `ERRCODE_DATA_CORRUPTED` for a `bit` datum that is not a VarBit (which
+/// only a cast `WITHOUT FUNCTION` from another type can make).
+fn corrupt(what: String) -> ! {
+    crate::error::raise(
+        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!("invalid bit value: {what}"),
+        None,
+    )
+}
+
 // SAFETY: `bit` is a varlena passed by reference; a null argument is never unboxed
 // (pgrx only calls `unbox_arg_unchecked` for non-null arguments of STRICT functions).
 unsafe impl<'fcx> ArgAbi<'fcx> for BitArg<'fcx> {
@@ -72,9 +85,11 @@ unsafe impl<'fcx> ArgAbi<'fcx> for BitArg<'fcx> {
     }
 }
 
-/// An owned `bit(len)` result: `bytes` hold `len` bits, high bit first, pad bits zero.
+/// An owned `bit(len)` result.
 pub struct Bit {
+    /// The number of bits.
     pub len: usize,
+    /// `ceil(len / 8)` bytes holding the bits, high bit first, pad bits zero.
     pub bytes: Vec<u8>,
 }
 
