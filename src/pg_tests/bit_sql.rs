@@ -32,7 +32,10 @@ mod tests {
         assert_eq!(float("SELECT B'' <%> B''"), 1.0);
         assert_errors(
             &[
-                ("SELECT B'' <~> B'1'", "22000: different bit lengths 0 and 1"),
+                (
+                    "SELECT B'' <~> B'1'",
+                    "22000: different bit lengths 0 and 1",
+                ),
                 (
                     "SELECT B'111' <~> B'11'",
                     "22000: different bit lengths 3 and 2",
@@ -61,7 +64,10 @@ mod tests {
             text("SELECT string_agg((a <~> b)::text || '/' || (a <%> b)::text, ',' ORDER BY id) FROM t_bits"),
             "4/0.6666666666666667,8/1"
         );
-        assert!(one::<i32>("SELECT max(pg_column_size(big)) FROM t_bits") < 12_500, "compressed");
+        assert!(
+            one::<i32>("SELECT max(pg_column_size(big)) FROM t_bits") < 12_500,
+            "compressed"
+        );
         let pair = "(SELECT big FROM t_bits WHERE id = 1), (SELECT big FROM t_bits WHERE id = 2)";
         assert_eq!(float(&format!("SELECT hamming_distance({pair})")), 50_000.0);
         // Per 4 bits, 1010 and 1100 share one of three set positions.
