@@ -20,7 +20,8 @@
 #      paused in a cursor beside VACUUM and inserts), tests/replication.sh (a hot standby returns the
 #      primary's results), tests/crash_recovery.sh (kill -9 during inserts and during
 #      VACUUM).
-# Prints a line per version `pgN: P passed, F failed`, then the closing line
+# Prints a line `failed: pgN: WHAT` per failure, a line per version
+# `pgN: P passed, F failed`, then the closing line
 # `tests: N passed, M failed`; exits non-zero when any test fails or a version ran none.
 set -uo pipefail
 
@@ -40,7 +41,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-total_passed=0 total_failed=0 summary=() all_ok=true
+total_passed=0 total_failed=0 summary=() failures=() all_ok=true
 
 # run_version N: every test on PostgreSQL N; adds to passed/failed.
 run_version() {
@@ -66,12 +67,19 @@ run_version() {
         failed=$((failed + f))
         ran=$((ran + p + f))
     done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$work/cargo-test-$v.log")
+    local name
+    while read -r name; do
+        # the name and the first lines of its panic message (libtest's "---- NAME stdout ----")
+        failures+=("pg$v: $name: $(grep -F -A4 -- "---- $name stdout ----" "$work/cargo-test-$v.log" | tail -n +2 | tr '\n' ' ' | cut -c1-400)")
+    done < <(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$work/cargo-test-$v.log")
     if [ "$ran" = 0 ]; then
         echo "pg$v: cargo pgrx test ran no test"
+        failures+=("pg$v: cargo pgrx test ran no test")
         failed=$((failed + 1))
     fi
     if [ "$status" != 0 ] && ! grep -q "^test result: FAILED" "$work/cargo-test-$v.log"; then
         echo "pg$v: cargo pgrx test failed before running tests (exit $status)"
+        failures+=("pg$v: cargo pgrx test failed before running tests")
         failed=$((failed + 1))
     fi
 
@@ -88,12 +96,13 @@ run_version() {
     if $shell && ! cargo pgrx install --pg-config "$pg_config" >"$work/install-$v.log" 2>&1; then
         cat "$work/install-$v.log"
         echo "pg$v: cargo pgrx install failed"
+        failures+=("pg$v: cargo pgrx install")
         failed=$((failed + 1))
         return
     fi
     local port=$((54300 + v)) dir=$work/regress-$v
     echo "$PG_BIN" >"$work/bindir-$v"
-    cluster_start "$dir" "$port" || { failed=$((failed + 1)); return; }
+    cluster_start "$dir" "$port" || { failed=$((failed + 1)); failures+=("pg$v: cluster_start"); return; }
     local tests out=$work/regress-out-$v
     tests=$(cd tests/pg_regress/sql && ls ./*.sql | sed 's|^\./||; s|\.sql$||' | sort)
     mkdir -p "$out"
@@ -114,8 +123,12 @@ run_version() {
     count=$(echo "$tests" | wc -w)
     ok=$(grep -cE "\.\.\. ok|^ok [0-9]+ " "$work/regress-$v.log" || true)
     bad=$((count - ok))
+    while read -r name; do
+        failures+=("pg$v: pg_regress $name")
+    done < <(sed -nE 's/^not ok [0-9]+ +[-+] +([a-z_0-9]+).*/\1/p; s/^test ([a-z_0-9]+) +\.\.\. FAILED.*/\1/p' "$work/regress-$v.log")
     if { [ "$regress_status" != 0 ] && [ "$bad" = 0 ]; } || [ "$ok" = 0 ]; then
         echo "pg$v: pg_regress failed (exit $regress_status, $ok of $count passed)"
+        failures+=("pg$v: pg_regress (exit $regress_status)")
         bad=$((bad > 0 ? bad : 1))
     fi
     passed=$((passed + ok))
@@ -133,6 +146,7 @@ run_version() {
                 passed=$((passed + 1))
             else
                 echo "pg$v: tests/$script.sh failed"
+                failures+=("pg$v: tests/$script.sh")
                 failed=$((failed + 1))
             fi
         done
@@ -146,6 +160,7 @@ for v in "${versions[@]}"; do
     run_version "$v"
     if [ "$passed" = 0 ]; then
         echo "pg$v: no test ran"
+        failures+=("pg$v: no test ran")
         failed=$((failed + 1))
     fi
     took=$((SECONDS - started))
@@ -155,6 +170,10 @@ for v in "${versions[@]}"; do
     total_failed=$((total_failed + failed))
 done
 
+# What failed, by name, just above the summary (a CI log is often read from its end).
+for name in "${failures[@]}"; do
+    echo "failed: $name"
+done
 printf '%s\n' "${summary[@]}"
 echo "tests: $total_passed passed, $total_failed failed"
 $all_ok && [ "$total_failed" = 0 ]
