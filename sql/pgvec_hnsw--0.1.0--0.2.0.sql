@@ -11,6 +11,7 @@
 -- unchanged (version 1), so indexes built under 0.1.0 keep working.
 
 CREATE TYPE halfvec;
+CREATE TYPE sparsevec;
 
 CREATE FUNCTION array_to_halfvec(integer[], integer, boolean) RETURNS halfvec
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
@@ -20,6 +21,15 @@ CREATE FUNCTION array_to_halfvec(double precision[], integer, boolean) RETURNS h
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
 CREATE FUNCTION array_to_halfvec(numeric[], integer, boolean) RETURNS halfvec
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_halfvec_wrapper';
+
+CREATE FUNCTION array_to_sparsevec(integer[], integer, boolean) RETURNS sparsevec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_sparsevec_wrapper';
+CREATE FUNCTION array_to_sparsevec(real[], integer, boolean) RETURNS sparsevec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_sparsevec_wrapper';
+CREATE FUNCTION array_to_sparsevec(double precision[], integer, boolean) RETURNS sparsevec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_sparsevec_wrapper';
+CREATE FUNCTION array_to_sparsevec(numeric[], integer, boolean) RETURNS sparsevec
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'array_to_sparsevec_wrapper';
 
 CREATE  FUNCTION "binary_quantize"(
 	"v" halfvec
@@ -42,6 +52,14 @@ CREATE  FUNCTION "cosine_distance"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_cosine_distance_wrapper';
+
+CREATE  FUNCTION "cosine_distance"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_cosine_distance_wrapper';
 
 CREATE  FUNCTION "halfvec"(
 	"v" halfvec,
@@ -220,6 +238,15 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_to_float4_wrapper';
 
+CREATE  FUNCTION "halfvec_to_sparsevec"(
+	"v" halfvec,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS sparsevec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'halfvec_to_sparsevec_wrapper';
+
 CREATE  FUNCTION "halfvec_to_vector"(
 	"v" halfvec,
 	"typmod" INT,
@@ -252,6 +279,14 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_inner_product_wrapper';
 
+CREATE  FUNCTION "inner_product"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_inner_product_wrapper';
+
 CREATE  FUNCTION "jaccard_distance"(
 	"a" bit,
 	"b" bit
@@ -268,6 +303,14 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_l1_distance_wrapper';
 
+CREATE  FUNCTION "l1_distance"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_l1_distance_wrapper';
+
 CREATE  FUNCTION "l2_distance"(
 	"a" halfvec,
 	"b" halfvec
@@ -276,6 +319,14 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_l2_distance_wrapper';
 
+CREATE  FUNCTION "l2_distance"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_l2_distance_wrapper';
+
 CREATE  FUNCTION "l2_norm"(
 	"v" halfvec
 ) RETURNS double precision
@@ -283,12 +334,164 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_l2_norm_wrapper';
 
+CREATE  FUNCTION "l2_norm"(
+	"v" sparsevec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_l2_norm_wrapper';
+
 CREATE  FUNCTION "l2_normalize"(
 	"v" halfvec
 ) RETURNS halfvec
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'halfvec_l2_normalize_wrapper';
+
+CREATE  FUNCTION "l2_normalize"(
+	"v" sparsevec
+) RETURNS sparsevec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_l2_normalize_wrapper';
+
+CREATE  FUNCTION "sparsevec"(
+	"v" sparsevec,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS sparsevec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_coerce_wrapper';
+
+CREATE  FUNCTION "sparsevec_cmp"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS INT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_cmp_wrapper';
+
+CREATE  FUNCTION "sparsevec_eq"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_eq_wrapper';
+
+CREATE  FUNCTION "sparsevec_ge"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_ge_wrapper';
+
+CREATE  FUNCTION "sparsevec_gt"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_gt_wrapper';
+
+CREATE  FUNCTION "sparsevec_in"(
+	"input" cstring,
+	"_typoid" oid,
+	"typmod" INT
+) RETURNS sparsevec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_in_wrapper';
+
+CREATE  FUNCTION "sparsevec_l2_squared_distance"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_l2_squared_distance_wrapper';
+
+CREATE  FUNCTION "sparsevec_le"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_le_wrapper';
+
+CREATE  FUNCTION "sparsevec_lt"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_lt_wrapper';
+
+CREATE  FUNCTION "sparsevec_ne"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_ne_wrapper';
+
+CREATE  FUNCTION "sparsevec_negative_inner_product"(
+	"a" sparsevec,
+	"b" sparsevec
+) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_negative_inner_product_wrapper';
+
+CREATE  FUNCTION "sparsevec_out"(
+	"v" sparsevec
+) RETURNS cstring
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_out_wrapper';
+
+CREATE  FUNCTION "sparsevec_recv"(
+	"buf" internal,
+	"_typoid" oid,
+	"typmod" INT
+) RETURNS sparsevec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_recv_wrapper';
+
+CREATE  FUNCTION "sparsevec_send"(
+	"v" sparsevec
+) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_send_wrapper';
+
+CREATE  FUNCTION "sparsevec_to_halfvec"(
+	"v" sparsevec,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS halfvec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_to_halfvec_wrapper';
+
+CREATE  FUNCTION "sparsevec_to_vector"(
+	"v" sparsevec,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS vector
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_to_vector_wrapper';
+
+CREATE  FUNCTION "sparsevec_typmod_in"(
+	"list" cstring[]
+) RETURNS INT
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sparsevec_typmod_in_wrapper';
 
 CREATE  FUNCTION "subvector"(
 	"v" halfvec,
@@ -314,6 +517,15 @@ CREATE  FUNCTION "vector_to_halfvec"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'vector_to_halfvec_wrapper';
+
+CREATE  FUNCTION "vector_to_sparsevec"(
+	"v" vector,
+	"typmod" INT,
+	"_explicit" bool
+) RETURNS sparsevec
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'vector_to_sparsevec_wrapper';
 
 -- The `halfvec` type (IEEE binary16 elements), with pgvector's operators, operator
 -- class, aggregates and casts.
@@ -410,3 +622,80 @@ CREATE OPERATOR <~> (
 CREATE OPERATOR <%> (
     LEFTARG = bit, RIGHTARG = bit, FUNCTION = jaccard_distance, COMMUTATOR = '<%>'
 );
+
+-- The `sparsevec` type (sorted indices and their non-zero values), with pgvector's
+-- operators, operator class and casts.
+CREATE TYPE sparsevec (
+    INPUT = sparsevec_in,
+    OUTPUT = sparsevec_out,
+    TYPMOD_IN = sparsevec_typmod_in,
+    RECEIVE = sparsevec_recv,
+    SEND = sparsevec_send,
+    STORAGE = external
+);
+
+CREATE OPERATOR <-> (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = l2_distance, COMMUTATOR = '<->'
+);
+CREATE OPERATOR <#> (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_negative_inner_product,
+    COMMUTATOR = '<#>'
+);
+CREATE OPERATOR <=> (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = cosine_distance, COMMUTATOR = '<=>'
+);
+CREATE OPERATOR <+> (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = l1_distance, COMMUTATOR = '<+>'
+);
+
+CREATE OPERATOR < (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_lt,
+    COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR <= (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_le,
+    COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR = (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_eq,
+    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+CREATE OPERATOR <> (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_ne,
+    COMMUTATOR = <>, NEGATOR = =, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+CREATE OPERATOR >= (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_ge,
+    COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+CREATE OPERATOR > (
+    LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_gt,
+    COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+
+CREATE OPERATOR CLASS sparsevec_ops DEFAULT FOR TYPE sparsevec USING btree AS
+    OPERATOR 1 <,
+    OPERATOR 2 <=,
+    OPERATOR 3 =,
+    OPERATOR 4 >=,
+    OPERATOR 5 >,
+    FUNCTION 1 sparsevec_cmp(sparsevec, sparsevec);
+
+CREATE CAST (sparsevec AS sparsevec)
+    WITH FUNCTION sparsevec(sparsevec, integer, boolean) AS IMPLICIT;
+CREATE CAST (sparsevec AS vector)
+    WITH FUNCTION sparsevec_to_vector(sparsevec, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (vector AS sparsevec)
+    WITH FUNCTION vector_to_sparsevec(vector, integer, boolean) AS IMPLICIT;
+CREATE CAST (sparsevec AS halfvec)
+    WITH FUNCTION sparsevec_to_halfvec(sparsevec, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (halfvec AS sparsevec)
+    WITH FUNCTION halfvec_to_sparsevec(halfvec, integer, boolean) AS IMPLICIT;
+CREATE CAST (integer[] AS sparsevec)
+    WITH FUNCTION array_to_sparsevec(integer[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (real[] AS sparsevec)
+    WITH FUNCTION array_to_sparsevec(real[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (double precision[] AS sparsevec)
+    WITH FUNCTION array_to_sparsevec(double precision[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (numeric[] AS sparsevec)
+    WITH FUNCTION array_to_sparsevec(numeric[], integer, boolean) AS ASSIGNMENT;

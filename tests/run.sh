@@ -43,6 +43,16 @@ cleanup() {
 trap cleanup EXIT
 total_passed=0 total_failed=0 summary=() failures=() all_ok=true
 
+# failure_message NAME LOG: one line of what the failing test NAME said in LOG.
+failure_message() {
+    sed 's/\x1b\[[0-9;]*m//g' "$2" | awk -v head="---- $1 stdout ----" '
+        $0 == head { on = 1; next }
+        on && /^---- / { exit }
+        on && /^Client Error:/ { client = 1; n = 0; text = ""; next }
+        on && NF && n < 4 { text = text " " $0; n++ }
+        END { print text }' | cut -c1-400
+}
+
 # run_version N: every test on PostgreSQL N; adds to passed/failed.
 run_version() {
     local v=$1 pg_config
@@ -69,8 +79,9 @@ run_version() {
     done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$work/cargo-test-$v.log")
     local name
     while read -r name; do
-        # the name and the first lines of its panic message (libtest's "---- NAME stdout ----")
-        failures+=("pg$v: $name: $(grep -F -A4 -- "---- $name stdout ----" "$work/cargo-test-$v.log" | tail -n +2 | tr '\n' ' ' | cut -c1-400)")
+        # the name and what it said: the lines after "Client Error:" for a #[pg_test],
+        # else the first lines of its panic message (libtest's "---- NAME stdout ----")
+        failures+=("pg$v: $name: $(failure_message "$name" "$work/cargo-test-$v.log")")
     done < <(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$work/cargo-test-$v.log")
     if [ "$ran" = 0 ]; then
         echo "pg$v: cargo pgrx test ran no test"

@@ -17,6 +17,7 @@
 mod native;
 pub mod scalar;
 pub mod simsimd;
+pub mod sparse;
 
 use std::sync::OnceLock;
 

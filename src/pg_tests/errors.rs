@@ -263,6 +263,84 @@ mod tests {
                 "08P01: insufficient data left in message",
             ),
             ("h_ok", "halfvec", "00000008000200003c00c100", "ok"),
+            (
+                "s_dim",
+                "sparsevec",
+                "0000000c000000000000000000000000",
+                "22000: sparsevec must have at least 1 dimension",
+            ),
+            (
+                "s_neg",
+                "sparsevec",
+                "0000000c00000005ffffffff00000000",
+                "22000: sparsevec cannot have negative number of elements",
+            ),
+            (
+                "s_nnz",
+                "sparsevec",
+                "0000000c0000000500003e8100000000",
+                "54000: sparsevec cannot have more than 16000 non-zero elements",
+            ),
+            (
+                "s_over",
+                "sparsevec",
+                "0000000c000000050000000600000000",
+                "54000: sparsevec cannot have more elements than dimensions",
+            ),
+            (
+                "s_typmod",
+                "sparsevec(4)",
+                "00000014000000050000000100000000000000003fc00000",
+                "22000: expected 4 dimensions, not 5",
+            ),
+            (
+                "s_unused",
+                "sparsevec",
+                "00000014000000050000000100000003000000003fc00000",
+                "22000: expected unused to be 0, not 3",
+            ),
+            (
+                "s_bounds",
+                "sparsevec",
+                "00000014000000050000000100000000000000053fc00000",
+                "22000: sparsevec index out of bounds",
+            ),
+            (
+                "s_order",
+                "sparsevec",
+                "0000001c00000005000000020000000000000003000000013fc000003fc00000",
+                "22000: sparsevec indices must be in ascending order",
+            ),
+            (
+                "s_dup",
+                "sparsevec",
+                "0000001c00000005000000020000000000000001000000013fc000003fc00000",
+                "22000: sparsevec indices must not contain duplicates",
+            ),
+            (
+                "s_zero",
+                "sparsevec",
+                "000000140000000500000001000000000000000100000000",
+                "22000: binary representation of sparsevec cannot contain zero values",
+            ),
+            (
+                "s_nan",
+                "sparsevec",
+                "00000014000000050000000100000000000000017fc00000",
+                "22000: NaN not allowed in sparsevec",
+            ),
+            (
+                "s_short",
+                "sparsevec",
+                "0000001000000005000000010000000000000001",
+                "08P01: insufficient data left in message",
+            ),
+            (
+                "s_ok",
+                "sparsevec",
+                "00000014000000050000000100000000000000043fc00000",
+                "ok",
+            ),
         ];
         for (table, typ, field, expected) in cases {
             assert_eq!(copy_binary(table, typ, field), expected, "{table}");
@@ -278,6 +356,12 @@ mod tests {
                 .unwrap()
                 .unwrap(),
             "[1,-2.5]"
+        );
+        assert_eq!(
+            Spi::get_one::<String>("SELECT v::text FROM s_ok")
+                .unwrap()
+                .unwrap(),
+            "{5:1.5}/5"
         );
     }
 }

@@ -10,6 +10,7 @@ mod hnsw_index;
 mod hnsw_recall;
 mod iterative_scan;
 mod planner;
+mod sparsevec_sql;
 mod support;
 mod vacuum_relink;
 mod vector_sql;

@@ -1,12 +1,12 @@
-//! User-facing errors of the `vector` and `halfvec` types, worded as pgvector words
-//! them (its `vector.c` and `halfvec.c`).
+//! User-facing errors of the `vector`, `halfvec` and `sparsevec` types, worded as
+//! pgvector words them (its `vector.c`, `halfvec.c` and `sparsevec.c`).
 //!
 //! Parsing and checking code returns [`VectorError`]; the SQL functions turn it into an
 //! `ereport(ERROR)` with the SQLSTATE of [`VectorError::sqlstate`] via
 //! [`VectorError::report`], so a user never sees a Rust panic or SQLSTATE XX000 for a
 //! mistake in their input.
 
-use super::MAX_DIM;
+use super::{MAX_DIM, SPARSEVEC_MAX_DIM, SPARSEVEC_MAX_NNZ};
 use pgrx::PgSqlErrorCode;
 
 /// The SQL type whose value or operation an error is about, as messages name it.
@@ -16,6 +16,8 @@ pub enum SqlType {
     Vector,
     /// `halfvec`: IEEE binary16 elements.
     Halfvec,
+    /// `sparsevec`: `float4` values at sorted indices.
+    Sparsevec,
 }
 
 impl SqlType {
@@ -24,11 +26,21 @@ impl SqlType {
         match self {
             SqlType::Vector => "vector",
             SqlType::Halfvec => "halfvec",
+            SqlType::Sparsevec => "sparsevec",
+        }
+    }
+
+    /// The type's largest number of dimensions: 16,000 for `vector` and `halfvec`,
+    /// 1,000,000,000 for `sparsevec` (pgvector's `*_MAX_DIM`).
+    pub fn max_dim(self) -> usize {
+        match self {
+            SqlType::Vector | SqlType::Halfvec => MAX_DIM,
+            SqlType::Sparsevec => SPARSEVEC_MAX_DIM,
         }
     }
 }
 
-/// A mistake in a `vector` or `halfvec` value or in an operation on them. The same
+/// A mistake in a `vector`, `halfvec` or `sparsevec` value or in an operation on them. The same
 /// checks serve both types; the words name the type at [`VectorError::message`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum VectorError {
@@ -61,9 +73,21 @@ pub enum VectorError {
     Overflow,
     Underflow,
     /// Binary input whose reserved field is not zero.
-    UnusedNotZero(i16),
+    UnusedNotZero(i32),
     /// Binary input that ends before its last element.
     InsufficientData,
+    /// A `sparsevec` index below 1 or above the dimensions (0-based: outside `0..dim`).
+    IndexOutOfBounds,
+    /// `sparsevec` binary input whose indices are not increasing.
+    IndicesNotAscending,
+    DuplicateIndices,
+    /// More than 16,000 non-zero `sparsevec` elements.
+    TooManyNonZero,
+    NegativeNonZeroCount,
+    /// A `sparsevec` with more non-zero elements than dimensions.
+    MoreElementsThanDimensions,
+    /// `sparsevec` binary input that stores a zero.
+    ZeroInBinary,
 }
 
 impl VectorError {
@@ -87,7 +111,15 @@ impl VectorError {
             | VectorError::TypmodTooLarge
             | VectorError::InvalidTypmod => ERRCODE_INVALID_PARAMETER_VALUE,
             VectorError::ArrayContainsNulls => ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            VectorError::UnusedNotZero(_) => ERRCODE_DATA_EXCEPTION,
+            VectorError::UnusedNotZero(_)
+            | VectorError::IndexOutOfBounds
+            | VectorError::IndicesNotAscending
+            | VectorError::DuplicateIndices
+            | VectorError::NegativeNonZeroCount
+            | VectorError::ZeroInBinary => ERRCODE_DATA_EXCEPTION,
+            VectorError::TooManyNonZero | VectorError::MoreElementsThanDimensions => {
+                ERRCODE_PROGRAM_LIMIT_EXCEEDED
+            }
             // What PostgreSQL's pq_getmsg* functions raise (pgvector reads with them).
             VectorError::InsufficientData => ERRCODE_PROTOCOL_VIOLATION,
         }
@@ -113,11 +145,11 @@ impl VectorError {
             }
             VectorError::NoDimensions => format!("{t} must have at least 1 dimension"),
             VectorError::TooManyDimensions => {
-                format!("{t} cannot have more than {MAX_DIM} dimensions")
+                format!("{t} cannot have more than {} dimensions", ty.max_dim())
             }
             VectorError::TypmodTooSmall => format!("dimensions for type {t} must be at least 1"),
             VectorError::TypmodTooLarge => {
-                format!("dimensions for type {t} cannot exceed {MAX_DIM}")
+                format!("dimensions for type {t} cannot exceed {}", ty.max_dim())
             }
             VectorError::InvalidTypmod => "invalid type modifier".into(),
             VectorError::ArrayNotOneDimensional => "array must be 1-D".into(),
@@ -127,6 +159,21 @@ impl VectorError {
             VectorError::Underflow => "value out of range: underflow".into(),
             VectorError::UnusedNotZero(n) => format!("expected unused to be 0, not {n}"),
             VectorError::InsufficientData => "insufficient data left in message".into(),
+            VectorError::IndexOutOfBounds => format!("{t} index out of bounds"),
+            VectorError::IndicesNotAscending => format!("{t} indices must be in ascending order"),
+            VectorError::DuplicateIndices => format!("{t} indices must not contain duplicates"),
+            VectorError::TooManyNonZero => {
+                format!("{t} cannot have more than {SPARSEVEC_MAX_NNZ} non-zero elements")
+            }
+            VectorError::NegativeNonZeroCount => {
+                format!("{t} cannot have negative number of elements")
+            }
+            VectorError::MoreElementsThanDimensions => {
+                format!("{t} cannot have more elements than dimensions")
+            }
+            VectorError::ZeroInBinary => {
+                format!("binary representation of {t} cannot contain zero values")
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::datum::{array_to_floats, recv_buffer, Vector, VectorArg};
 use super::error::{OrReport, VectorError};
-use super::{text, vector};
+use super::{text, vector, MAX_DIM};
 use pgrx::datum::{AnyArray, Array, Internal};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -27,11 +27,12 @@ fn vector_out(v: VectorArg<'_>) -> CString {
 /// `vector_typmod_in(cstring[])`: the `n` of `vector(n)`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_typmod_in(list: Array<'_, &CStr>) -> i32 {
-    typmod_in(list).or_report()
+    typmod_in(list, MAX_DIM).or_report()
 }
 
-/// The `n` of a `vector(n)` or `halfvec(n)` type modifier list.
-pub(super) fn typmod_in(list: Array<'_, &CStr>) -> Result<i32, VectorError> {
+/// The `n` of a `vector(n)`, `halfvec(n)` or `sparsevec(n)` type modifier list, at most
+/// `max`.
+pub(crate) fn typmod_in(list: Array<'_, &CStr>, max: usize) -> Result<i32, VectorError> {
     let mods: Vec<i32> = list
         .iter()
         .map(|m| {
@@ -39,7 +40,7 @@ pub(super) fn typmod_in(list: Array<'_, &CStr>) -> Result<i32, VectorError> {
                 .ok_or(VectorError::InvalidTypmod)
         })
         .collect::<Result<_, _>>()?;
-    vector::parse_typmod(&mods)
+    vector::parse_typmod(&mods, max)
 }
 
 /// `vector_typmod_out(integer)`: `(n)`, or nothing without a typmod.

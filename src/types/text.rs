@@ -14,7 +14,7 @@ use super::MAX_DIM;
 use std::fmt::Write;
 
 /// Whitespace as PostgreSQL's `scanner_isspace` and pgvector's `vector_isspace` see it.
-fn is_space(c: u8) -> bool {
+pub fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
@@ -114,8 +114,11 @@ fn parse_elements<E>(
     Ok(elements)
 }
 
-/// One element: `None` when the token is not a number at all, else the checked value.
-fn parse_element(token: &str) -> Option<Result<f32, VectorError>> {
+/// One element (`real` literal): `None` when the token is not a number at all, else
+/// the value, checked: NaN and infinities are errors, and so is a finite literal that
+/// overflows `real` (`1e39`: out of range). One that underflows reads as 0, as in
+/// pgvector's `vector_in`.
+pub fn parse_element(token: &str) -> Option<Result<f32, VectorError>> {
     let value: f32 = token.parse().ok()?;
     Some(if value.is_nan() {
         Err(VectorError::NaN)

@@ -45,11 +45,11 @@ pub fn check_vector(elements: &[f32], typmod: i32) -> Result<(), VectorError> {
     check_typmod(typmod, elements.len())
 }
 
-/// Parses a `vector(n)` type modifier list (`vector_typmod_in`).
-pub fn parse_typmod(mods: &[i32]) -> Result<i32, VectorError> {
+/// Parses a `vector(n)` type modifier list (`vector_typmod_in`): one `n` in `1..=max`.
+pub fn parse_typmod(mods: &[i32], max: usize) -> Result<i32, VectorError> {
     match mods {
         [n] if *n < 1 => Err(VectorError::TypmodTooSmall),
-        [n] if *n as usize > MAX_DIM => Err(VectorError::TypmodTooLarge),
+        [n] if *n as usize > max => Err(VectorError::TypmodTooLarge),
         [n] => Ok(*n),
         _ => Err(VectorError::InvalidTypmod),
     }
@@ -215,7 +215,7 @@ pub fn read_binary<E>(
     check_dims(dim)?;
     check_typmod(typmod, dim)?;
     if unused != 0 {
-        return Err(VectorError::UnusedNotZero(unused));
+        return Err(VectorError::UnusedNotZero(unused.into()));
     }
     let body = buf
         .get(4..4 + width * dim)
@@ -233,10 +233,19 @@ mod tests {
 
     #[test]
     fn typmods() {
-        assert_eq!(parse_typmod(&[3]), Ok(3));
-        assert_eq!(parse_typmod(&[0]), Err(VectorError::TypmodTooSmall));
-        assert_eq!(parse_typmod(&[16001]), Err(VectorError::TypmodTooLarge));
-        assert_eq!(parse_typmod(&[1, 2]), Err(VectorError::InvalidTypmod));
+        assert_eq!(parse_typmod(&[3], MAX_DIM), Ok(3));
+        assert_eq!(
+            parse_typmod(&[0], MAX_DIM),
+            Err(VectorError::TypmodTooSmall)
+        );
+        assert_eq!(
+            parse_typmod(&[16001], MAX_DIM),
+            Err(VectorError::TypmodTooLarge)
+        );
+        assert_eq!(
+            parse_typmod(&[1, 2], MAX_DIM),
+            Err(VectorError::InvalidTypmod)
+        );
         assert_eq!(
             check_typmod(3, 2),
             Err(VectorError::ExpectedDimensions {

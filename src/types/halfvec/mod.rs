@@ -8,7 +8,7 @@
 
 use super::error::VectorError;
 use super::half::{halves_from_f32, halves_to_f32, Half};
-use super::vector;
+use super::{text, vector};
 
 mod sql_aggregates;
 mod sql_io;
@@ -18,6 +18,36 @@ mod sql_ops;
 /// [`VectorError::Overflow`] (pgvector's `Float4ToHalf`).
 pub fn to_halves(values: &[f32]) -> Result<Vec<Half>, VectorError> {
     halves_from_f32(values).ok_or(VectorError::Overflow)
+}
+
+/// Rounds values cast from another type (`vector`, `real[]`, `sparsevec`) to halves,
+/// as pgvector's `Float4ToHalf` does: a finite value beyond the half range is
+/// [`VectorError::ElementOutOfRange`], naming the value (`"65520" is out of range for
+/// type halfvec`). NaN and infinities pass through, for [`check_half`] to refuse.
+pub fn cast_to_halves(values: &[f32]) -> Result<Vec<Half>, VectorError> {
+    values
+        .iter()
+        .map(|&x| {
+            let h = Half::from_f32(x);
+            if h.is_infinite() && x.is_finite() {
+                let mut token = String::new();
+                text::write_element(&mut token, x);
+                Err(VectorError::ElementOutOfRange(token))
+            } else {
+                Ok(h)
+            }
+        })
+        .collect()
+}
+
+/// A cast to `halfvec(typmod)` as pgvector checks it: dimensions and typmod first,
+/// then each value rounded ([`cast_to_halves`]) and finite.
+pub fn cast_checked(values: &[f32], typmod: i32) -> Result<Vec<Half>, VectorError> {
+    vector::check_dims(values.len())?;
+    vector::check_typmod(typmod, values.len())?;
+    let halves = cast_to_halves(values)?;
+    halves.iter().try_for_each(|&h| check_half(h))?;
+    Ok(halves)
 }
 
 /// Checks one stored half as input: finite.
@@ -89,6 +119,20 @@ mod tests {
         assert_eq!(mul(&h(&[2.0, 0.0]), &h(&[3.0, 5.0])), Ok(h(&[6.0, 0.0])));
         assert_eq!(mul(&h(&[1e-4]), &h(&[1e-4])), Err(VectorError::Underflow));
         assert_eq!(mul(&h(&[300.0]), &h(&[300.0])), Err(VectorError::Overflow));
+    }
+
+    #[test]
+    fn casts_name_the_value_out_of_half_range() {
+        assert_eq!(cast_to_halves(&[1.5, -65504.0]), Ok(h(&[1.5, -65504.0])));
+        assert_eq!(
+            cast_to_halves(&[1.0, 65520.0]),
+            Err(VectorError::ElementOutOfRange("65520".into()))
+        );
+        assert_eq!(
+            cast_to_halves(&[-1e6]),
+            Err(VectorError::ElementOutOfRange("-1e+06".into()))
+        );
+        assert!(cast_to_halves(&[f32::NAN]).unwrap()[0].is_nan());
     }
 
     #[test]

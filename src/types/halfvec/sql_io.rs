@@ -1,10 +1,10 @@
 //! Input, output, type modifier and cast functions of `halfvec` (PostgreSQL docs,
 //! "CREATE TYPE"; pgvector's `halfvec.c`).
 
-use super::{check_half, to_halves};
+use super::cast_checked;
 use crate::types::datum::{array_to_floats, recv_buffer, Halfvec, HalfvecArg, Vector, VectorArg};
-use crate::types::error::{OrReport, SqlType, VectorError};
-use crate::types::half::{halves_to_f32, Half};
+use crate::types::error::{OrReport, SqlType};
+use crate::types::half::halves_to_f32;
 use crate::types::{text, vector};
 use pgrx::datum::{AnyArray, Array, Internal};
 use pgrx::pg_sys;
@@ -12,16 +12,6 @@ use pgrx::prelude::*;
 use std::ffi::{CStr, CString};
 
 const HALFVEC: SqlType = SqlType::Halfvec;
-
-/// Rounds `values` to a `halfvec` checked as pgvector's casts check it: dimensions and
-/// typmod first, then each value in the half range and finite.
-fn checked(values: &[f32], typmod: i32) -> Result<Vec<Half>, VectorError> {
-    vector::check_dims(values.len())?;
-    vector::check_typmod(typmod, values.len())?;
-    let halves = to_halves(values)?;
-    halves.iter().try_for_each(|&h| check_half(h))?;
-    Ok(halves)
-}
 
 /// `halfvec_in(cstring, oid, integer)`: text input `[1,2,3]`, checked against the typmod.
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -42,7 +32,7 @@ fn halfvec_out(v: HalfvecArg<'_>) -> CString {
 /// `halfvec_typmod_in(cstring[])`: the `n` of `halfvec(n)`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn halfvec_typmod_in(list: Array<'_, &CStr>) -> i32 {
-    crate::types::sql_io::typmod_in(list).or_report_as(HALFVEC)
+    crate::types::sql_io::typmod_in(list, crate::types::MAX_DIM).or_report_as(HALFVEC)
 }
 
 /// `halfvec_recv(internal, oid, integer)`: binary input, validated like text input.
@@ -89,7 +79,7 @@ CREATE FUNCTION array_to_halfvec(numeric[], integer, boolean) RETURNS halfvec
 )]
 fn array_to_halfvec(array: AnyArray, typmod: i32, _explicit: bool) -> Halfvec {
     let values = array_to_floats(&array).or_report_as(HALFVEC);
-    Halfvec(checked(&values, typmod).or_report_as(HALFVEC))
+    Halfvec(cast_checked(&values, typmod).or_report_as(HALFVEC))
 }
 
 /// `halfvec_to_float4(halfvec, integer, boolean)`: the cast to `real[]`.
@@ -102,7 +92,7 @@ fn halfvec_to_float4(v: HalfvecArg<'_>, _typmod: i32, _explicit: bool) -> Vec<f3
 /// a value beyond ±65504 is out of range.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_to_halfvec(v: VectorArg<'_>, typmod: i32, _explicit: bool) -> Halfvec {
-    Halfvec(checked(&v, typmod).or_report_as(HALFVEC))
+    Halfvec(cast_checked(&v, typmod).or_report_as(HALFVEC))
 }
 
 /// `halfvec_to_vector(halfvec, integer, boolean)`: the assignment cast `halfvec →

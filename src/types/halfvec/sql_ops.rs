@@ -118,44 +118,14 @@ fn compare(a: &HalfvecArg<'_>, b: &HalfvecArg<'_>) -> Ordering {
     vector::compare_by(a, b, |h| h.to_f32())
 }
 
-/// `halfvec_cmp(halfvec, halfvec)`: B-tree support function 1 (-1, 0 or 1).
-#[pg_extern(immutable, strict, parallel_safe)]
-fn halfvec_cmp(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> i32 {
-    compare(&a, &b) as i32
-}
-
-/// `halfvec_lt(halfvec, halfvec)`, operator `<`.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn halfvec_lt(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
-    compare(&a, &b) == Ordering::Less
-}
-
-/// `halfvec_le(halfvec, halfvec)`, operator `<=`.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn halfvec_le(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
-    compare(&a, &b) != Ordering::Greater
-}
-
-/// `halfvec_eq(halfvec, halfvec)`, operator `=`.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn halfvec_eq(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
-    compare(&a, &b) == Ordering::Equal
-}
-
-/// `halfvec_ne(halfvec, halfvec)`, operator `<>`.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn halfvec_ne(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
-    compare(&a, &b) != Ordering::Equal
-}
-
-/// `halfvec_ge(halfvec, halfvec)`, operator `>=`.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn halfvec_ge(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
-    compare(&a, &b) != Ordering::Less
-}
-
-/// `halfvec_gt(halfvec, halfvec)`, operator `>`.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn halfvec_gt(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> bool {
-    compare(&a, &b) == Ordering::Greater
-}
+crate::types::sql_compare::btree_comparisons!(
+    HalfvecArg,
+    compare,
+    halfvec_cmp,
+    halfvec_lt,
+    halfvec_le,
+    halfvec_eq,
+    halfvec_ne,
+    halfvec_ge,
+    halfvec_gt
+);
