@@ -4,11 +4,14 @@
 //! between two vectors) for our kernels on every instruction set this CPU has
 //! (`portable`, `avx2`, `avx512`), for simsimd's kernels on the same instruction sets
 //! (`simsimd-…`, squared L2 and inner product), and for the f64 scalar reference in
-//! `src/distance/scalar.rs`.
+//! `src/distance/scalar.rs`. The groups `half_*` time the same on `halfvec` elements
+//! (IEEE binary16, simsimd's f16 kernels beside ours), `hamming` and `jaccard` on bit
+//! strings of 384, 1536 and 3072 bits (simsimd's `b8` kernels beside ours).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use pgvec_hnsw::distance::simsimd::Simsimd;
+use pgvec_hnsw::distance::simsimd::{Simsimd, SimsimdBits, SimsimdHalf};
 use pgvec_hnsw::distance::{scalar, Isa, Kernels};
+use pgvec_hnsw::types::half::Half;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 
@@ -70,11 +73,92 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+type HalfKernel = Box<dyn Fn(&[Half], &[Half]) -> f64>;
+
+fn half_candidates(metric: &str) -> Vec<(String, HalfKernel)> {
+    let mut out: Vec<(String, HalfKernel)> = Vec::new();
+    for k in Isa::ALL.into_iter().filter_map(Kernels::for_isa) {
+        let f: HalfKernel = match metric {
+            "half_l2_squared" => Box::new(move |a, b| k.l2_squared_half(a, b)),
+            "half_inner_product" => Box::new(move |a, b| k.inner_product_half(a, b)),
+            _ => Box::new(move |a, b| k.l1_distance_half(a, b)),
+        };
+        out.push((k.isa().name().into(), f));
+        if let Some(s) = SimsimdHalf::for_isa(k.isa()) {
+            let f: Option<HalfKernel> = match metric {
+                "half_l2_squared" => Some(Box::new(move |a, b| s.l2_squared(a, b))),
+                "half_inner_product" => Some(Box::new(move |a, b| s.inner_product(a, b))),
+                _ => None,
+            };
+            if let Some(f) = f {
+                out.push((format!("simsimd-{}", k.isa().name()), f));
+            }
+        }
+    }
+    out
+}
+
+fn bench_half(c: &mut Criterion) {
+    for metric in ["half_l2_squared", "half_inner_product", "half_l1"] {
+        let mut group = c.benchmark_group(metric);
+        for dims in [384usize, 1536] {
+            let (a, b) = vectors(dims);
+            let half = |v: &[f32]| v.iter().map(|&x| Half::from_f32(x)).collect::<Vec<_>>();
+            let (a, b) = (half(&a), half(&b));
+            for (name, f) in half_candidates(metric) {
+                group.bench_with_input(BenchmarkId::new(name, dims), &dims, |bench, _| {
+                    bench.iter(|| f(black_box(&a), black_box(&b)))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+type BitKernel = Box<dyn Fn(&[u8], &[u8]) -> f64>;
+
+fn bench_bits(c: &mut Criterion) {
+    for metric in ["hamming", "jaccard"] {
+        let mut group = c.benchmark_group(metric);
+        for bits in [384usize, 1536, 3072] {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(bits as u64);
+            let a: Vec<u8> = (0..bits / 8).map(|_| rng.random()).collect();
+            let b: Vec<u8> = (0..bits / 8).map(|_| rng.random()).collect();
+            let mut candidates: Vec<(String, BitKernel)> = Vec::new();
+            for k in Isa::ALL.into_iter().filter_map(Kernels::for_isa) {
+                let f: BitKernel = if metric == "hamming" {
+                    Box::new(move |a, b| k.hamming(a, b) as f64)
+                } else {
+                    Box::new(move |a, b| {
+                        let (both, either) = k.jaccard_counts(a, b);
+                        1.0 - both as f64 / either as f64
+                    })
+                };
+                candidates.push((k.isa().name().into(), f));
+                if let Some(s) = SimsimdBits::for_isa(k.isa()) {
+                    let f: BitKernel = if metric == "hamming" {
+                        Box::new(move |a, b| s.hamming(a, b))
+                    } else {
+                        Box::new(move |a, b| s.jaccard(a, b))
+                    };
+                    candidates.push((format!("simsimd-{}", k.isa().name()), f));
+                }
+            }
+            for (name, f) in candidates {
+                group.bench_with_input(BenchmarkId::new(name, bits), &bits, |bench, _| {
+                    bench.iter(|| f(black_box(&a), black_box(&b)))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = kernels;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(300))
         .measurement_time(std::time::Duration::from_millis(800));
-    targets = bench
+    targets = bench, bench_half, bench_bits
 }
 criterion_main!(kernels);

@@ -1,23 +1,49 @@
-//! Our f32 distance kernels: squared L2, inner product and L1.
+//! Our distance kernels: squared L2, inner product and L1, on `f32` elements
+//! (`vector`) and on IEEE binary16 elements ([`Half`], `halfvec`), both summed in
+//! `f32`.
 //!
 //! One portable version (a 16-lane loop the compiler vectorises with the target
-//! baseline) and two written with `std::arch` intrinsics: AVX2+FMA (four 8-lane
-//! accumulators) and AVX-512F (two 16-lane accumulators). Several independent
+//! baseline; halves are widened one by one) and two written with `std::arch`
+//! intrinsics: AVX2+FMA (four 8-lane accumulators; halves widened 8 at a time by
+//! F16C's `vcvtph2ps`) and AVX-512F (two 16-lane accumulators; halves widened 16 at a
+//! time by AVX-512F's `vcvtph2ps`). Each kernel is written once for both element types:
+//! only the load differs. Several independent
 //! accumulators keep the loop bound by throughput rather than by the latency of one
 //! accumulator chain, which is what makes these faster than simsimd's kernels at 384
 //! dimensions (`cargo bench --bench kernels`). Chosen at load time by `Kernels`.
 
+use crate::types::half::Half;
+
 const LANES: usize = 16;
 
+/// An element type the kernels read: its value as `f32` (exact for both).
+pub(in crate::distance) trait Element: Copy {
+    fn widen(self) -> f32;
+}
+
+impl Element for f32 {
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self
+    }
+}
+
+impl Element for Half {
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+}
+
 #[inline(always)]
-fn portable_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+fn portable_sum<T: Element>(a: &[T], b: &[T], term: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [0.0f32; LANES];
     let ca = a.chunks_exact(LANES);
     let cb = b.chunks_exact(LANES);
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for i in 0..LANES {
-            acc[i] += term(x[i], y[i]);
+            acc[i] += term(x[i].widen(), y[i].widen());
         }
     }
     let mut width = LANES / 2;
@@ -27,30 +53,77 @@ fn portable_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
         }
         width /= 2;
     }
-    acc[0] + ra.iter().zip(rb).map(|(&x, &y)| term(x, y)).sum::<f32>()
+    acc[0]
+        + ra.iter()
+            .zip(rb)
+            .map(|(&x, &y)| term(x.widen(), y.widen()))
+            .sum::<f32>()
 }
 
 /// Portable squared L2.
-pub fn l2_squared_portable(a: &[f32], b: &[f32]) -> f64 {
+pub fn l2_squared_portable<T: Element>(a: &[T], b: &[T]) -> f64 {
     assert_eq!(a.len(), b.len());
     f64::from(portable_sum(a, b, |x, y| (x - y) * (x - y)))
 }
 
 /// Portable inner product.
-pub fn dot_portable(a: &[f32], b: &[f32]) -> f64 {
+pub fn dot_portable<T: Element>(a: &[T], b: &[T]) -> f64 {
     assert_eq!(a.len(), b.len());
     f64::from(portable_sum(a, b, |x, y| x * y))
 }
 
 /// Portable L1.
-pub fn l1_portable(a: &[f32], b: &[f32]) -> f64 {
+pub fn l1_portable<T: Element>(a: &[T], b: &[T]) -> f64 {
     assert_eq!(a.len(), b.len());
     f64::from(portable_sum(a, b, |x, y| (x - y).abs()))
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use super::Element;
+    use crate::types::half::Half;
     use std::arch::x86_64::*;
+
+    /// Loads 8 and 16 lanes of an element type as `f32`s.
+    pub(in crate::distance) trait Load: Element {
+        /// # Safety
+        /// AVX2, FMA and F16C; `p` points to 8 readable elements.
+        unsafe fn load8(p: *const Self) -> __m256;
+        /// # Safety
+        /// AVX-512F; `p` points to 16 readable elements.
+        unsafe fn load16(p: *const Self) -> __m512;
+    }
+
+    impl Load for f32 {
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn load8(p: *const f32) -> __m256 {
+            // SAFETY: the caller guarantees 8 readable floats.
+            unsafe { _mm256_loadu_ps(p) }
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+        unsafe fn load16(p: *const f32) -> __m512 {
+            // SAFETY: the caller guarantees 16 readable floats.
+            unsafe { _mm512_loadu_ps(p) }
+        }
+    }
+
+    impl Load for Half {
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn load8(p: *const Half) -> __m256 {
+            // SAFETY: the caller guarantees 8 readable halves (16 bytes); F16C widens
+            // them exactly.
+            unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+        unsafe fn load16(p: *const Half) -> __m512 {
+            // SAFETY: the caller guarantees 16 readable halves (32 bytes).
+            unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())) }
+        }
+    }
 
     /// Horizontal sum of 8 lanes.
     #[inline(always)]
@@ -67,9 +140,10 @@ mod x86 {
     macro_rules! avx2_kernel {
         ($name:ident, |$x:ident, $y:ident, $acc:ident| $step:expr, |$sx:ident, $sy:ident| $scalar:expr) => {
             /// # Safety
-            /// The CPU must support AVX2 and FMA; `a` and `b` must have equal lengths.
-            #[target_feature(enable = "avx2,fma")]
-            pub unsafe fn $name(a: &[f32], b: &[f32]) -> f32 {
+            /// The CPU must support AVX2, FMA and F16C; `a` and `b` must have equal
+            /// lengths.
+            #[target_feature(enable = "avx2,fma,f16c")]
+            pub unsafe fn $name<T: Load>(a: &[T], b: &[T]) -> f32 {
                 let n = a.len();
                 let (pa, pb) = (a.as_ptr(), b.as_ptr());
                 let mut i = 0;
@@ -78,15 +152,15 @@ mod x86 {
                     let mut acc = [_mm256_setzero_ps(); 4];
                     while i + 32 <= n {
                         for (k, $acc) in acc.iter_mut().enumerate() {
-                            let $x = _mm256_loadu_ps(pa.add(i + 8 * k));
-                            let $y = _mm256_loadu_ps(pb.add(i + 8 * k));
+                            let $x = T::load8(pa.add(i + 8 * k));
+                            let $y = T::load8(pb.add(i + 8 * k));
                             *$acc = $step;
                         }
                         i += 32;
                     }
                     while i + 8 <= n {
-                        let $x = _mm256_loadu_ps(pa.add(i));
-                        let $y = _mm256_loadu_ps(pb.add(i));
+                        let $x = T::load8(pa.add(i));
+                        let $y = T::load8(pb.add(i));
                         let $acc = &mut acc[0];
                         *$acc = $step;
                         i += 8;
@@ -95,7 +169,7 @@ mod x86 {
                         _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
                     let mut total = hsum256(sum);
                     while i < n {
-                        let ($sx, $sy) = (*pa.add(i), *pb.add(i));
+                        let ($sx, $sy) = ((*pa.add(i)).widen(), (*pb.add(i)).widen());
                         total += $scalar;
                         i += 1;
                     }
@@ -108,9 +182,10 @@ mod x86 {
     macro_rules! avx512_kernel {
         ($name:ident, |$x:ident, $y:ident, $acc:ident| $step:expr, |$sx:ident, $sy:ident| $scalar:expr) => {
             /// # Safety
-            /// The CPU must support AVX-512F; `a` and `b` must have equal lengths.
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            pub unsafe fn $name(a: &[f32], b: &[f32]) -> f32 {
+            /// The CPU must support AVX-512F, AVX2, FMA and F16C; `a` and `b` must have
+            /// equal lengths.
+            #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+            pub unsafe fn $name<T: Load>(a: &[T], b: &[T]) -> f32 {
                 let n = a.len();
                 let (pa, pb) = (a.as_ptr(), b.as_ptr());
                 let mut i = 0;
@@ -119,22 +194,22 @@ mod x86 {
                     let mut acc = [_mm512_setzero_ps(); 2];
                     while i + 32 <= n {
                         for (k, $acc) in acc.iter_mut().enumerate() {
-                            let $x = _mm512_loadu_ps(pa.add(i + 16 * k));
-                            let $y = _mm512_loadu_ps(pb.add(i + 16 * k));
+                            let $x = T::load16(pa.add(i + 16 * k));
+                            let $y = T::load16(pb.add(i + 16 * k));
                             *$acc = $step;
                         }
                         i += 32;
                     }
                     while i + 16 <= n {
-                        let $x = _mm512_loadu_ps(pa.add(i));
-                        let $y = _mm512_loadu_ps(pb.add(i));
+                        let $x = T::load16(pa.add(i));
+                        let $y = T::load16(pb.add(i));
                         let $acc = &mut acc[0];
                         *$acc = $step;
                         i += 16;
                     }
                     let mut total = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
                     while i < n {
-                        let ($sx, $sy) = (*pa.add(i), *pb.add(i));
+                        let ($sx, $sy) = ((*pa.add(i)).widen(), (*pb.add(i)).widen());
                         total += $scalar;
                         i += 1;
                     }
@@ -186,10 +261,11 @@ mod x86 {
 
 macro_rules! dispatch {
     ($name:ident, $inner:ident, $isa:expr) => {
-        /// Kernel for the instruction set in its name. Only reachable through
-        /// [`super::Kernels::for_isa`], which hands it out after checking the CPU.
+        /// Kernel for the instruction set in its name, on `f32` or [`Half`] elements.
+        /// Only reachable through [`super::Kernels::for_isa`], which hands it out after
+        /// checking the CPU.
         #[cfg(target_arch = "x86_64")]
-        pub(super) fn $name(a: &[f32], b: &[f32]) -> f64 {
+        pub(super) fn $name<T: x86::Load>(a: &[T], b: &[T]) -> f64 {
             assert_eq!(a.len(), b.len());
             debug_assert!($isa.supported());
             // SAFETY: installed in a kernel table only after `Isa::supported` returned

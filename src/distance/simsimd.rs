@@ -1,5 +1,5 @@
-//! simsimd's f32 kernels, an independent implementation our kernels are tested and
-//! benchmarked against.
+//! simsimd's kernels (f32, f16 and bit strings), an independent implementation our
+//! kernels are tested and benchmarked against.
 //!
 //! The `simsimd` crate compiles its C library with dynamic dispatch, which contains
 //! every x86 variant of each kernel (`serial`, `haswell` = AVX2+FMA, `skylake` =
@@ -11,6 +11,7 @@
 //! Source: simsimd `include/simsimd/simsimd.h` (`simsimd_find_kernel_punned`,
 //! `simsimd_metric_kind_t`, `simsimd_datatype_t`, `simsimd_capability_t`).
 
+use crate::types::half::Half;
 use std::ffi::c_void;
 
 // Link simsimd's static C library, whose symbols the declarations below refer to; we
@@ -28,10 +29,20 @@ enum Metric {
     L2Squared = b'e' as u32,
     /// `simsimd_metric_dot_k`: inner product.
     Dot = b'i' as u32,
+    /// `simsimd_metric_hamming_k`: differing bits.
+    Hamming = b'h' as u32,
+    /// `simsimd_metric_jaccard_k`: Jaccard distance of bit sets.
+    Jaccard = b'j' as u32,
 }
 
 /// `simsimd_datatype_f32_k`.
 const DATATYPE_F32: u32 = 1 << 11;
+/// `simsimd_datatype_f16_k`.
+const DATATYPE_F16: u32 = 1 << 12;
+/// `simsimd_datatype_b8_k`: bits packed 8 to a byte.
+const DATATYPE_B8: u32 = 1 << 1;
+/// `simsimd_cap_ice_k`: AVX-512 with VPOPCNTDQ, VNNI, BITALG (its bit-string kernels).
+const CAP_ICE: u32 = 1 << 12;
 
 /// `simsimd_cap_serial_k`: portable C, no SIMD.
 const CAP_SERIAL: u32 = 1;
@@ -58,9 +69,9 @@ fn capabilities() -> u32 {
     unsafe { simsimd_capabilities() }
 }
 
-/// The f32 kernel of `metric` compiled for exactly `capability`, if this CPU supports
-/// that capability and simsimd has such a kernel.
-fn find_kernel(metric: Metric, capability: u32) -> Option<DenseKernel> {
+/// The kernel of `metric` on `datatype` compiled for exactly `capability`, if this CPU
+/// supports that capability and simsimd has such a kernel.
+fn find_kernel(metric: Metric, datatype: u32, capability: u32) -> Option<DenseKernel> {
     let supported = capabilities();
     if supported & capability == 0 {
         return None;
@@ -72,7 +83,7 @@ fn find_kernel(metric: Metric, capability: u32) -> Option<DenseKernel> {
     unsafe {
         simsimd_find_kernel_punned(
             metric as u32,
-            DATATYPE_F32,
+            datatype,
             supported,
             capability,
             &mut kernel,
@@ -102,36 +113,103 @@ impl Simsimd {
             super::Isa::Avx512 => CAP_SKYLAKE,
         };
         Some(Simsimd {
-            l2_squared: find_kernel(Metric::L2Squared, cap)?,
-            dot: find_kernel(Metric::Dot, cap)?,
+            l2_squared: find_kernel(Metric::L2Squared, DATATYPE_F32, cap)?,
+            dot: find_kernel(Metric::Dot, DATATYPE_F32, cap)?,
         })
     }
 
     /// Squared Euclidean distance.
     pub fn l2_squared(&self, a: &[f32], b: &[f32]) -> f64 {
-        call(self.l2_squared, a, b)
+        call_raw(self.l2_squared, a, b)
     }
 
     /// Inner product.
     pub fn inner_product(&self, a: &[f32], b: &[f32]) -> f64 {
-        call(self.dot, a, b)
+        call_raw(self.dot, a, b)
     }
 }
 
-/// Calls a dense kernel on two slices of equal length.
+/// simsimd's f16 squared-L2 and inner-product kernels for one instruction set (its
+/// `haswell` ones use F16C; it has no AVX-512F f16 kernel, only AVX-512 FP16 ones).
+#[derive(Clone, Copy, Debug)]
+pub struct SimsimdHalf {
+    l2_squared: DenseKernel,
+    dot: DenseKernel,
+}
+
+impl SimsimdHalf {
+    /// The kernels compiled for `isa`, when this CPU supports it and simsimd has them.
+    pub fn for_isa(isa: super::Isa) -> Option<SimsimdHalf> {
+        let cap = match isa {
+            super::Isa::Portable => CAP_SERIAL,
+            super::Isa::Avx2 => CAP_HASWELL,
+            super::Isa::Avx512 => return None,
+        };
+        Some(SimsimdHalf {
+            l2_squared: find_kernel(Metric::L2Squared, DATATYPE_F16, cap)?,
+            dot: find_kernel(Metric::Dot, DATATYPE_F16, cap)?,
+        })
+    }
+
+    /// Squared Euclidean distance of two halfvecs' elements.
+    pub fn l2_squared(&self, a: &[Half], b: &[Half]) -> f64 {
+        call_raw(self.l2_squared, a, b)
+    }
+
+    /// Inner product.
+    pub fn inner_product(&self, a: &[Half], b: &[Half]) -> f64 {
+        call_raw(self.dot, a, b)
+    }
+}
+
+/// simsimd's bit-string Hamming and Jaccard kernels for one instruction set (`ice` for
+/// AVX-512, with VPOPCNTDQ).
+#[derive(Clone, Copy, Debug)]
+pub struct SimsimdBits {
+    hamming: DenseKernel,
+    jaccard: DenseKernel,
+}
+
+impl SimsimdBits {
+    /// The kernels compiled for `isa`, when this CPU supports it.
+    pub fn for_isa(isa: super::Isa) -> Option<SimsimdBits> {
+        let cap = match isa {
+            super::Isa::Portable => CAP_SERIAL,
+            super::Isa::Avx2 => CAP_HASWELL,
+            super::Isa::Avx512 => CAP_ICE,
+        };
+        Some(SimsimdBits {
+            hamming: find_kernel(Metric::Hamming, DATATYPE_B8, cap)?,
+            jaccard: find_kernel(Metric::Jaccard, DATATYPE_B8, cap)?,
+        })
+    }
+
+    /// Differing bits of two byte strings.
+    pub fn hamming(&self, a: &[u8], b: &[u8]) -> f64 {
+        call_raw(self.hamming, a, b)
+    }
+
+    /// Jaccard distance of two byte strings' bit sets.
+    pub fn jaccard(&self, a: &[u8], b: &[u8]) -> f64 {
+        call_raw(self.jaccard, a, b)
+    }
+}
+
+/// Calls a kernel on two slices of equal length of the element type it was found for
+/// (`n` counts elements: floats, halves or bytes).
 ///
 /// # Panics
-/// If the slices differ in length (callers check dimensions first).
-fn call(kernel: DenseKernel, a: &[f32], b: &[f32]) -> f64 {
+/// If the slices differ in length.
+fn call_raw<T>(kernel: DenseKernel, a: &[T], b: &[T]) -> f64 {
     assert_eq!(
         a.len(),
         b.len(),
-        "distance kernel on slices of different lengths"
+        "simsimd kernel on slices of different lengths"
     );
     let mut out = 0.0f64;
-    // SAFETY: `kernel` came from `find_kernel`, so it is simsimd's f32 kernel for a
-    // capability this CPU supports; it reads exactly `a.len()` elements of each slice
-    // (equal lengths checked above) and writes one f64 to `out`.
+    // SAFETY: `kernel` came from `find_kernel` for the datatype whose elements `T` are
+    // (f32, f16 as `Half`, or bytes), for a capability this CPU supports; it reads
+    // exactly `a.len()` elements of each slice and writes one f64 to `out`.
     unsafe { kernel(a.as_ptr().cast(), b.as_ptr().cast(), a.len(), &mut out) };
     out
 }

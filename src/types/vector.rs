@@ -136,8 +136,14 @@ pub fn subvector<T: Copy>(v: &[T], start: i32, count: i32) -> Result<Vec<T>, Vec
 
 /// Euclidean norm `‖v‖`, accumulated in f64.
 pub fn norm(v: &[f32]) -> f64 {
-    v.iter()
-        .map(|&x| f64::from(x) * f64::from(x))
+    norm_of(v.iter().copied())
+}
+
+/// The Euclidean norm of `values`, accumulated in `f64` (the elements of a `halfvec`,
+/// the stored values of a `sparsevec`).
+pub fn norm_of(values: impl Iterator<Item = f32>) -> f64 {
+    values
+        .map(|x| f64::from(x) * f64::from(x))
         .sum::<f64>()
         .sqrt()
 }

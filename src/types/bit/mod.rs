@@ -10,24 +10,12 @@
 pub mod datum;
 mod sql;
 
-/// The number of positions where `a` and `b` differ (pad bits are zero in both).
+/// The number of positions where `a` and `b` differ (pad bits are zero in both), by
+/// the kernel table chosen at load time ([`crate::distance::bits`]).
 ///
 /// `a` and `b` have the same length.
 pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
-    debug_assert_eq!(a.len(), b.len());
-    let (wa, ta) = a.as_chunks::<8>();
-    let (wb, tb) = b.as_chunks::<8>();
-    let words: u64 = wa
-        .iter()
-        .zip(wb)
-        .map(|(x, y)| u64::from((u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y)).count_ones()))
-        .sum();
-    let tail: u64 = ta
-        .iter()
-        .zip(tb)
-        .map(|(x, y)| u64::from((x ^ y).count_ones()))
-        .sum();
-    words + tail
+    crate::distance::kernels().hamming(a, b)
 }
 
 /// Jaccard distance `1 - |a ∩ b| / |a ∪ b|` of the sets of set bits; 1 when they share
@@ -35,25 +23,11 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
 ///
 /// `a` and `b` have the same length.
 pub fn jaccard(a: &[u8], b: &[u8]) -> f64 {
-    debug_assert_eq!(a.len(), b.len());
-    let (mut both, mut ones_a, mut ones_b) = (0u64, 0u64, 0u64);
-    let (wa, ta) = a.as_chunks::<8>();
-    let (wb, tb) = b.as_chunks::<8>();
-    for (x, y) in wa.iter().zip(wb) {
-        let (x, y) = (u64::from_ne_bytes(*x), u64::from_ne_bytes(*y));
-        both += u64::from((x & y).count_ones());
-        ones_a += u64::from(x.count_ones());
-        ones_b += u64::from(y.count_ones());
-    }
-    for (x, y) in ta.iter().zip(tb) {
-        both += u64::from((x & y).count_ones());
-        ones_a += u64::from(x.count_ones());
-        ones_b += u64::from(y.count_ones());
-    }
+    let (both, either) = crate::distance::kernels().jaccard_counts(a, b);
     if both == 0 {
         return 1.0;
     }
-    1.0 - both as f64 / (ones_a + ones_b - both) as f64
+    1.0 - both as f64 / either as f64
 }
 
 /// The bits of `positive` for each element, high bit first, pad bits zero: the body

@@ -1,23 +1,25 @@
 //! Distances, functions, arithmetic and comparisons of `halfvec` (the procedures
 //! behind `<-> <#> <=> <+>`, `+ - * ||`, `< <= = <> >= >`), under pgvector's names.
-//! Distances convert both operands to `f32` and use the kernel table chosen at load
-//! time ([`crate::distance::kernels`]); comparisons are exact on the half values.
+//! Distances run the half kernels of the table chosen at load time
+//! ([`crate::distance::kernels`]), which widen the halves in registers; comparisons
+//! are exact on the half values.
 
 use super::{mul, to_halves, via_f32};
 use crate::distance::kernels;
 use crate::types::datum::{Halfvec, HalfvecArg};
-use crate::types::error::{OrReport, SqlType};
-use crate::types::half::halves_to_f32;
+use crate::types::error::{OrReport, SqlType, VectorError};
+use crate::types::half::{halves_to_f32, Half};
 use crate::types::vector;
 use pgrx::prelude::*;
 use std::cmp::Ordering;
 
 const HALFVEC: SqlType = SqlType::Halfvec;
 
-/// Both operands as `f32`s, after checking that their dimensions agree.
-fn operands(a: &HalfvecArg<'_>, b: &HalfvecArg<'_>) -> (Vec<f32>, Vec<f32>) {
-    let (a, b) = (halves_to_f32(a), halves_to_f32(b));
-    vector::check_same_dims(&a, &b).or_report_as(HALFVEC);
+/// Both operands, after checking that their dimensions agree.
+fn operands<'a>(a: &'a HalfvecArg<'_>, b: &'a HalfvecArg<'_>) -> (&'a [Half], &'a [Half]) {
+    if a.len() != b.len() {
+        VectorError::DifferentDimensions(a.len(), b.len()).report_as(HALFVEC);
+    }
     (a, b)
 }
 
@@ -25,28 +27,28 @@ fn operands(a: &HalfvecArg<'_>, b: &HalfvecArg<'_>) -> (Vec<f32>, Vec<f32>) {
 #[pg_extern(immutable, strict, parallel_safe, name = "l2_distance")]
 fn halfvec_l2_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
     let (a, b) = operands(&a, &b);
-    kernels().l2_squared(&a, &b).sqrt()
+    kernels().l2_squared_half(a, b).sqrt()
 }
 
 /// `halfvec_l2_squared_distance(halfvec, halfvec)`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn halfvec_l2_squared_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
     let (a, b) = operands(&a, &b);
-    kernels().l2_squared(&a, &b)
+    kernels().l2_squared_half(a, b)
 }
 
 /// `inner_product(halfvec, halfvec)`.
 #[pg_extern(immutable, strict, parallel_safe, name = "inner_product")]
 fn halfvec_inner_product(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
     let (a, b) = operands(&a, &b);
-    kernels().inner_product(&a, &b)
+    kernels().inner_product_half(a, b)
 }
 
 /// `halfvec_negative_inner_product(halfvec, halfvec)`, operator `<#>`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn halfvec_negative_inner_product(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
     let (a, b) = operands(&a, &b);
-    -kernels().inner_product(&a, &b)
+    -kernels().inner_product_half(a, b)
 }
 
 /// `cosine_distance(halfvec, halfvec)`, operator `<=>`: `1 - cos`; NaN with a zero
@@ -54,14 +56,14 @@ fn halfvec_negative_inner_product(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
 #[pg_extern(immutable, strict, parallel_safe, name = "cosine_distance")]
 fn halfvec_cosine_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
     let (a, b) = operands(&a, &b);
-    kernels().cosine_distance(&a, &b)
+    kernels().cosine_distance_half(a, b)
 }
 
 /// `l1_distance(halfvec, halfvec)`, operator `<+>`.
 #[pg_extern(immutable, strict, parallel_safe, name = "l1_distance")]
 fn halfvec_l1_distance(a: HalfvecArg<'_>, b: HalfvecArg<'_>) -> f64 {
     let (a, b) = operands(&a, &b);
-    kernels().l1_distance(&a, &b)
+    kernels().l1_distance_half(a, b)
 }
 
 /// `vector_dims(halfvec)`: the number of dimensions.
@@ -73,7 +75,7 @@ fn halfvec_vector_dims(v: HalfvecArg<'_>) -> i32 {
 /// `l2_norm(halfvec)`: the Euclidean norm, accumulated in f64.
 #[pg_extern(immutable, strict, parallel_safe, name = "l2_norm")]
 fn halfvec_l2_norm(v: HalfvecArg<'_>) -> f64 {
-    vector::norm(&halves_to_f32(&v))
+    vector::norm_of(v.iter().map(|h| h.to_f32()))
 }
 
 /// `l2_normalize(halfvec)`: scaled to unit length, rounded to halves (zero stays zero).

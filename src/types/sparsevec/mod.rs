@@ -123,11 +123,7 @@ pub fn to_dense(v: SparseRef<'_>) -> Vec<f32> {
 
 /// The Euclidean norm, accumulated in `f64` (`sparsevec_l2_norm`).
 pub fn norm(v: SparseRef<'_>) -> f64 {
-    v.values
-        .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        .sqrt()
+    vector::norm_of(v.values.iter().copied())
 }
 
 /// Scaled to unit length (`sparsevec_l2_normalize`); a zero vector stays zero, and a
