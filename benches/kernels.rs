@@ -129,10 +129,7 @@ fn bench_bits(c: &mut Criterion) {
                 let f: BitKernel = if metric == "hamming" {
                     Box::new(move |a, b| k.hamming(a, b) as f64)
                 } else {
-                    Box::new(move |a, b| {
-                        let (both, either) = k.jaccard_counts(a, b);
-                        1.0 - both as f64 / either as f64
-                    })
+                    Box::new(move |a, b| k.jaccard(a, b))
                 };
                 candidates.push((k.isa().name().into(), f));
                 if let Some(s) = SimsimdBits::for_isa(k.isa()) {

@@ -9,13 +9,24 @@
 //! tail read by one masked load.
 
 /// Counts of one Jaccard distance: `(|a ∩ b|, |a ∪ b|)` in bits.
-pub type JaccardCounts = (u64, u64);
+type JaccardCounts = (u64, u64);
 
 /// A Hamming kernel: the number of differing bits.
 pub type HammingKernel = fn(&[u8], &[u8]) -> u64;
 
-/// A Jaccard kernel: [`JaccardCounts`].
-pub type JaccardKernel = fn(&[u8], &[u8]) -> JaccardCounts;
+/// A Jaccard kernel: the distance ([`jaccard_distance`]).
+pub type JaccardKernel = fn(&[u8], &[u8]) -> f64;
+
+/// Jaccard distance `1 - |a ∩ b| / |a ∪ b|` from its counts; 1 when the sets share no
+/// bit (both empty included), as pgvector's `jaccard_distance` (and simsimd's).
+#[inline]
+pub fn jaccard_distance((both, either): JaccardCounts) -> f64 {
+    if both == 0 {
+        1.0
+    } else {
+        1.0 - both as f64 / either as f64
+    }
+}
 
 /// Folds the 64-bit words of `a` and `b` (native order: popcounts do not care), then
 /// their tail bytes (widened), through `word`.
@@ -69,14 +80,13 @@ pub fn hamming_portable(a: &[u8], b: &[u8]) -> u64 {
     hamming_generic(a, b)
 }
 
-/// Portable Jaccard counts.
-pub fn jaccard_portable(a: &[u8], b: &[u8]) -> JaccardCounts {
-    jaccard_generic(a, b)
+/// Portable Jaccard distance.
+pub fn jaccard_portable(a: &[u8], b: &[u8]) -> f64 {
+    jaccard_distance(jaccard_generic(a, b))
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::JaccardCounts;
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -89,8 +99,8 @@ mod x86 {
     /// # Safety
     /// The CPU must support POPCNT.
     #[target_feature(enable = "popcnt")]
-    pub unsafe fn jaccard_popcnt(a: &[u8], b: &[u8]) -> JaccardCounts {
-        super::jaccard_generic(a, b)
+    pub unsafe fn jaccard_popcnt(a: &[u8], b: &[u8]) -> f64 {
+        super::jaccard_distance(super::jaccard_generic(a, b))
     }
 
     /// Sums the 64-byte blocks of `a` and `b` through `step` (two 8×u64 accumulators),
@@ -143,7 +153,7 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX-512F, AVX-512BW and AVX-512 VPOPCNTDQ; equal lengths.
     #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
-    pub unsafe fn jaccard_avx512(a: &[u8], b: &[u8]) -> JaccardCounts {
+    pub unsafe fn jaccard_avx512(a: &[u8], b: &[u8]) -> f64 {
         // SAFETY: the caller guarantees the CPU features and equal lengths.
         let [both, either] = unsafe {
             blocks(a, b, |x, y, acc| {
@@ -151,7 +161,7 @@ mod x86 {
                 acc[1] = _mm512_add_epi64(acc[1], _mm512_popcnt_epi64(_mm512_or_si512(x, y)));
             })
         };
-        (both, either)
+        super::jaccard_distance((both, either))
     }
 }
 
@@ -190,16 +200,11 @@ dispatch!(
 dispatch!(
     jaccard_popcnt,
     jaccard_popcnt,
-    JaccardCounts,
+    f64,
     super::Isa::Avx2.supported()
 );
 dispatch!(hamming_avx512, hamming_avx512, u64, has_vpopcntdq());
-dispatch!(
-    jaccard_avx512,
-    jaccard_avx512,
-    JaccardCounts,
-    has_vpopcntdq()
-);
+dispatch!(jaccard_avx512, jaccard_avx512, f64, has_vpopcntdq());
 
 #[cfg(test)]
 mod tests {
@@ -232,10 +237,12 @@ mod tests {
             let (hamming, jaccard) = reference(&a, &b);
             for k in &kernels {
                 assert_eq!(k.hamming(&a, &b), hamming, "{:?} {bytes} bytes", k.isa());
-                assert_eq!(k.jaccard_counts(&a, &b), jaccard, "{:?} {bytes}", k.isa());
+                let jaccard = jaccard_distance(jaccard);
+                assert_eq!(k.jaccard(&a, &b), jaccard, "{:?} {bytes}", k.isa());
                 // simsimd's, which the benchmark compares with ours, count the same.
                 if let Some(s) = super::super::simsimd::SimsimdBits::for_isa(k.isa()) {
                     assert_eq!(s.hamming(&a, &b), hamming as f64, "simsimd {:?}", k.isa());
+                    assert_eq!(s.jaccard(&a, &b), jaccard, "simsimd {:?}", k.isa());
                 }
             }
         }

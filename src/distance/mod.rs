@@ -118,8 +118,18 @@ impl Kernels {
         }
         type BitKernels = (bits::HammingKernel, bits::JaccardKernel);
         let portable: BitKernels = (bits::hamming_portable, bits::jaccard_portable);
+        // Jaccard at the AVX2 level: simsimd's `haswell` kernel, which measured faster
+        // than our POPCNT one (8.7 against 10.2 ns at 384 bits, 33 against 37 at 3072);
+        // `cargo bench --bench kernels -- jaccard`.
         #[cfg(target_arch = "x86_64")]
-        let popcnt: BitKernels = (bits::hamming_popcnt, bits::jaccard_popcnt);
+        let popcnt: BitKernels = (
+            bits::hamming_popcnt,
+            if simsimd::has_haswell() {
+                simsimd::jaccard_haswell
+            } else {
+                bits::jaccard_popcnt
+            },
+        );
         #[cfg(target_arch = "x86_64")]
         let vpopcntdq: BitKernels = (bits::hamming_avx512, bits::jaccard_avx512);
         Some(match isa {
@@ -227,9 +237,10 @@ impl Kernels {
         (self.hamming)(a, b)
     }
 
-    /// `(|a ∩ b|, |a ∪ b|)` of two bit strings of equal length (pad bits zero).
+    /// Jaccard distance of two bit strings of equal length (pad bits zero): 1 when
+    /// they share no set bit ([`bits::jaccard_distance`]).
     #[inline]
-    pub fn jaccard_counts(&self, a: &[u8], b: &[u8]) -> bits::JaccardCounts {
+    pub fn jaccard(&self, a: &[u8], b: &[u8]) -> f64 {
         (self.jaccard)(a, b)
     }
 }

@@ -213,3 +213,26 @@ fn call_raw<T>(kernel: DenseKernel, a: &[T], b: &[T]) -> f64 {
     unsafe { kernel(a.as_ptr().cast(), b.as_ptr().cast(), a.len(), &mut out) };
     out
 }
+
+/// simsimd's `jaccard_b8_haswell` kernel (AVX2, POPCNT), found once; `None` when this
+/// CPU lacks the capability.
+fn jaccard_haswell_kernel() -> Option<DenseKernel> {
+    static KERNEL: std::sync::OnceLock<Option<DenseKernel>> = std::sync::OnceLock::new();
+    *KERNEL.get_or_init(|| find_kernel(Metric::Jaccard, DATATYPE_B8, CAP_HASWELL))
+}
+
+/// Whether simsimd's `haswell` Jaccard kernel runs on this CPU.
+pub fn has_haswell() -> bool {
+    jaccard_haswell_kernel().is_some()
+}
+
+/// simsimd's Jaccard distance of two bit strings of equal length (`jaccard_b8_haswell`:
+/// `1 - |a ∩ b| / |a ∪ b|`, 1 for an empty union), which measured faster than ours at
+/// the AVX2 level. Installed in a kernel table only when [`has_haswell`].
+///
+/// # Panics
+/// If the slices differ in length, or the CPU lacks the kernel's capability.
+pub fn jaccard_haswell(a: &[u8], b: &[u8]) -> f64 {
+    let kernel = jaccard_haswell_kernel().expect("installed only when has_haswell()");
+    call_raw(kernel, a, b)
+}

@@ -23,11 +23,7 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u64 {
 ///
 /// `a` and `b` have the same length.
 pub fn jaccard(a: &[u8], b: &[u8]) -> f64 {
-    let (both, either) = crate::distance::kernels().jaccard_counts(a, b);
-    if both == 0 {
-        return 1.0;
-    }
-    1.0 - both as f64 / either as f64
+    crate::distance::kernels().jaccard(a, b)
 }
 
 /// The bits of `positive` for each element, high bit first, pad bits zero: the body
