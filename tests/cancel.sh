@@ -76,7 +76,7 @@ cancel_within() {
 
 # 1. The worker is seen first, then the cancel comes 0.5 s into its work.
 worker="EXISTS (SELECT 1 FROM pg_stat_activity WHERE leader_pid = :pid)"
-build=$(WAIT=0.5 cancel_within "parallel CREATE INDEX" 300 "$worker" \
+build=$(WAIT=0.5 cancel_within "parallel CREATE INDEX" 1000 "$worker" \
     "SET max_parallel_maintenance_workers = 1" \
     "CREATE INDEX wide_idx ON wide USING hnsw (embedding vector_l2_ops)")
 sleep 0.5
@@ -86,11 +86,11 @@ q -c "CREATE INDEX wide_idx ON wide USING hnsw (embedding vector_l2_ops)"
 
 # 2. One hnsw_verify call of about 0.7 s, cancelled 0.1 s in.
 q -c "CREATE INDEX flat_idx ON flat USING hnsw (embedding vector_l2_ops) WITH (m = 4, ef_construction = 8)"
-verify=$(WAIT=0.1 cancel_within "hnsw_verify" 300 true "SELECT count(*) FROM hnsw_verify('flat_idx')")
+verify=$(WAIT=0.1 cancel_within "hnsw_verify" 1000 true "SELECT count(*) FROM hnsw_verify('flat_idx')")
 
 # 3. VACUUM in its index pass (about 8 s).
 q -c "DELETE FROM wide WHERE id % 3 = 0"
-bulk=$(cancel_within "VACUUM (vacuuming indexes)" 300 \
+bulk=$(cancel_within "VACUUM (vacuuming indexes)" 1000 \
     "EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE pid = :pid AND phase = 'vacuuming indexes')" \
     "VACUUM wide")
 q -c "VACUUM wide"

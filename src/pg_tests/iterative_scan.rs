@@ -205,7 +205,13 @@ mod tests {
                             let d: Vec<f64> = column(&format!(
                                 "SELECT (v {op} '{v}')::float8 FROM g WHERE {filter} ORDER BY v {op} '{v}' LIMIT 20"
                             ));
-                            assert!(d.windows(2).all(|w| w[0] <= w[1]), "strict order: {d:?}");
+                            // The index ranks by its own f32 kernels; the operator's f64
+                            // value of a near-tie may differ in the last bits.
+                            assert!(
+                                d.windows(2)
+                                    .all(|w| w[0] <= w[1] + 1e-6 * (1.0 + w[1].abs())),
+                                "strict order: {d:?}"
+                            );
                         }
                     }
                     let recall = hits as f64 / total as f64;

