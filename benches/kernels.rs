@@ -132,6 +132,12 @@ fn bench_bits(c: &mut Criterion) {
                     Box::new(move |a, b| k.jaccard(a, b))
                 };
                 candidates.push((k.isa().name().into(), f));
+                if metric == "jaccard" && k.isa() == Isa::Avx2 {
+                    // The table's avx2 Jaccard is simsimd's; ours, measured beside it.
+                    if let Some(ours) = pgvec_hnsw::distance::bits::jaccard_popcnt_kernel() {
+                        candidates.push(("avx2-ours-popcnt".into(), Box::new(ours)));
+                    }
+                }
                 if let Some(s) = SimsimdBits::for_isa(k.isa()) {
                     let f: BitKernel = if metric == "hamming" {
                         Box::new(move |a, b| s.hamming(a, b))

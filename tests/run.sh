@@ -43,14 +43,24 @@ cleanup() {
 trap cleanup EXIT
 total_passed=0 total_failed=0 summary=() failures=() all_ok=true
 
-# failure_message NAME LOG: one line of what the failing test NAME said in LOG.
+# failure_message NAME LOG: one line of what the failing test NAME said in LOG: the
+# lines after "Client Error:" for a #[pg_test], else the first lines of its panic
+# message (libtest's "---- NAME stdout ----" section).
 failure_message() {
     sed 's/\x1b\[[0-9;]*m//g' "$2" | awk -v head="---- $1 stdout ----" '
         $0 == head { on = 1; next }
-        on && /^---- / { exit }
-        on && /^Client Error:/ { client = 1; n = 0; text = ""; next }
-        on && NF && n < 4 { text = text " " $0; n++ }
+        on && (/^---- / || /^failures:/) { exit }
+        on && /^Client Error:/ { n = 0; text = ""; next }
+        on && NF && n < 4 { text = (text == "" ? "" : text " ") $0; n++ }
         END { print text }' | cut -c1-400
+}
+
+# failed_tests LOG: the names libtest lists as failed at the end of LOG (the
+# "failures:" section of names, which no server output interleaves).
+failed_tests() {
+    awk '/^failures:$/ { list = 1; names = 0; next }
+        list && /^    [^ ]+$/ { print $1; names = 1; next }
+        list && (NF || names) { list = 0 }' "$1"
 }
 
 # run_version N: every test on PostgreSQL N; adds to passed/failed.
@@ -79,10 +89,8 @@ run_version() {
     done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$work/cargo-test-$v.log")
     local name
     while read -r name; do
-        # the name and what it said: the lines after "Client Error:" for a #[pg_test],
-        # else the first lines of its panic message (libtest's "---- NAME stdout ----")
         failures+=("pg$v: $name: $(failure_message "$name" "$work/cargo-test-$v.log")")
-    done < <(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$work/cargo-test-$v.log")
+    done < <(failed_tests "$work/cargo-test-$v.log")
     if [ "$ran" = 0 ]; then
         echo "pg$v: cargo pgrx test ran no test"
         failures+=("pg$v: cargo pgrx test ran no test")

@@ -37,7 +37,7 @@ pub enum Isa {
     Portable,
     /// AVX2 + FMA + F16C + POPCNT.
     Avx2,
-    /// AVX-512F (+ AVX2, FMA).
+    /// AVX-512F (+ the AVX2 level's AVX2, FMA, F16C, POPCNT).
     Avx512,
 }
 
@@ -245,16 +245,17 @@ impl Kernels {
     }
 }
 
-/// Cosine distance from the squared norms `aa`, `bb` and the inner product `ab` (only
-/// computed when neither vector is zero): NaN for a zero vector, else `1 - cos` with the
-/// similarity clamped to `[-1, 1]`.
+/// Cosine distance from the squared norms `aa`, `bb` and the inner product `ab`, as
+/// pgvector computes it: `ab / sqrt(aa·bb)`, NaN stays NaN (a zero vector: `0/0`), else
+/// `1 - cos` with the similarity clamped to `[-1, 1]` (so a norm that underflowed to 0
+/// beside a non-zero product gives `±inf`, clamped).
 #[inline]
-fn cosine_from(aa: f64, bb: f64, ab: impl FnOnce() -> f64) -> f64 {
-    let norms = aa * bb;
-    if norms == 0.0 {
+pub fn cosine_from(aa: f64, bb: f64, ab: impl FnOnce() -> f64) -> f64 {
+    let similarity = ab() / (aa * bb).sqrt();
+    if similarity.is_nan() {
         return f64::NAN;
     }
-    1.0 - (ab() / norms.sqrt()).clamp(-1.0, 1.0)
+    1.0 - similarity.clamp(-1.0, 1.0)
 }
 
 static ACTIVE: OnceLock<Kernels> = OnceLock::new();

@@ -96,13 +96,13 @@ mod x86 {
 
     impl Load for f32 {
         #[inline]
-        #[target_feature(enable = "avx2,fma,f16c")]
+        #[target_feature(enable = "avx2,fma")]
         unsafe fn load8(p: *const f32) -> __m256 {
             // SAFETY: the caller guarantees 8 readable floats.
             unsafe { _mm256_loadu_ps(p) }
         }
         #[inline]
-        #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+        #[target_feature(enable = "avx512f,avx2,fma")]
         unsafe fn load16(p: *const f32) -> __m512 {
             // SAFETY: the caller guarantees 16 readable floats.
             unsafe { _mm512_loadu_ps(p) }
@@ -147,7 +147,7 @@ mod x86 {
                 let n = a.len();
                 let (pa, pb) = (a.as_ptr(), b.as_ptr());
                 let mut i = 0;
-                // SAFETY: every load reads 8 floats at `i < n - 7` of both slices.
+                // SAFETY: every load reads 8 elements at `i < n - 7` of both slices.
                 unsafe {
                     let mut acc = [_mm256_setzero_ps(); 4];
                     while i + 32 <= n {
@@ -189,7 +189,7 @@ mod x86 {
                 let n = a.len();
                 let (pa, pb) = (a.as_ptr(), b.as_ptr());
                 let mut i = 0;
-                // SAFETY: every load reads 16 floats at `i < n - 15` of both slices.
+                // SAFETY: every load reads 16 elements at `i < n - 15` of both slices.
                 unsafe {
                     let mut acc = [_mm512_setzero_ps(); 2];
                     while i + 32 <= n {

@@ -2,8 +2,9 @@
 //! `indices` and their non-zero `values`, the two of equal length.
 //!
 //! One merge walk over both index lists serves all four distances. Terms are summed in
-//! `f32`, in index order, as pgvector's `sparsevec.c` sums them, so results are the
-//! same as pgvector's to the bit. The callers check that the dimensions agree.
+//! `f32`, in index order, as pgvector's `sparsevec.c` sums them (pgvector's build may
+//! let the compiler fuse or reorder those sums, so the last bits can differ). The
+//! callers check that the dimensions agree.
 
 /// A sparse vector's stored elements: ascending indices and their values.
 pub type Sparse<'a> = (&'a [i32], &'a [f32]);
@@ -55,13 +56,8 @@ pub fn inner_product(a: Sparse<'_>, b: Sparse<'_>) -> f64 {
 /// Cosine distance `1 - a·b / (‖a‖·‖b‖)`, the similarity clamped to `[-1, 1]`; NaN when
 /// either vector is zero, as in pgvector.
 pub fn cosine_distance(a: Sparse<'_>, b: Sparse<'_>) -> f64 {
-    let squares = |v: &[f32]| v.iter().fold(0.0f32, |s, &x| s + x * x);
-    let norms = f64::from(squares(a.1)) * f64::from(squares(b.1));
-    let similarity = inner_product(a, b) / norms.sqrt();
-    if similarity.is_nan() {
-        return f64::NAN;
-    }
-    1.0 - similarity.clamp(-1.0, 1.0)
+    let squares = |v: &[f32]| f64::from(v.iter().fold(0.0f32, |s, &x| s + x * x));
+    super::cosine_from(squares(a.1), squares(b.1), || inner_product(a, b))
 }
 
 /// Manhattan distance `Σ |aᵢ - bᵢ|`.

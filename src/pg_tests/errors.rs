@@ -336,6 +336,12 @@ mod tests {
                 "08P01: insufficient data left in message",
             ),
             (
+                "s_header",
+                "sparsevec",
+                "000000080000000000000000",
+                "08P01: insufficient data left in message",
+            ),
+            (
                 "s_ok",
                 "sparsevec",
                 "00000014000000050000000100000000000000043fc00000",

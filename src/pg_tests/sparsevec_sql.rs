@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(d("inner_product"), 16.0);
         assert_eq!(d("sparsevec_negative_inner_product"), -16.0);
         assert_eq!(d("l1_distance"), 4.0);
-        assert_eq!(d("cosine_distance"), 1.0 - 16.0 / (5.0 * 17f64.sqrt()));
+        assert_eq!(d("cosine_distance"), 1.0 - 16.0 / 425f64.sqrt());
         // Each operator is its function.
         for (op, f) in [
             ("<->", "l2_distance"),
@@ -171,15 +171,18 @@ mod tests {
                  ('{}/2'), ('{1:1}/3'), ('{1:1,3:-1}/3')",
         )
         .unwrap();
+        // DISTINCT and GROUP BY compare sparsevecs (the duplicate '{1:1}/3' goes).
         assert_eq!(
-            column::<String>("SELECT DISTINCT v::text FROM t_order ORDER BY 1"),
+            column::<String>(
+                "SELECT s FROM (SELECT DISTINCT v::text AS s, v FROM t_order) d ORDER BY v"
+            ),
             [
-                "{1:1,3:-1}/3",
-                "{1:1}/3",
                 "{2:-1}/3",
-                "{2:1}/3",
                 "{}/2",
-                "{}/3"
+                "{}/3",
+                "{2:1}/3",
+                "{1:1,3:-1}/3",
+                "{1:1}/3"
             ]
         );
         assert_eq!(
@@ -193,7 +196,28 @@ mod tests {
                 "{1:1}/3"
             ]
         );
-        Spi::run("CREATE INDEX ON t_order (v)").unwrap();
+        // The B-tree class: an index scan returns the same order and finds by `=`.
+        Spi::run("CREATE INDEX t_order_v ON t_order (v); SET LOCAL enable_seqscan = off").unwrap();
+        assert!(
+            crate::pg_tests::support::plan("SELECT v FROM t_order ORDER BY v")
+                .contains("t_order_v")
+        );
+        assert_eq!(
+            column::<String>("SELECT v::text AS s FROM t_order ORDER BY v"),
+            [
+                "{2:-1}/3",
+                "{}/2",
+                "{}/3",
+                "{2:1}/3",
+                "{1:1,3:-1}/3",
+                "{1:1}/3",
+                "{1:1}/3"
+            ]
+        );
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM t_order WHERE v = '{1:1}/3'"),
+            2
+        );
         assert!(one::<bool>(
             "SELECT '{1:1}/3'::sparsevec = '{1:1}/3' AND '{1:1}/3'::sparsevec <> '{1:2}/3'"
         ));

@@ -70,7 +70,7 @@ impl<'fcx> SparsevecArg<'fcx> {
 
 /// Raises `ERRCODE_DATA_CORRUPTED` for a `sparsevec` datum whose header does not
 /// describe its size (which only a cast `WITHOUT FUNCTION` or a damaged page makes).
-fn corrupt(what: String) -> ! {
+pub(super) fn corrupt(what: String) -> ! {
     crate::error::raise(
         pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
         format!("invalid sparsevec value: {what}"),

@@ -112,13 +112,15 @@ pub fn from_dense(values: &[f32], typmod: i32) -> Result<SparseVec, VectorError>
 }
 
 /// The dense form (casts to `vector` and `halfvec`): `dim` elements, zero where nothing
-/// is stored. The caller checks `dim` against the dense type's limits first.
-pub fn to_dense(v: SparseRef<'_>) -> Vec<f32> {
+/// is stored; `None` when a stored index is outside `0..dim` (a corrupt datum). The
+/// caller checks `dim` against the dense type's limits first (which also bounds the
+/// allocation).
+pub fn to_dense(v: SparseRef<'_>) -> Option<Vec<f32>> {
     let mut dense = vec![0.0; v.dim as usize];
     for (&i, &x) in v.indices.iter().zip(v.values) {
-        dense[i as usize] = x;
+        *dense.get_mut(usize::try_from(i).ok()?)? = x;
     }
-    dense
+    Some(dense)
 }
 
 /// The Euclidean norm, accumulated in `f64` (`sparsevec_l2_norm`).
@@ -215,10 +217,15 @@ pub fn from_binary(buf: &[u8], typmod: i32) -> Result<(SparseVec, usize), Vector
         pos += 4;
         Ok([word[0], word[1], word[2], word[3]])
     };
-    let dim = check_dim(i32::from_be_bytes(int()?).into())?;
-    let nnz = check_nnz(i32::from_be_bytes(int()?), dim)?;
+    // pgvector reads the three header words before it checks any of them.
+    let (dim, nnz, unused) = (
+        i32::from_be_bytes(int()?),
+        i32::from_be_bytes(int()?),
+        i32::from_be_bytes(int()?),
+    );
+    let dim = check_dim(dim.into())?;
+    let nnz = check_nnz(nnz, dim)?;
     vector::check_typmod(typmod, dim as usize)?;
-    let unused = i32::from_be_bytes(int()?);
     if unused != 0 {
         return Err(VectorError::UnusedNotZero(unused));
     }
@@ -288,7 +295,8 @@ mod tests {
     fn dense_round_trip_drops_zeros() {
         let s = from_dense(&[0.0, 1.5, -0.0, 3.5, 0.0], -1).unwrap();
         assert_eq!(s, sv(5, &[(1, 1.5), (3, 3.5)]));
-        assert_eq!(to_dense(s.as_ref()), vec![0.0, 1.5, 0.0, 3.5, 0.0]);
+        assert_eq!(to_dense(s.as_ref()), Some(vec![0.0, 1.5, 0.0, 3.5, 0.0]));
+        assert_eq!(to_dense(sv(2, &[(2, 1.0)]).as_ref()), None);
         assert_eq!(
             from_dense(&[1.0, 2.0], 3),
             Err(VectorError::ExpectedDimensions {
@@ -319,7 +327,10 @@ mod tests {
     #[test]
     fn order_is_the_dense_order_then_dimensions() {
         let dense_cmp = |a: &SparseVec, b: &SparseVec| {
-            vector::compare(&to_dense(a.as_ref()), &to_dense(b.as_ref()))
+            vector::compare(
+                &to_dense(a.as_ref()).unwrap(),
+                &to_dense(b.as_ref()).unwrap(),
+            )
         };
         let cases = [
             sv(3, &[(0, 1.0)]),
@@ -355,6 +366,8 @@ mod tests {
             from_binary(&bytes[..bytes.len() - 1], -1),
             Err(VectorError::InsufficientData)
         );
+        // A short header is short before its words are checked (dim 0 here).
+        assert_eq!(from_binary(&[0; 8], -1), Err(VectorError::InsufficientData));
         let with = |at: usize, word: i32| {
             let mut b = bytes.clone();
             b[at..at + 4].copy_from_slice(&word.to_be_bytes());

@@ -1,7 +1,7 @@
 //! Input, output, type modifier and cast functions of `sparsevec` (PostgreSQL docs,
 //! "CREATE TYPE"; pgvector's `sparsevec.c`).
 
-use super::datum::{Sparsevec, SparsevecArg};
+use super::datum::{corrupt, Sparsevec, SparsevecArg};
 use super::{from_dense, text, to_dense};
 use crate::types::datum::{array_to_floats, recv_buffer, Halfvec, HalfvecArg, Vector, VectorArg};
 use crate::types::error::{OrReport, SqlType};
@@ -100,21 +100,28 @@ fn array_to_sparsevec(array: AnyArray, typmod: i32, _explicit: bool) -> Sparseve
     Sparsevec(from_dense(&values, typmod).or_report_as(SPARSEVEC))
 }
 
+/// The dense elements of a stored `sparsevec` (whose dimensions the caller has checked
+/// against the dense type's limit); a stored index outside them is a corrupt datum.
+fn dense(v: super::SparseRef<'_>) -> Vec<f32> {
+    to_dense(v).unwrap_or_else(|| corrupt(format!("an index outside {} dimensions", v.dim)))
+}
+
 /// `sparsevec_to_vector(sparsevec, integer, boolean)`: the assignment cast; at most
-/// 16,000 dimensions.
+/// 16,000 dimensions (checked before the dense vector is allocated).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn sparsevec_to_vector(v: SparsevecArg<'_>, typmod: i32, _explicit: bool) -> Vector {
     let v = v.get();
     vector::check_dims(v.dim as usize).or_report();
     vector::check_typmod(typmod, v.dim as usize).or_report();
-    Vector(to_dense(v))
+    Vector(dense(v))
 }
 
 /// `sparsevec_to_halfvec(sparsevec, integer, boolean)`: the assignment cast; at most
-/// 16,000 dimensions, each value in the half range.
+/// 16,000 dimensions (checked before the dense vector is allocated), each value in the
+/// half range.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn sparsevec_to_halfvec(v: SparsevecArg<'_>, typmod: i32, _explicit: bool) -> Halfvec {
     let v = v.get();
     vector::check_dims(v.dim as usize).or_report_as(SqlType::Halfvec);
-    Halfvec(halfvec::cast_checked(&to_dense(v), typmod).or_report_as(SqlType::Halfvec))
+    Halfvec(halfvec::cast_checked(&dense(v), typmod).or_report_as(SqlType::Halfvec))
 }
