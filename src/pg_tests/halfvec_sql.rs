@@ -4,7 +4,7 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::pg_tests::support::{assert_errors, one};
+    use crate::pg_tests::support::{assert_errors, column_type_and_binary_copy, one};
     use pgrx::prelude::*;
 
     fn text(sql: &str) -> String {
@@ -46,23 +46,11 @@ mod tests {
             "[1,2,3];[0.099975586,-7,10000];[4,5,6]"
         );
         assert_eq!(
-            text(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
-                  WHERE attrelid = 't_half'::regclass AND attname = 'v'"
-            ),
-            "halfvec(3)"
-        );
-        // COPY BINARY goes through send and recv.
-        let path = text("SELECT current_setting('data_directory') || '/pgvec_hnsw_halfvec.bin'");
-        Spi::run(&format!(
-            "CREATE TEMP TABLE t_copy AS SELECT v FROM t_half WHERE false; \
-             COPY t_half (v) TO '{path}' WITH (FORMAT binary); \
-             COPY t_copy FROM '{path}' WITH (FORMAT binary)"
-        ))
-        .unwrap();
-        assert_eq!(
-            text("SELECT string_agg(v::text, ';' ORDER BY v) FROM t_copy"),
-            "[0.099975586,-7,10000];[1,2,3];[4,5,6]"
+            column_type_and_binary_copy("t_half"),
+            (
+                "halfvec(3)".into(),
+                "[0.099975586,-7,10000];[1,2,3];[4,5,6]".into()
+            )
         );
     }
 

@@ -4,7 +4,7 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::pg_tests::support::{assert_errors, column, one};
+    use crate::pg_tests::support::{assert_errors, column, column_type_and_binary_copy, one};
     use pgrx::prelude::*;
 
     fn text(sql: &str) -> String {
@@ -55,22 +55,11 @@ mod tests {
             "{1:1,5:2}/5;{3:3}/5;{2:4}/5;{}/5"
         );
         assert_eq!(
-            text(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
-                  WHERE attrelid = 't_sparse'::regclass AND attname = 'v'"
-            ),
-            "sparsevec(5)"
-        );
-        let path = text("SELECT current_setting('data_directory') || '/pgvec_hnsw_sparsevec.bin'");
-        Spi::run(&format!(
-            "CREATE TEMP TABLE t_copy AS SELECT v FROM t_sparse WHERE false; \
-             COPY t_sparse (v) TO '{path}' WITH (FORMAT binary); \
-             COPY t_copy FROM '{path}' WITH (FORMAT binary)"
-        ))
-        .unwrap();
-        assert_eq!(
-            text("SELECT string_agg(v::text, ';' ORDER BY v) FROM t_copy"),
-            "{}/5;{3:3}/5;{2:4}/5;{1:1,5:2}/5"
+            column_type_and_binary_copy("t_sparse"),
+            (
+                "sparsevec(5)".into(),
+                "{}/5;{3:3}/5;{2:4}/5;{1:1,5:2}/5".into()
+            )
         );
     }
 

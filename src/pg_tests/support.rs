@@ -61,6 +61,29 @@ pub fn one<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> T {
         .unwrap_or_else(|| panic!("{sql}: NULL"))
 }
 
+/// The declared type of column `v` of `table` (`format_type`, e.g. `halfvec(3)`), and
+/// its values as text, in the column type's B-tree order, after the table went through
+/// `COPY … (FORMAT binary)` out and back into a new table (the type's send and recv).
+pub fn column_type_and_binary_copy(table: &str) -> (String, String) {
+    let declared = one::<String>(&format!(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+          WHERE attrelid = '{table}'::regclass AND attname = 'v'"
+    ));
+    let path = one::<String>(&format!(
+        "SELECT current_setting('data_directory') || '/pgvec_hnsw_{table}.bin'"
+    ));
+    Spi::run(&format!(
+        "CREATE TEMP TABLE {table}_copy AS SELECT v FROM {table} WHERE false; \
+         COPY {table} (v) TO '{path}' WITH (FORMAT binary); \
+         COPY {table}_copy FROM '{path}' WITH (FORMAT binary)"
+    ))
+    .unwrap();
+    let copied = one::<String>(&format!(
+        "SELECT string_agg(v::text, ';' ORDER BY v) FROM {table}_copy"
+    ));
+    (declared, copied)
+}
+
 /// The first column of every row of `sql`, as `T` (no NULLs).
 pub fn column<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> Vec<T> {
     Spi::connect(|client| {
