@@ -88,7 +88,9 @@ pub struct Kernels {
     l2_squared: SliceKernel,
     dot: SliceKernel,
     l1: SliceKernel,
-    half: [HalfKernel; 3],
+    l2_squared_half: HalfKernel,
+    dot_half: HalfKernel,
+    l1_half: HalfKernel,
     hamming: bits::HammingKernel,
     jaccard: bits::JaccardKernel,
 }
@@ -102,15 +104,17 @@ impl Kernels {
         // Each kernel is generic over the element; the table holds both instances.
         macro_rules! table {
             ($l2:path, $dot:path, $l1:path, $bits:expr) => {
-                table!($l2, $dot, $l1, $bits, [$l2, $dot, $l1])
+                table!($l2, $dot, $l1, $bits; $l2, $dot, $l1)
             };
-            ($l2:path, $dot:path, $l1:path, $bits:expr, $half:expr) => {
+            ($l2:path, $dot:path, $l1:path, $bits:expr; $hl2:path, $hdot:path, $hl1:path) => {
                 Kernels {
                     isa,
                     l2_squared: $l2,
                     dot: $dot,
                     l1: $l1,
-                    half: $half,
+                    l2_squared_half: $hl2,
+                    dot_half: $hdot,
+                    l1_half: $hl1,
                     hamming: $bits.0,
                     jaccard: $bits.1,
                 }
@@ -155,11 +159,13 @@ impl Kernels {
                     vpopcntdq
                 } else {
                     popcnt
-                },
+                };
                 // Halves: the AVX2+F16C kernels, which measured faster than the
                 // AVX-512F ones (26 against 32 ns at 384 dimensions, 89 against 120 at
                 // 1536, AMD EPYC; `cargo bench --bench kernels -- half`).
-                [native::l2_squared_avx2, native::dot_avx2, native::l1_avx2]
+                native::l2_squared_avx2,
+                native::dot_avx2,
+                native::l1_avx2
             ),
             #[cfg(not(target_arch = "x86_64"))]
             _ => return None,
@@ -209,13 +215,13 @@ impl Kernels {
     /// [`Kernels::l2_squared`] on halves (`halfvec`), widened in registers.
     #[inline]
     pub fn l2_squared_half(&self, a: &[Half], b: &[Half]) -> f64 {
-        (self.half[0])(a, b)
+        (self.l2_squared_half)(a, b)
     }
 
     /// [`Kernels::inner_product`] on halves.
     #[inline]
     pub fn inner_product_half(&self, a: &[Half], b: &[Half]) -> f64 {
-        (self.half[1])(a, b)
+        (self.dot_half)(a, b)
     }
 
     /// [`Kernels::cosine_distance`] on halves.
@@ -228,7 +234,7 @@ impl Kernels {
     /// [`Kernels::l1_distance`] on halves.
     #[inline]
     pub fn l1_distance_half(&self, a: &[Half], b: &[Half]) -> f64 {
-        (self.half[2])(a, b)
+        (self.l1_half)(a, b)
     }
 
     /// The number of differing bits of two bit strings of equal length (pad bits zero).

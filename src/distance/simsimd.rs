@@ -97,67 +97,76 @@ fn find_kernel(metric: Metric, datatype: u32, capability: u32) -> Option<DenseKe
     }
 }
 
-/// simsimd's squared-L2 and inner-product kernels for one instruction set.
-#[derive(Clone, Copy, Debug)]
-pub struct Simsimd {
-    l2_squared: DenseKernel,
-    dot: DenseKernel,
+/// An element type simsimd has dense kernels for (sealed to `f32` and [`Half`]).
+pub trait DenseElement: sealed::Sealed + Copy {
+    /// simsimd's `simsimd_datatype_t` of the element.
+    const DATATYPE: u32;
+    /// The capability whose kernels stand for `isa`, if simsimd has them for this type.
+    fn capability(isa: super::Isa) -> Option<u32>;
 }
 
-impl Simsimd {
-    /// The kernels compiled for `isa`, when this CPU supports it.
-    pub fn for_isa(isa: super::Isa) -> Option<Simsimd> {
-        let cap = match isa {
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for super::Half {}
+}
+
+impl DenseElement for f32 {
+    const DATATYPE: u32 = DATATYPE_F32;
+    fn capability(isa: super::Isa) -> Option<u32> {
+        Some(match isa {
             super::Isa::Portable => CAP_SERIAL,
             super::Isa::Avx2 => CAP_HASWELL,
             super::Isa::Avx512 => CAP_SKYLAKE,
-        };
-        Some(Simsimd {
-            l2_squared: find_kernel(Metric::L2Squared, DATATYPE_F32, cap)?,
-            dot: find_kernel(Metric::Dot, DATATYPE_F32, cap)?,
+        })
+    }
+}
+
+impl DenseElement for Half {
+    const DATATYPE: u32 = DATATYPE_F16;
+    /// Its `haswell` kernels use F16C; it has no AVX-512F f16 kernel, only AVX-512 FP16
+    /// (`sapphire`) ones.
+    fn capability(isa: super::Isa) -> Option<u32> {
+        match isa {
+            super::Isa::Portable => Some(CAP_SERIAL),
+            super::Isa::Avx2 => Some(CAP_HASWELL),
+            super::Isa::Avx512 => None,
+        }
+    }
+}
+
+/// simsimd's squared-L2 and inner-product kernels on elements `T` for one instruction
+/// set.
+#[derive(Clone, Copy, Debug)]
+pub struct SimsimdDense<T> {
+    l2_squared: DenseKernel,
+    dot: DenseKernel,
+    _element: std::marker::PhantomData<T>,
+}
+
+/// simsimd's f32 kernels.
+pub type Simsimd = SimsimdDense<f32>;
+/// simsimd's f16 kernels (`halfvec` elements).
+pub type SimsimdHalf = SimsimdDense<Half>;
+
+impl<T: DenseElement> SimsimdDense<T> {
+    /// The kernels compiled for `isa`, when this CPU supports it and simsimd has them.
+    pub fn for_isa(isa: super::Isa) -> Option<SimsimdDense<T>> {
+        let cap = T::capability(isa)?;
+        Some(SimsimdDense {
+            l2_squared: find_kernel(Metric::L2Squared, T::DATATYPE, cap)?,
+            dot: find_kernel(Metric::Dot, T::DATATYPE, cap)?,
+            _element: std::marker::PhantomData,
         })
     }
 
     /// Squared Euclidean distance.
-    pub fn l2_squared(&self, a: &[f32], b: &[f32]) -> f64 {
+    pub fn l2_squared(&self, a: &[T], b: &[T]) -> f64 {
         call_raw(self.l2_squared, a, b)
     }
 
     /// Inner product.
-    pub fn inner_product(&self, a: &[f32], b: &[f32]) -> f64 {
-        call_raw(self.dot, a, b)
-    }
-}
-
-/// simsimd's f16 squared-L2 and inner-product kernels for one instruction set (its
-/// `haswell` ones use F16C; it has no AVX-512F f16 kernel, only AVX-512 FP16 ones).
-#[derive(Clone, Copy, Debug)]
-pub struct SimsimdHalf {
-    l2_squared: DenseKernel,
-    dot: DenseKernel,
-}
-
-impl SimsimdHalf {
-    /// The kernels compiled for `isa`, when this CPU supports it and simsimd has them.
-    pub fn for_isa(isa: super::Isa) -> Option<SimsimdHalf> {
-        let cap = match isa {
-            super::Isa::Portable => CAP_SERIAL,
-            super::Isa::Avx2 => CAP_HASWELL,
-            super::Isa::Avx512 => return None,
-        };
-        Some(SimsimdHalf {
-            l2_squared: find_kernel(Metric::L2Squared, DATATYPE_F16, cap)?,
-            dot: find_kernel(Metric::Dot, DATATYPE_F16, cap)?,
-        })
-    }
-
-    /// Squared Euclidean distance of two halfvecs' elements.
-    pub fn l2_squared(&self, a: &[Half], b: &[Half]) -> f64 {
-        call_raw(self.l2_squared, a, b)
-    }
-
-    /// Inner product.
-    pub fn inner_product(&self, a: &[Half], b: &[Half]) -> f64 {
+    pub fn inner_product(&self, a: &[T], b: &[T]) -> f64 {
         call_raw(self.dot, a, b)
     }
 }

@@ -2,16 +2,8 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::pg_tests::support::{assert_errors, one};
+    use crate::pg_tests::support::{assert_errors, float, one, text};
     use pgrx::prelude::*;
-
-    fn float(sql: &str) -> f64 {
-        one(sql)
-    }
-
-    fn text(sql: &str) -> String {
-        one(sql)
-    }
 
     #[pg_test]
     fn bit_distances() {

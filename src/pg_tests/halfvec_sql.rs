@@ -4,16 +4,8 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::pg_tests::support::{assert_errors, column_type_and_binary_copy, one};
+    use crate::pg_tests::support::{assert_errors, column_type_and_binary_copy, float, text};
     use pgrx::prelude::*;
-
-    fn text(sql: &str) -> String {
-        one(sql)
-    }
-
-    fn float(sql: &str) -> f64 {
-        one(sql)
-    }
 
     #[pg_test]
     fn halfvec_text_and_binary_round_trips() {

@@ -4,16 +4,10 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::pg_tests::support::{assert_errors, column, column_type_and_binary_copy, one};
+    use crate::pg_tests::support::{
+        assert_errors, column, column_type_and_binary_copy, float, one, text,
+    };
     use pgrx::prelude::*;
-
-    fn text(sql: &str) -> String {
-        one(sql)
-    }
-
-    fn float(sql: &str) -> f64 {
-        one(sql)
-    }
 
     #[pg_test]
     fn sparsevec_text_and_binary_round_trips() {
@@ -161,29 +155,23 @@ mod tests {
         )
         .unwrap();
         // DISTINCT and GROUP BY compare sparsevecs (the duplicate '{1:1}/3' goes).
+        const ORDER: [&str; 6] = [
+            "{2:-1}/3",
+            "{}/2",
+            "{}/3",
+            "{2:1}/3",
+            "{1:1,3:-1}/3",
+            "{1:1}/3",
+        ];
         assert_eq!(
             column::<String>(
                 "SELECT s FROM (SELECT DISTINCT v::text AS s, v FROM t_order) d ORDER BY v"
             ),
-            [
-                "{2:-1}/3",
-                "{}/2",
-                "{}/3",
-                "{2:1}/3",
-                "{1:1,3:-1}/3",
-                "{1:1}/3"
-            ]
+            ORDER
         );
         assert_eq!(
             column::<String>("SELECT v::text AS s FROM t_order GROUP BY v ORDER BY v"),
-            [
-                "{2:-1}/3",
-                "{}/2",
-                "{}/3",
-                "{2:1}/3",
-                "{1:1,3:-1}/3",
-                "{1:1}/3"
-            ]
+            ORDER
         );
         // The B-tree class: an index scan returns the same order and finds by `=`.
         Spi::run("CREATE INDEX t_order_v ON t_order (v); SET LOCAL enable_seqscan = off").unwrap();

@@ -84,6 +84,16 @@ pub fn column_type_and_binary_copy(table: &str) -> (String, String) {
     (declared, copied)
 }
 
+/// The one text value `sql` returns.
+pub fn text(sql: &str) -> String {
+    one(sql)
+}
+
+/// The one `float8` value `sql` returns.
+pub fn float(sql: &str) -> f64 {
+    one(sql)
+}
+
 /// The first column of every row of `sql`, as `T` (no NULLs).
 pub fn column<T: pgrx::IntoDatum + pgrx::FromDatum>(sql: &str) -> Vec<T> {
     Spi::connect(|client| {

@@ -33,11 +33,11 @@ impl<'fcx> BitArg<'fcx> {
             let size = pgrx::varlena::varsize_4b(raw);
             let base = raw.cast::<u8>();
             let Some(nbytes) = size.checked_sub(HEADER_BYTES) else {
-                corrupt(format!("{size} bytes"));
+                crate::error::corrupt_datum("bit", format!("{size} bytes"));
             };
             let len = base.add(4).cast::<i32>().read_unaligned();
             if len < 0 || (len as usize).div_ceil(8) != nbytes {
-                corrupt(format!("length {len} in {nbytes} bytes"));
+                crate::error::corrupt_datum("bit", format!("length {len} in {nbytes} bytes"));
             }
             BitArg {
                 bytes: std::slice::from_raw_parts(base.add(HEADER_BYTES), nbytes),
@@ -60,16 +60,6 @@ impl<'fcx> BitArg<'fcx> {
     pub fn bytes(&self) -> &'fcx [u8] {
         self.bytes
     }
-}
-
-/// Raises `ERRCODE_DATA_CORRUPTED` for a `bit` datum that is not a VarBit (which
-/// only a cast `WITHOUT FUNCTION` from another type can make).
-fn corrupt(what: String) -> ! {
-    crate::error::raise(
-        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-        format!("invalid bit value: {what}"),
-        None,
-    )
 }
 
 // SAFETY: `bit` is a varlena passed by reference; a null argument is never unboxed

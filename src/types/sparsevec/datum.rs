@@ -41,12 +41,15 @@ impl<'fcx> SparsevecArg<'fcx> {
             let size = pgrx::varlena::varsize_4b(raw);
             let base = raw.cast::<u8>();
             if size < HEADER_BYTES {
-                corrupt(format!("{size} bytes"));
+                crate::error::corrupt_datum("sparsevec", format!("{size} bytes"));
             }
             let dim = base.add(4).cast::<i32>().read();
             let nnz = base.add(8).cast::<i32>().read();
             if dim < 1 || nnz < 0 || nnz > dim || size != datum_size(nnz as usize) {
-                corrupt(format!("dim {dim}, nnz {nnz} in {size} bytes"));
+                crate::error::corrupt_datum(
+                    "sparsevec",
+                    format!("dim {dim}, nnz {nnz} in {size} bytes"),
+                );
             }
             let nnz = nnz as usize;
             let indices = base.add(HEADER_BYTES).cast::<i32>();
@@ -66,16 +69,6 @@ impl<'fcx> SparsevecArg<'fcx> {
     pub fn get(&self) -> SparseRef<'fcx> {
         self.v
     }
-}
-
-/// Raises `ERRCODE_DATA_CORRUPTED` for a `sparsevec` datum whose header does not
-/// describe its size (which only a cast `WITHOUT FUNCTION` or a damaged page makes).
-pub(super) fn corrupt(what: String) -> ! {
-    crate::error::raise(
-        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-        format!("invalid sparsevec value: {what}"),
-        None,
-    )
 }
 
 // SAFETY: `sparsevec` is a varlena passed by reference; a null argument is never

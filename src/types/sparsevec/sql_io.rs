@@ -1,7 +1,7 @@
 //! Input, output, type modifier and cast functions of `sparsevec` (PostgreSQL docs,
 //! "CREATE TYPE"; pgvector's `sparsevec.c`).
 
-use super::datum::{corrupt, Sparsevec, SparsevecArg};
+use super::datum::{Sparsevec, SparsevecArg};
 use super::{from_dense, text, to_dense};
 use crate::types::datum::{array_to_floats, recv_buffer, Halfvec, HalfvecArg, Vector, VectorArg};
 use crate::types::error::{OrReport, SqlType};
@@ -103,7 +103,12 @@ fn array_to_sparsevec(array: AnyArray, typmod: i32, _explicit: bool) -> Sparseve
 /// The dense elements of a stored `sparsevec` (whose dimensions the caller has checked
 /// against the dense type's limit); a stored index outside them is a corrupt datum.
 fn dense(v: super::SparseRef<'_>) -> Vec<f32> {
-    to_dense(v).unwrap_or_else(|| corrupt(format!("an index outside {} dimensions", v.dim)))
+    to_dense(v).unwrap_or_else(|| {
+        crate::error::corrupt_datum(
+            "sparsevec",
+            format!("an index outside {} dimensions", v.dim),
+        )
+    })
 }
 
 /// `sparsevec_to_vector(sparsevec, integer, boolean)`: the assignment cast; at most

@@ -7,6 +7,7 @@ use super::{check_dim, check_index, SparseVec};
 use crate::types::error::VectorError;
 use crate::types::text::{is_space, parse_element, write_element};
 use crate::types::{vector, SPARSEVEC_MAX_NNZ};
+use std::fmt::Write;
 
 /// A cursor over the input's bytes.
 struct Cursor<'a> {
@@ -163,12 +164,10 @@ pub fn format(v: super::SparseRef<'_>) -> String {
         if k > 0 {
             out.push(',');
         }
-        out.push_str(&(i64::from(i) + 1).to_string());
-        out.push(':');
+        let _ = write!(out, "{}:", i64::from(i) + 1);
         write_element(&mut out, x);
     }
-    out.push_str("}/");
-    out.push_str(&v.dim.to_string());
+    let _ = write!(out, "}}/{}", v.dim);
     out
 }
 
