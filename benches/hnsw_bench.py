@@ -3,8 +3,11 @@
 
 Loads the dataset into a throwaway PostgreSQL (started by benches/main_job.sh), builds
 `USING hnsw (embedding vector_cosine_ops) WITH (m, ef_construction)`, runs every query
-single-connection at each ef_search and prints one table: build seconds, index MB,
-recall@10, QPS, p50/p99 ms. The peers are measured in the same run: pgvector (the same
+single-connection at each ef_search; then the same for an index on
+`embedding::halfvec(n)` (halfvec_cosine_ops) and for binary quantization with
+re-ranking (bit_hamming_ops on `binary_quantize(embedding)::bit(n)`, 100 candidates
+re-ranked by `<=>`), unless --vector-only. Prints one table: build seconds, index MB,
+recall@10 (against the exact cosine top-10), QPS, p50/p99 ms. The peers are measured in the same run: pgvector (the same
 steps in a database of its own, when benches/pgvector_peer.sh installed it) and hnswlib
 (single-threaded, in-process); then our figures as ratios to theirs. Also shows a few
 query texts with the texts of their top-5 neighbours.
@@ -74,10 +77,33 @@ def connect(args, dbname):
     return psycopg.connect(host=args.host, port=args.port, dbname=dbname, user="postgres", autocommit=True)
 
 
-def bench_postgres(engine, base, texts, queries, truth, args, ef_values, opclass, op):
-    """Loads the rows into a table of its own database, builds the hnsw index with the
-    engine's extension and runs every query at each ef_search. Returns (build seconds,
-    index MB, result rows of the table, the connection for the sample queries)."""
+def variants(dim, opclass, op, ef_values, vector_only):
+    """The indexes each engine builds on the table, one after the other: (name, the
+    indexed expression with its operator class, the top-10 query with %s for the query
+    vector, the ef_search values). Besides `vector`: `halfvec` (an expression index on
+    the cast, half the bytes per element) and `bit+rerank` (binary quantization: 100
+    candidates by Hamming distance on the bit index, re-ranked by exact cosine; the
+    scan returns at most ef_search rows, so ef_search starts at 100)."""
+    out = [("vector", f"embedding {opclass}",
+            f"SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10", ef_values)]
+    if vector_only:
+        return out
+    half = f"halfvec({dim})"
+    out.append(("halfvec", f"(embedding::{half}) halfvec_cosine_ops",
+                f"SELECT id FROM items ORDER BY embedding::{half} <=> %s::{half} LIMIT 10", ef_values))
+    bits = f"bit({dim})"
+    out.append(("bit+rerank", f"(binary_quantize(embedding)::{bits}) bit_hamming_ops",
+                f"SELECT id FROM (SELECT id, embedding FROM items ORDER BY binary_quantize(embedding)::{bits} "
+                f"<~> binary_quantize(%s::vector) LIMIT 100) c ORDER BY embedding <=> %s::vector LIMIT 10",
+                [100, 200, 400]))
+    return out
+
+
+def bench_postgres(engine, base, texts, queries, truth, args, kinds):
+    """Loads the rows into a table of its own database, then for each of `kinds`
+    (`variants`) builds its hnsw index with the engine's extension and runs every query
+    at each ef_search. Returns ({kind: build seconds}, {kind: index MB}, result rows,
+    the connection for the sample queries, with the first kind's index)."""
     dbname, extension = ENGINES[engine]
     if dbname != "postgres":
         with connect(args, "postgres") as admin:
@@ -99,43 +125,46 @@ def bench_postgres(engine, base, texts, queries, truth, args, ef_values, opclass
     conn.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
     conn.execute(f"SET max_parallel_maintenance_workers = {args.workers}")
     pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    conn.execute("SET client_min_messages = debug1")  # the build's workers and timings
     conn.add_notice_handler(lambda d: "hnsw" in d.message_primary and print(
         f"{engine} {d.severity}: {d.message_primary} {d.message_detail or ''}", flush=True))
-    anon_before = proc_status_kb(pid, "RssAnon") or 0
-    t0 = time.perf_counter()
-    with PeakPrivateMemory(pid) as peak:
-        conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw (embedding {opclass}) "
-                     f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
-    build = time.perf_counter() - t0
-    conn.execute("RESET client_min_messages")
-    hwm = proc_status_kb(pid, "VmHWM")
-    workers = {p: kb for p, kb in peak.peak.items() if p != pid}
-    size_mb = conn.execute("SELECT pg_relation_size('items_embedding_idx')").fetchone()[0] / 2**20
-    plan = "\n".join(r[0] for r in conn.execute(
-        f"EXPLAIN SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10",
-        (vector_literal(queries[0]),)).fetchall())
-    uses_index = "Index Scan using items_embedding_idx" in plan
-    print(f"{engine}: build {build:.1f} s, index {size_mb:.0f} MB, plan uses index: {uses_index}; "
-          f"leader peak build memory (RssAnon + DSM) {peak.peak.get(pid, 0) / 1024:.0f} MB "
-          f"({anon_before / 1024:.0f} MB before the build), VmHWM {(hwm or 0) / 1024:.0f} MB "
-          f"(includes shared buffers touched)"
-          + "".join(f"; worker {p} peak RssAnon + DSM {kb / 1024:.0f} MB" for p, kb in workers.items()),
-          flush=True)
-
-    rows = []
     literals = [vector_literal(q) for q in queries]
-    sql = f"SELECT id FROM items ORDER BY embedding {op} %s::vector LIMIT 10"
-    for ef in ef_values:
-        conn.execute(f"SET hnsw.ef_search = {ef}")
-        res, lat = timed_queries(conn, sql, literals, 20)
-        rows.append((engine, ef, recall(res, truth, 10), len(lat) / sum(lat),
-                     1000 * np.percentile(lat, 50), 1000 * np.percentile(lat, 99)))
-    return build, size_mb, rows, conn
+    builds, sizes, rows = {}, {}, []
+    for kind, indexed, sql, ef_values in reversed(kinds):  # the first kind's index stays
+        conn.execute("DROP INDEX IF EXISTS items_embedding_idx")
+        conn.execute("CHECKPOINT")
+        conn.execute("SET client_min_messages = debug1")  # the build's workers and timings
+        anon_before = proc_status_kb(pid, "RssAnon") or 0
+        t0 = time.perf_counter()
+        with PeakPrivateMemory(pid) as peak:
+            conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw ({indexed}) "
+                         f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
+        builds[kind] = time.perf_counter() - t0
+        conn.execute("RESET client_min_messages")
+        hwm = proc_status_kb(pid, "VmHWM")
+        workers = {p: kb for p, kb in peak.peak.items() if p != pid}
+        sizes[kind] = conn.execute("SELECT pg_relation_size('items_embedding_idx')").fetchone()[0] / 2**20
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN " + sql, (literals[0],) * sql.count("%s")).fetchall())
+        uses_index = "Index Scan using items_embedding_idx" in plan
+        print(f"{engine} {kind}: build {builds[kind]:.1f} s, index {sizes[kind]:.0f} MB, "
+              f"plan uses index: {uses_index}; "
+              f"leader peak build memory (RssAnon + DSM) {peak.peak.get(pid, 0) / 1024:.0f} MB "
+              f"({anon_before / 1024:.0f} MB before the build), VmHWM {(hwm or 0) / 1024:.0f} MB "
+              f"(includes shared buffers touched)"
+              + "".join(f"; worker {p} peak RssAnon + DSM {kb / 1024:.0f} MB" for p, kb in workers.items()),
+              flush=True)
+        kind_rows = []
+        for ef in ef_values:
+            conn.execute(f"SET hnsw.ef_search = {ef}")
+            res, lat = timed_queries(conn, sql, literals, 20)
+            kind_rows.append((engine, kind, ef, recall(res, truth, 10), len(lat) / sum(lat),
+                              1000 * np.percentile(lat, 50), 1000 * np.percentile(lat, 99)))
+        rows = kind_rows + rows
+    return builds, sizes, rows, conn
 
 
 def timed_queries(conn, sql, literals, warm_up):
-    """Runs `sql` (one %s: a vector literal) for each of `literals`, prepared on the
+    """Runs `sql` (each %s: a vector literal) for each of `literals`, prepared on the
     server, after `warm_up` untimed runs; returns (first-column ids per query,
     latencies in s)."""
     return timed_queries_paired([conn], sql, literals, warm_up)[0]
@@ -151,7 +180,7 @@ def timed_queries_paired(conns, sql, literals, warm_up):
     try:
         for lit in literals[:warm_up]:  # warm-up and server-side prepare
             for cur in cursors:
-                cur.execute(sql, (lit,), prepare=True)
+                cur.execute(sql, (lit,) * sql.count("%s"), prepare=True)
                 cur.fetchall()
         for i, lit in enumerate(literals):
             # Each query starts on the next connection in turn: none always runs
@@ -159,7 +188,7 @@ def timed_queries_paired(conns, sql, literals, warm_up):
             turn = [(i + k) % len(conns) for k in range(len(conns))]
             for cur, (res, lat) in ((cursors[k], out[k]) for k in turn):
                 t = time.perf_counter()
-                cur.execute(sql, (lit,), prepare=True)
+                cur.execute(sql, (lit,) * sql.count("%s"), prepare=True)
                 ids = [r[0] for r in cur.fetchall()]
                 lat.append(time.perf_counter() - t)
                 res.append(ids)
@@ -204,6 +233,8 @@ def main():
     ap.add_argument("--workers", type=int, default=0, help="max_parallel_maintenance_workers")
     ap.add_argument("--no-hnswlib", action="store_true")
     ap.add_argument("--show", type=int, default=3)
+    ap.add_argument("--vector-only", action="store_true",
+                    help="only the vector index (no halfvec and bit+rerank rows)")
     ap.add_argument("--scale-ip", action="store_true",
                     help="scale every base row by a random factor in [0.5, 2] (fixed seed) and "
                          "index it with vector_ip_ops: inner product on vectors of unequal length")
@@ -227,39 +258,48 @@ def main():
     with connect(args, "postgres") as c:
         print(f"server: PostgreSQL {c.execute('SHOW server_version').fetchone()[0]}", flush=True)
     engines = ["pgvec_hnsw"] + (["pgvector"] if not args.no_pgvector and pgvector_available(args) else [])
+    kinds = variants(base.shape[1], opclass, op, ef_values, args.scale_ip or args.vector_only)
     builds, sizes, rows, conn = {}, {}, [], None
     for engine in engines:
         try:
-            builds[engine], sizes[engine], engine_rows, engine_conn = bench_postgres(
-                engine, base, texts, queries, truth, args, ef_values, opclass, op)
+            engine_builds, engine_sizes, engine_rows, engine_conn = bench_postgres(
+                engine, base, texts, queries, truth, args, kinds)
         except psycopg.Error as e:
             if engine == "pgvec_hnsw":
                 raise
             print(f"{engine} failed, measured without it: {e}", flush=True)
             continue
         rows += engine_rows
+        builds.update({(engine, k): b for k, b in engine_builds.items()})
+        sizes.update({(engine, k): mb for k, mb in engine_sizes.items()})
         if conn is None:
             conn = engine_conn
         else:
             engine_conn.close()
     if not args.no_hnswlib:
-        builds["hnswlib"], hnswlib_rows = bench_hnswlib(base, queries, truth, args, ef_values)
-        rows += hnswlib_rows
+        builds[("hnswlib", "vector")], hnswlib_rows = bench_hnswlib(base, queries, truth, args, ef_values)
+        rows += [(name, "vector", *rest) for name, *rest in hnswlib_rows]
 
     print()
-    print(f"{'engine':<11} {'build s':>8} {'index MB':>9} {'ef_search':>9} {'recall@10':>9} "
+    print(f"{'engine':<11} {'index':<10} {'build s':>8} {'index MB':>9} {'ef_search':>9} {'recall@10':>9} "
           f"{'QPS':>8} {'p50 ms':>7} {'p99 ms':>7}")
-    for name, ef, r, qps, p50, p99 in rows:
-        mb = f"{sizes[name]:.0f}" if name in sizes else "-"
-        print(f"{name:<11} {builds[name]:>8.1f} {mb:>9} {ef:>9} {r:>9.3f} {qps:>8.0f} {p50:>7.3f} {p99:>7.3f}")
-    ours = {ef: (r, qps) for name, ef, r, qps, _, _ in rows if name == "pgvec_hnsw"}
+    for name, kind, ef, r, qps, p50, p99 in rows:
+        mb = f"{sizes[(name, kind)]:.0f}" if (name, kind) in sizes else "-"
+        print(f"{name:<11} {kind:<10} {builds[(name, kind)]:>8.1f} {mb:>9} {ef:>9} {r:>9.3f} {qps:>8.0f} "
+              f"{p50:>7.3f} {p99:>7.3f}")
+    ours = {(kind, ef): (r, qps) for name, kind, ef, r, qps, _, _ in rows if name == "pgvec_hnsw"}
     for peer in ("pgvector", "hnswlib"):
-        if peer not in builds:
-            continue
-        print(f"\npgvec_hnsw / {peer}: build time {builds['pgvec_hnsw'] / builds[peer]:.2f}")
-        for name, ef, r, qps, _, _ in rows:
-            if name == peer:
-                print(f"  ef_search {ef:>4}: QPS {ours[ef][1] / qps:.2f}, recall@10 {ours[ef][0] - r:+.3f}")
+        for kind, *_ in kinds:
+            if (peer, kind) not in builds:
+                continue
+            print(f"\npgvec_hnsw / {peer}, {kind}: build time "
+                  f"{builds[('pgvec_hnsw', kind)] / builds[(peer, kind)]:.2f}"
+                  + (f", index size {sizes[('pgvec_hnsw', kind)] / sizes[(peer, kind)]:.2f}"
+                     if (peer, kind) in sizes else ""))
+            for name, k, ef, r, qps, _, _ in rows:
+                if name == peer and k == kind:
+                    print(f"  ef_search {ef:>4}: QPS {ours[(kind, ef)][1] / qps:.2f}, "
+                          f"recall@10 {ours[(kind, ef)][0] - r:+.3f}")
 
     conn.execute("SET hnsw.ef_search = 40")
     literals = [vector_literal(q) for q in queries[:args.show]]

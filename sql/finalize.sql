@@ -201,6 +201,28 @@ CREATE OPERATOR <%> (
     LEFTARG = bit, RIGHTARG = bit, FUNCTION = jaccard_distance, COMMUTATOR = '<%>'
 );
 
+-- hnsw operator classes of halfvec (stored as binary16 in the index) and bit, under
+-- pgvector's names; the metric is read from the type and support function 1.
+CREATE OPERATOR CLASS halfvec_l2_ops FOR TYPE halfvec USING hnsw AS
+    OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_ip_ops FOR TYPE halfvec USING hnsw AS
+    OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_cosine_ops FOR TYPE halfvec USING hnsw AS
+    OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+    FUNCTION 2 l2_norm(halfvec);
+CREATE OPERATOR CLASS halfvec_l1_ops FOR TYPE halfvec USING hnsw AS
+    OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 l1_distance(halfvec, halfvec);
+CREATE OPERATOR CLASS bit_hamming_ops FOR TYPE bit USING hnsw AS
+    OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+    FUNCTION 1 hamming_distance(bit, bit);
+CREATE OPERATOR CLASS bit_jaccard_ops FOR TYPE bit USING hnsw AS
+    OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+    FUNCTION 1 jaccard_distance(bit, bit);
+
 -- The `sparsevec` type (sorted indices and their non-zero values), with pgvector's
 -- operators, operator class and casts.
 CREATE TYPE sparsevec (

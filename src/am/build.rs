@@ -21,11 +21,11 @@
 //! cosine distance is undefined). Rows with a vector identical to an element already
 //! in the graph become an extra heap TID of that element (up to 10).
 
+use super::element::{index_dimensions, index_metric, row_element};
 use super::insert;
 use super::options::index_options;
 use super::parallel;
 use super::progress::{self, Phase};
-use super::{index_dimensions, index_metric};
 use crate::hnsw::visited::EpochVisited;
 use crate::hnsw::{Metric, Params};
 use crate::storage::layout;
@@ -34,7 +34,6 @@ use crate::storage::page::{self, BuildPage};
 use crate::storage::shared_graph::{Inserted, SharedGraph};
 use crate::storage::tuple::{self, Tid, MAX_HEAP_TIDS};
 use crate::storage::PAGE_ELEMENTS;
-use crate::types::datum::VectorArg;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{pg_guard, pg_sys, PgLogLevel, PgMemoryContexts, PgSqlErrorCode};
 use rand::SeedableRng;
@@ -101,7 +100,10 @@ pub(super) struct Builder {
     index: pg_sys::Relation,
     shared: *const Shared,
     graph: SharedGraph,
+    /// The column's dimensions (rows are checked against them).
     dim: usize,
+    /// The lanes of an element ([`Meta::lanes`]).
+    lanes: usize,
     params: Params,
     metric: Metric,
     max_level: usize,
@@ -127,6 +129,7 @@ impl Builder {
             shared,
             graph,
             dim: meta.dim,
+            lanes: meta.lanes(),
             params: Params {
                 m: meta.m,
                 ef_construction: meta.ef_construction,
@@ -147,8 +150,13 @@ impl Builder {
         unsafe { &*self.shared }
     }
 
-    fn add(&mut self, raw: &[f32], heap_tid: Tid) {
-        let Some(v) = prepare_row(self.metric, self.dim, raw) else {
+    /// Adds the row `heap_tid` of value `datum` (of the index's type).
+    ///
+    /// # Safety
+    /// `datum` is a non-null value of the indexed column's type.
+    unsafe fn add(&mut self, datum: pg_sys::Datum, heap_tid: Tid) {
+        // SAFETY: passed on from the caller.
+        let Some(v) = (unsafe { row_element(self.metric, self.dim, datum) }) else {
             return;
         };
         let shared = self.shared();
@@ -197,8 +205,8 @@ impl Builder {
         let total = shared
             .estimate
             .max(shared.indexed.load(Ordering::Relaxed) as f64) as u64;
-        notice_over_budget(self.graph.len(), total, self.dim, self.params.m);
-        flush(self.index, self.dim, self.params.m, &self.graph);
+        notice_over_budget(self.graph.len(), total, self.lanes, self.params.m);
+        flush(self.index, self.lanes, self.params.m, &self.graph);
         shared.mode.store(FLUSHED, Ordering::SeqCst);
     }
 }
@@ -233,10 +241,7 @@ pub(super) unsafe extern "C-unwind" fn build_callback(
         let datum = *values;
         state.tmp.reset();
         let mut tmp = PgMemoryContexts::For(state.tmp.value());
-        tmp.switch_to(|_| {
-            let v = VectorArg::from_datum(datum);
-            state.add(&v, Tid { block, offset });
-        });
+        tmp.switch_to(|_| state.add(datum, Tid { block, offset }));
     }
 }
 
@@ -261,22 +266,6 @@ pub(super) const PRIVATE_BYTES_PER_ELEMENT: usize = 4 + 8 + 4 + 1 + 4;
 pub(super) fn block_limit(limit: usize, dim: usize, m: usize) -> usize {
     let private = SharedGraph::capacity(limit, dim, m) * PRIVATE_BYTES_PER_ELEMENT;
     limit.saturating_sub(private).max(1 << 20) & !7
-}
-
-/// The vector of a heap row as the index stores it (normalised for cosine); `None`
-/// for a row the index skips (a zero vector under cosine).
-///
-/// # Errors
-/// `expected {dim} dimensions, not {n}` when the row does not match the column.
-pub(super) fn prepare_row(metric: Metric, dim: usize, raw: &[f32]) -> Option<Vec<f32>> {
-    if raw.len() != dim {
-        crate::types::error::VectorError::ExpectedDimensions {
-            expected: dim as i32,
-            actual: raw.len(),
-        }
-        .report();
-    }
-    metric.prepare(raw)
 }
 
 /// The NOTICE of a build whose graph stopped fitting in `maintenance_work_mem` after
@@ -492,7 +481,8 @@ fn locality_order(g: &SharedGraph) -> Vec<u32> {
 
 /// Checks the column and options and returns the metapage a new index starts with.
 fn new_meta(index: pg_sys::Relation) -> Meta {
-    let dim = index_dimensions(index);
+    let metric = index_metric(index);
+    let dim = index_dimensions(index, metric.element_type());
     let (m, ef_construction) = index_options(index);
     if ef_construction < 2 * m {
         crate::error::raise(
@@ -505,7 +495,7 @@ fn new_meta(index: pg_sys::Relation) -> Meta {
         dim,
         m,
         ef_construction,
-        metric: index_metric(index),
+        metric,
         entry: None,
         insert_page: 0,
         relink_pending: false,
@@ -543,7 +533,7 @@ pub unsafe extern "C-unwind" fn ambuild(
             // The whole budget is reserved, but only the part the graph uses is ever
             // touched (and becomes resident). Where the system refuses that much
             // address space, less is taken (the build then spills to disk sooner).
-            let mut bytes = block_limit(limit, meta.dim, meta.m);
+            let mut bytes = block_limit(limit, meta.lanes(), meta.m);
             let mut block: Vec<u64> = Vec::new();
             while block.try_reserve_exact(bytes / 8).is_err() {
                 if bytes <= 1 << 20 {
@@ -560,7 +550,7 @@ pub unsafe extern "C-unwind" fn ambuild(
                 SharedGraph::init(
                     block.as_mut_ptr().cast(),
                     bytes,
-                    meta.dim,
+                    meta.lanes(),
                     meta.metric,
                     meta.params(),
                 )
@@ -584,7 +574,7 @@ pub unsafe extern "C-unwind" fn ambuild(
             };
             let spilled = shared.mode.load(Ordering::SeqCst) != MEMORY;
             if !spilled {
-                flush(index, meta.dim, meta.m, &graph);
+                flush(index, meta.lanes(), meta.m, &graph);
             }
             (
                 heap_tuples,

@@ -15,6 +15,7 @@
 //! record; no two buffer locks are held together.
 
 use super::disk::DiskGraph;
+use crate::distance::lanes;
 use crate::hnsw::insert::{find_neighbours, link_back};
 use crate::hnsw::{Candidate, GraphMut, IdSet, Params};
 use crate::storage::fsm;
@@ -98,7 +99,7 @@ fn on_page_with_room<R>(
                 None => (p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space()),
             }),
         };
-        let useful = layout::smallest_placement(meta.dim, meta.m);
+        let useful = layout::smallest_placement(meta.lanes(), meta.m);
         if let Some((b, room)) = behind.filter(|&(_, room)| room >= useful) {
             fsm::offer_free_space(rel, b, room);
         }
@@ -125,7 +126,7 @@ fn place_element(
         let tids: Vec<Tid> = selected.iter().map(|c| Tid::unpack(c.id)).collect();
         tuple::set_layer(&mut nb, layer, &tids);
     }
-    let mut el = vec![0u8; tuple::element_size(meta.dim)];
+    let mut el = vec![0u8; tuple::element_size(meta.lanes())];
     let mut add_element = |page: &mut WritePage, neighbours: Tid| {
         tuple::write_element(&mut el, level, neighbours, &[heap_tid], vector);
         let offset = page.add_item(&el).expect("space checked");
@@ -134,9 +135,9 @@ fn place_element(
             offset,
         }
     };
-    let element_space = layout::element_space(meta.dim);
+    let element_space = layout::element_space(meta.lanes());
     let neighbour_space = layout::neighbour_space(meta.m, level);
-    if layout::together(meta.dim, meta.m, level) {
+    if layout::together(meta.lanes(), meta.m, level) {
         let need = element_space + neighbour_space;
         on_page_with_room(rel, meta, meta.insert_page, need, |page| {
             let offset = page.add_item(&nb).expect("space checked");
@@ -173,7 +174,7 @@ fn add_duplicate(rel: pg_sys::Relation, id: u64, vector: &[f32], heap_tid: Tid) 
     };
     let mut stored = Vec::new();
     e.vector_into(&mut stored);
-    if stored != vector || !ElementMut(bytes).add_heap_tid(heap_tid) {
+    if !lanes::same(&stored, vector) || !ElementMut(bytes).add_heap_tid(heap_tid) {
         return false;
     }
     page.commit();

@@ -19,6 +19,7 @@ pub mod build;
 pub mod cleanup;
 pub mod cost;
 pub mod disk;
+pub mod element;
 pub mod graphscan;
 pub mod insert;
 pub mod iterative;
@@ -33,9 +34,7 @@ pub mod vacuum;
 pub mod verify;
 
 use crate::error::raise;
-use crate::hnsw::Metric;
 use crate::storage::tuple::Tid;
-use crate::types::datum::VectorArg;
 use pgrx::callconv::{BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::pgrx_sql_entity_graph::metadata::{
@@ -43,59 +42,6 @@ use pgrx::pgrx_sql_entity_graph::metadata::{
 };
 use pgrx::prelude::*;
 use pgrx::{pg_guard, pg_sys, PgMemoryContexts, PgSqlErrorCode};
-use std::ffi::CStr;
-
-/// The most dimensions an hnsw index accepts (its element tuple fits one 8 kB page).
-pub const MAX_INDEX_DIM: usize = 2000;
-
-/// The dimensions of the indexed column (its `vector(n)` typmod).
-///
-/// # Errors
-/// `column does not have dimensions`; `column cannot have more than 2000 dimensions
-/// for hnsw index`.
-pub(crate) fn index_dimensions(index: pg_sys::Relation) -> usize {
-    let typmod = crate::pg::first_column_typmod(index);
-    if typmod < 1 {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "column does not have dimensions",
-            None,
-        );
-    }
-    if typmod as usize > MAX_INDEX_DIM {
-        raise(
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("column cannot have more than {MAX_INDEX_DIM} dimensions for hnsw index"),
-            None,
-        );
-    }
-    typmod as usize
-}
-
-/// The metric of the index's operator class, from its support functions: function 1
-/// is the distance, function 2 (cosine only) the norm.
-pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
-    // SAFETY: the operator class of an hnsw index has support function 1; names come
-    // back palloc'd and NUL-terminated.
-    unsafe {
-        let distance = pg_sys::index_getprocid(index, 1, 1);
-        let name = CStr::from_ptr(pg_sys::get_func_name(distance))
-            .to_string_lossy()
-            .into_owned();
-        let has_norm = pg_sys::index_getprocid(index, 1, 2) != pg_sys::InvalidOid;
-        match (name.as_str(), has_norm) {
-            ("vector_l2_squared_distance", _) => Metric::L2,
-            ("vector_negative_inner_product", true) => Metric::Cosine,
-            ("vector_negative_inner_product", false) => Metric::InnerProduct,
-            ("l1_distance", _) => Metric::L1,
-            _ => raise(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                format!("hnsw does not support the distance function {name}"),
-                None,
-            ),
-        }
-    }
-}
 
 /// `aminsert`'s work (its callback, whose signature differs by version, is
 /// [`crate::pg::aminsert`]): adds one row to the on-disk graph. Returns `false` (no
@@ -118,16 +64,8 @@ pub(crate) unsafe fn insert_row(
         let datum = *values;
         let mut tmp = PgMemoryContexts::new("hnsw insert");
         tmp.switch_to(|_| {
-            let v = VectorArg::from_datum(datum);
             let meta = crate::storage::meta::Meta::read(index);
-            if v.len() != meta.dim {
-                crate::types::error::VectorError::ExpectedDimensions {
-                    expected: meta.dim as i32,
-                    actual: v.len(),
-                }
-                .report();
-            }
-            if let Some(prepared) = meta.metric.prepare(&v) {
+            if let Some(prepared) = element::row_element(meta.metric, meta.dim, datum) {
                 insert::insert(index, &prepared, Tid { block, offset }, &mut rand::rng());
             }
         });
@@ -147,10 +85,11 @@ fn hnsw_build_memory(rows: i64, dimensions: i32, m: default!(i32, 16)) -> i64 {
             None,
         );
     }
-    if !(1..=MAX_INDEX_DIM as i32).contains(&dimensions) {
+    let max = element::max_dimensions(crate::hnsw::metric::ElementType::Vector);
+    if !(1..=max as i32).contains(&dimensions) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("dimensions must be between 1 and {MAX_INDEX_DIM}, not {dimensions}"),
+            format!("dimensions must be between 1 and {max}, not {dimensions}"),
             None,
         );
     }

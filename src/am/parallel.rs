@@ -155,7 +155,7 @@ pub unsafe fn build(
     estimate: Option<f64>,
 ) -> Option<(f64, f64, bool)> {
     let meta = Meta::read(index);
-    let bytes = graph_bytes(estimate, meta.dim, meta.m, limit);
+    let bytes = graph_bytes(estimate, meta.lanes(), meta.m, limit);
     // SAFETY: the sequence of nbtsort.c's _bt_begin_parallel / _bt_end_parallel: a
     // parallel context with our shared state, the parallel scan descriptor and the
     // graph in its DSM segment; every exit path destroys it and leaves parallel mode
@@ -206,7 +206,7 @@ pub unsafe fn build(
         pg_sys::table_parallelscan_initialize(heap, scan, snapshot);
         pg_sys::shm_toc_insert(toc, KEY_SCAN, scan.cast());
         let block = pg_sys::shm_toc_allocate(toc, bytes).cast::<u8>();
-        let graph = SharedGraph::init(block, bytes, meta.dim, meta.metric, meta.params());
+        let graph = SharedGraph::init(block, bytes, meta.lanes(), meta.metric, meta.params());
         pg_sys::shm_toc_insert(toc, KEY_GRAPH, block.cast());
 
         pg_sys::LaunchParallelWorkers(pcxt);
@@ -224,7 +224,7 @@ pub unsafe fn build(
         let shared = &*shared;
         if shared.mode.load(Ordering::SeqCst) == MEMORY {
             let scanned = started.elapsed();
-            flush(index, meta.dim, meta.m, &graph);
+            flush(index, meta.lanes(), meta.m, &graph);
             pgrx::debug1!(
                 "hnsw parallel build: {} elements inserted in {:.2} s, written in {:.2} s",
                 graph.len(),

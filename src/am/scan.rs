@@ -20,6 +20,7 @@
 //! "Index Searches"; PostgreSQL counts the tuples returned.
 
 use super::disk::DiskGraph;
+use super::element::query_element;
 use super::iterative::Resumable;
 use super::options::ef_search;
 use super::scan_settings::scan_limits;
@@ -29,8 +30,6 @@ use crate::hnsw::{Candidate, Graph, IdSet};
 use crate::pg::qual::ScanFilter;
 use crate::storage::meta::Meta;
 use crate::storage::tuple::Tid;
-use crate::types::datum::VectorArg;
-use crate::types::error::VectorError;
 use pgrx::{pg_guard, pg_sys, PgMemoryContexts, PgSqlErrorCode};
 
 #[derive(Default)]
@@ -120,16 +119,10 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> (Vec<Tid>, Option<Resumable>) {
         return (Vec::new(), None);
     };
     let query = if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
-        vec![0.0; meta.dim]
+        vec![0.0; meta.lanes()]
     } else {
-        // SAFETY: a non-null ORDER BY argument of type vector.
-        let v = unsafe { VectorArg::from_datum(key.sk_argument) };
-        if v.len() != meta.dim {
-            VectorError::DifferentDimensions(meta.dim, v.len()).report();
-        }
-        // A zero vector has no direction: under cosine it is searched as it is, at
-        // the same distance from every element (pgvector returns rows too).
-        meta.metric.prepare(&v).unwrap_or_else(|| v.to_vec())
+        // SAFETY: a non-null ORDER BY argument of the operator class's type.
+        unsafe { query_element(meta.metric, meta.dim, key.sk_argument) }
     };
     let mut graph = DiskGraph::new(index, meta.metric);
     let ef = ef_search();

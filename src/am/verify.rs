@@ -105,11 +105,11 @@ pub fn problems(rel: pg_sys::Relation) -> Vec<Problem> {
     for (&id, e) in &scan.elements {
         pgrx::check_for_interrupts!();
         let tid = Tid::unpack(id);
-        if e.dim != meta.dim {
+        if e.dim != meta.lanes() {
             out.push(at(
                 "wrong dimensions",
                 tid,
-                format!("expected {}, not {}", meta.dim, e.dim),
+                format!("expected {} lanes, not {}", meta.lanes(), e.dim),
             ));
         }
         if e.heap_tids.is_empty() != e.deleted {

@@ -16,6 +16,7 @@
 //! x86-64. [`scalar`] keeps the f64 reference implementations.
 
 pub mod bits;
+pub mod lanes;
 mod native;
 pub mod scalar;
 pub mod simsimd;

@@ -1,12 +1,17 @@
-//! The distance an index orders by, one per operator class.
+//! The distance an index orders by, one per operator class, and the element type it
+//! is measured on.
 
-use crate::distance::kernels;
+use crate::distance::{kernels, lanes};
+use crate::types::half::Half;
 
-/// How an index measures distance between stored vectors.
+/// How an index measures distance between stored elements, which are lanes
+/// ([`crate::distance::lanes`]) of the operator class's type.
 ///
 /// Index distances only need to order like the SQL operator: `L2` stores the squared
 /// distance, `Cosine` works on vectors normalised at insert (so `1 - a·b` orders like
-/// `<=>`), `InnerProduct` is `-a·b` (`<#>`), `L1` is `<+>`.
+/// `<=>`), `InnerProduct` is `-a·b` (`<#>`), `L1` is `<+>`; the `Half` ones do the same
+/// on `halfvec` elements (kept as binary16, summed in `f32`), `Hamming` (`<~>`) and
+/// `Jaccard` (`<%>`) count the bits of `bit` elements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
     /// `vector_l2_ops`, operator `<->`.
@@ -17,9 +22,73 @@ pub enum Metric {
     Cosine,
     /// `vector_l1_ops`, operator `<+>`.
     L1,
+    /// `halfvec_l2_ops`, operator `<->`.
+    HalfL2,
+    /// `halfvec_ip_ops`, operator `<#>`.
+    HalfInnerProduct,
+    /// `halfvec_cosine_ops`, operator `<=>`.
+    HalfCosine,
+    /// `halfvec_l1_ops`, operator `<+>`.
+    HalfL1,
+    /// `bit_hamming_ops`, operator `<~>`.
+    Hamming,
+    /// `bit_jaccard_ops`, operator `<%>`.
+    Jaccard,
+}
+
+/// The type of the elements of an index, which says how they are packed into lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementType {
+    /// `vector`: one `f32` per lane.
+    Vector,
+    /// `halfvec`: two binary16 values per lane.
+    Halfvec,
+    /// `bit`: 32 bits per lane.
+    Bit,
+}
+
+impl ElementType {
+    /// Dimensions (elements of a vector, bits of a bit string) held by one lane.
+    pub fn per_lane(self) -> usize {
+        match self {
+            ElementType::Vector => 1,
+            ElementType::Halfvec => 2,
+            ElementType::Bit => 32,
+        }
+    }
+
+    /// Lanes of an element of `dim` dimensions.
+    pub fn lanes(self, dim: usize) -> usize {
+        dim.div_ceil(self.per_lane())
+    }
+
+    /// The SQL name of the type, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ElementType::Vector => "vector",
+            ElementType::Halfvec => "halfvec",
+            ElementType::Bit => "bit",
+        }
+    }
 }
 
 impl Metric {
+    /// The type of the elements this metric measures.
+    pub fn element_type(self) -> ElementType {
+        match self {
+            Metric::L2 | Metric::InnerProduct | Metric::Cosine | Metric::L1 => ElementType::Vector,
+            Metric::HalfL2 | Metric::HalfInnerProduct | Metric::HalfCosine | Metric::HalfL1 => {
+                ElementType::Halfvec
+            }
+            Metric::Hamming | Metric::Jaccard => ElementType::Bit,
+        }
+    }
+
+    /// Lanes of an element of `dim` dimensions under this metric.
+    pub fn lanes(self, dim: usize) -> usize {
+        self.element_type().lanes(dim)
+    }
+
     /// Replaces `out` with the distances from `query` to the vectors of `ids`
     /// (`vector` finds one in memory), prefetching the vector after next while
     /// measuring one, so a neighbour list's vectors arrive while the kernel runs.
@@ -46,34 +115,143 @@ impl Metric {
         }
     }
 
-    /// The index distance between two vectors of equal length.
+    /// The index distance between two elements of equal length (in lanes).
     #[inline]
     pub fn distance(self, a: &[f32], b: &[f32]) -> f32 {
         let k = kernels();
+        let (ha, hb) = (lanes::halves(a), lanes::halves(b));
+        let (ba, bb) = (lanes::bytes(a), lanes::bytes(b));
         (match self {
             Metric::L2 => k.l2_squared(a, b),
             Metric::InnerProduct => -k.inner_product(a, b),
             Metric::Cosine => 1.0 - k.inner_product(a, b),
             Metric::L1 => k.l1_distance(a, b),
+            Metric::HalfL2 => k.l2_squared_half(ha, hb),
+            Metric::HalfInnerProduct => -k.inner_product_half(ha, hb),
+            Metric::HalfCosine => 1.0 - k.inner_product_half(ha, hb),
+            Metric::HalfL1 => k.l1_distance_half(ha, hb),
+            Metric::Hamming => k.hamming(ba, bb) as f64,
+            Metric::Jaccard => k.jaccard(ba, bb),
         }) as f32
     }
 
-    /// `true` when only a copy of a vector is at index distance 0 from it (not for
+    /// `true` when only a copy of an element is at index distance 0 from it (not for
     /// inner product, where the distance of a vector to itself is `-‖v‖²`).
     pub fn self_distance_is_zero(self) -> bool {
-        self != Metric::InnerProduct
+        !matches!(self, Metric::InnerProduct | Metric::HalfInnerProduct)
     }
 
-    /// Prepares a vector for storage or search: unit length for `Cosine`. Returns
-    /// `None` for a vector the index cannot hold (a zero vector under `Cosine`).
+    /// Prepares an element (its lanes) for storage or search: unit length for the
+    /// cosine metrics (a `halfvec` normalised in `f64` and rounded to binary16, as
+    /// pgvector's `l2_normalize`). Returns `None` for an element the index cannot
+    /// hold (a zero vector under cosine).
     pub fn prepare(self, v: &[f32]) -> Option<Vec<f32>> {
-        if self != Metric::Cosine {
-            return Some(v.to_vec());
+        match self {
+            Metric::Cosine => {
+                let norm = unit_scale(kernels().inner_product(v, v))?;
+                Some(v.iter().map(|&x| (f64::from(x) / norm) as f32).collect())
+            }
+            Metric::HalfCosine => {
+                let h = lanes::halves(v);
+                let norm = unit_scale(kernels().inner_product_half(h, h))?;
+                let unit: Vec<Half> = h
+                    .iter()
+                    .map(|x| Half::from_f32((f64::from(x.to_f32()) / norm) as f32))
+                    .collect();
+                Some(lanes::from_halves(&unit))
+            }
+            _ => Some(v.to_vec()),
         }
-        let norm = kernels().inner_product(v, v).sqrt();
-        if norm == 0.0 || !norm.is_finite() {
-            return None;
+    }
+}
+
+/// The norm to divide by for unit length, from the squared norm; `None` for a zero or
+/// non-finite norm.
+fn unit_scale(squared_norm: f64) -> Option<f64> {
+    let norm = squared_norm.sqrt();
+    (norm != 0.0 && norm.is_finite()).then_some(norm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distance::scalar;
+    use rand::{Rng, SeedableRng};
+
+    /// The halfvec metrics on lanes give the f64 reference distances of the halves'
+    /// values (odd lengths put a zero half in the last lane), and the bit metrics the
+    /// counts of the bits.
+    #[test]
+    fn packed_metrics_against_the_reference() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for n in [1usize, 3, 7, 16, 17, 383, 384, 1536, 4000] {
+            let h = |rng: &mut rand::rngs::StdRng| -> Vec<Half> {
+                (0..n)
+                    .map(|_| Half::from_f32(rng.random_range(-1.0f32..1.0)))
+                    .collect()
+            };
+            let (a, b) = (h(&mut rng), h(&mut rng));
+            let (fa, fb): (Vec<f32>, Vec<f32>) = (
+                a.iter().map(|x| x.to_f32()).collect(),
+                b.iter().map(|x| x.to_f32()).collect(),
+            );
+            let (la, lb) = (lanes::from_halves(&a), lanes::from_halves(&b));
+            assert_eq!(Metric::HalfL2.lanes(n), la.len());
+            let within = |got: f32, want: f64, tolerance: f64| {
+                assert!(
+                    (f64::from(got) - want).abs() <= tolerance * want.abs().max(1.0),
+                    "{n}: {got} vs {want}"
+                )
+            };
+            let close = |got: f32, want: f64| within(got, want, 1e-4);
+            close(
+                Metric::HalfL2.distance(&la, &lb),
+                scalar::l2_squared(&fa, &fb),
+            );
+            close(
+                Metric::HalfInnerProduct.distance(&la, &lb),
+                -scalar::inner_product(&fa, &fb),
+            );
+            close(
+                Metric::HalfL1.distance(&la, &lb),
+                scalar::l1_distance(&fa, &fb),
+            );
+            let (ua, ub) = (
+                Metric::HalfCosine.prepare(&la).unwrap(),
+                Metric::HalfCosine.prepare(&lb).unwrap(),
+            );
+            let unit = lanes::halves(&ua);
+            let norm: f64 = unit.iter().map(|x| f64::from(x.to_f32()).powi(2)).sum();
+            assert!((norm - 1.0).abs() < 2e-3, "{n}: norm² {norm}");
+            // The unit vectors are rounded to binary16 (relative error 2⁻¹¹ each).
+            within(
+                Metric::HalfCosine.distance(&ua, &ub),
+                scalar::cosine_distance(&fa, &fb),
+                2e-3,
+            );
+            let bits = |rng: &mut rand::rngs::StdRng| -> Vec<u8> {
+                (0..n.div_ceil(8)).map(|_| rng.random()).collect()
+            };
+            let (x, y) = (bits(&mut rng), bits(&mut rng));
+            let (lx, ly) = (lanes::from_bytes(&x), lanes::from_bytes(&y));
+            let differ: u32 = x.iter().zip(&y).map(|(p, q)| (p ^ q).count_ones()).sum();
+            assert_eq!(Metric::Hamming.distance(&lx, &ly), differ as f32);
+            let both: u32 = x.iter().zip(&y).map(|(p, q)| (p & q).count_ones()).sum();
+            let either: u32 = x.iter().zip(&y).map(|(p, q)| (p | q).count_ones()).sum();
+            close(
+                Metric::Jaccard.distance(&lx, &ly),
+                1.0 - f64::from(both) / f64::from(either),
+            );
         }
-        Some(v.iter().map(|&x| (f64::from(x) / norm) as f32).collect())
+    }
+
+    #[test]
+    fn zero_vectors_are_refused_under_cosine_only() {
+        let zero = lanes::from_halves(&[Half(0); 3]);
+        assert_eq!(Metric::HalfCosine.prepare(&zero), None);
+        assert_eq!(Metric::HalfL2.prepare(&zero), Some(zero.clone()));
+        assert_eq!(Metric::Cosine.prepare(&[0.0, 0.0]), None);
+        assert!(!Metric::HalfInnerProduct.self_distance_is_zero());
+        assert!(Metric::Hamming.self_distance_is_zero());
     }
 }

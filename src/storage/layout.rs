@@ -81,7 +81,7 @@ pub fn elements_per_page(dim: usize, m: usize) -> usize {
 }
 
 // The largest element tuple fits a page alone.
-const _: () = assert!(element_space(crate::am::MAX_INDEX_DIM) <= PAGE_ROOM);
+const _: () = assert!(element_space(crate::am::element::MAX_LANES) <= PAGE_ROOM);
 // The level-0 neighbour tuple of the largest m fits a page alone.
 const _: () = assert!(neighbour_space(100, 0) <= PAGE_ROOM);
 

@@ -18,7 +18,8 @@ const META_BYTES: usize = 32;
 /// The contents of the metapage.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Meta {
-    /// Dimensions of every vector in the index.
+    /// Dimensions of every element in the index (of its column's type; its lanes are
+    /// [`Meta::lanes`]).
     pub dim: usize,
     /// `m` reloption.
     pub m: usize,
@@ -50,16 +51,36 @@ pub struct Meta {
     pub inserted_since_check: bool,
 }
 
+/// The metapage's byte for each metric (1–4 since the first format; the others
+/// were added without a format change, as an older library never wrote them).
+const METRIC_CODES: [(Metric, u8); 10] = [
+    (Metric::L2, 1),
+    (Metric::InnerProduct, 2),
+    (Metric::Cosine, 3),
+    (Metric::L1, 4),
+    (Metric::HalfL2, 5),
+    (Metric::HalfInnerProduct, 6),
+    (Metric::HalfCosine, 7),
+    (Metric::HalfL1, 8),
+    (Metric::Hamming, 9),
+    (Metric::Jaccard, 10),
+];
+
 fn metric_code(m: Metric) -> u8 {
-    match m {
-        Metric::L2 => 1,
-        Metric::InnerProduct => 2,
-        Metric::Cosine => 3,
-        Metric::L1 => 4,
-    }
+    METRIC_CODES
+        .iter()
+        .find(|(x, _)| *x == m)
+        .map(|&(_, c)| c)
+        .unwrap()
 }
 
 impl Meta {
+    /// The lanes of every element ([`crate::distance::lanes`]): the length of the
+    /// vectors the graph and the element tuples hold.
+    pub fn lanes(&self) -> usize {
+        self.metric.lanes(self.dim)
+    }
+
     /// The build parameters (`m`, `ef_construction`).
     pub fn params(&self) -> crate::hnsw::Params {
         crate::hnsw::Params {
@@ -101,12 +122,8 @@ impl Meta {
         if u32_at(4) != FORMAT_VERSION {
             return Err("unsupported index format version; REINDEX the index");
         }
-        let metric = match b[16] {
-            1 => Metric::L2,
-            2 => Metric::InnerProduct,
-            3 => Metric::Cosine,
-            4 => Metric::L1,
-            _ => return Err("bad metric in metapage"),
+        let Some(&(metric, _)) = METRIC_CODES.iter().find(|(_, c)| *c == b[16]) else {
+            return Err("bad metric in metapage");
         };
         let block = u32_at(18);
         Ok(Meta {

@@ -418,9 +418,9 @@ impl SharedGraph {
         let params = self.params;
         let found = find_neighbours(self, vector, level, &params, visited);
         let self_distance = self.metric.distance(vector, vector);
-        let copy = found
-            .copies(self_distance)
-            .find(|&c| self.vector(c) == vector && self.add_heap_tid(c, heap_tid));
+        let copy = found.copies(self_distance).find(|&c| {
+            crate::distance::lanes::same(self.vector(c), vector) && self.add_heap_tid(c, heap_tid)
+        });
         match copy {
             Some(c) => Inserted::Merged(c),
             None => match self.push(vector, level, heap_tid) {

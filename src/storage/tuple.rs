@@ -10,9 +10,9 @@
 //!  3  u8   number of heap TIDs in use
 //!  4  u32  block of the neighbour tuple
 //!  8  u16  offset of the neighbour tuple
-//! 10  u16  dimensions
-//! 12  6×MAX_HEAP_TIDS  heap TIDs (rows with this exact vector)
-//! 72  f32×dim  the vector (normalised for cosine)
+//! 10  u16  lanes (the dimensions of a `vector`)
+//! 12  6×MAX_HEAP_TIDS  heap TIDs (rows with this exact value)
+//! 72  f32×lanes  the element's lanes (`crate::distance::lanes`; normalised for cosine)
 //! ```
 //! Neighbour tuple (beside its element when both fit a page, `layout::together`):
 //! ```text
@@ -71,7 +71,8 @@ impl Tid {
     }
 }
 
-/// Size in bytes of an element tuple of `dim` dimensions.
+/// Size in bytes of an element tuple of `dim` lanes (here and in `layout`, `dim` is
+/// the length of an element in lanes, its dimensions for a `vector`).
 pub const fn element_size(dim: usize) -> usize {
     ELEMENT_HEADER + 4 * dim
 }
@@ -140,7 +141,7 @@ impl<'a> Element<'a> {
             offset: 0,
         })
     }
-    /// Dimensions of its vector.
+    /// Lanes of its element.
     pub fn dim(&self) -> usize {
         u16::from_le_bytes([self.0[10], self.0[11]]) as usize
     }

@@ -1,0 +1,207 @@
+//! What the elements of an hnsw index are: the operator class's [`Metric`] (from the
+//! type it indexes and its support function 1), the column's dimensions and their
+//! limit, and a column value (or an ORDER BY argument) as the lanes the index stores
+//! ([`crate::distance::lanes`]).
+
+use crate::distance::lanes;
+use crate::error::raise;
+use crate::hnsw::metric::ElementType;
+use crate::hnsw::Metric;
+use crate::types::bit::datum::BitArg;
+use crate::types::datum::{HalfvecArg, VectorArg};
+use crate::types::error::{SqlType, VectorError};
+
+use pgrx::{pg_sys, PgSqlErrorCode};
+use std::ffi::CStr;
+
+/// The most lanes an element has: 2,000 dimensions of `vector`, 4,000 of `halfvec`,
+/// 64,000 bits (pgvector's limits); its element tuple fits one 8 kB page.
+pub const MAX_LANES: usize = 2000;
+
+/// The most dimensions an index of `t` accepts ([`MAX_LANES`] lanes).
+pub fn max_dimensions(t: ElementType) -> usize {
+    MAX_LANES * t.per_lane()
+}
+
+/// The name of a function, palloc'd by PostgreSQL, copied.
+fn function_name(oid: pg_sys::Oid) -> String {
+    // SAFETY: get_func_name returns NULL for a missing function, else a palloc'd
+    // NUL-terminated name.
+    unsafe {
+        let name = pg_sys::get_func_name(oid);
+        if name.is_null() {
+            return String::new();
+        }
+        CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}
+
+/// The element type of an index on values of type `oid`, known by the type's input
+/// function (`vector_in`, `halfvec_in`, `bit_in`): our types have no fixed OIDs.
+fn element_type(oid: pg_sys::Oid) -> Option<ElementType> {
+    let mut input = pg_sys::InvalidOid;
+    let mut ioparam = pg_sys::InvalidOid;
+    // SAFETY: getTypeInputInfo writes both outputs, erroring for an unknown type.
+    unsafe { pg_sys::getTypeInputInfo(oid, &mut input, &mut ioparam) };
+    match function_name(input).as_str() {
+        "vector_in" => Some(ElementType::Vector),
+        "halfvec_in" => Some(ElementType::Halfvec),
+        "bit_in" => Some(ElementType::Bit),
+        _ => None,
+    }
+}
+
+/// The metric of the index's operator class, from the type it indexes and its support
+/// functions: function 1 is the distance, function 2 (cosine only) the norm.
+///
+/// # Errors
+/// `ERRCODE_FEATURE_NOT_SUPPORTED` for an operator class of another type or distance.
+pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
+    // SAFETY: an hnsw index has one column, whose operator class has support
+    // function 1; `rd_opcintype` has an entry per key column.
+    let (distance, has_norm, input_type) = unsafe {
+        (
+            pg_sys::index_getprocid(index, 1, 1),
+            pg_sys::index_getprocid(index, 1, 2) != pg_sys::InvalidOid,
+            *(*index).rd_opcintype,
+        )
+    };
+    let name = function_name(distance);
+    let metric = match (element_type(input_type), name.as_str(), has_norm) {
+        (Some(ElementType::Vector), "vector_l2_squared_distance", _) => Some(Metric::L2),
+        (Some(ElementType::Vector), "vector_negative_inner_product", true) => Some(Metric::Cosine),
+        (Some(ElementType::Vector), "vector_negative_inner_product", false) => {
+            Some(Metric::InnerProduct)
+        }
+        (Some(ElementType::Vector), "l1_distance", _) => Some(Metric::L1),
+        (Some(ElementType::Halfvec), "halfvec_l2_squared_distance", _) => Some(Metric::HalfL2),
+        (Some(ElementType::Halfvec), "halfvec_negative_inner_product", true) => {
+            Some(Metric::HalfCosine)
+        }
+        (Some(ElementType::Halfvec), "halfvec_negative_inner_product", false) => {
+            Some(Metric::HalfInnerProduct)
+        }
+        (Some(ElementType::Halfvec), "l1_distance", _) => Some(Metric::HalfL1),
+        (Some(ElementType::Bit), "hamming_distance", _) => Some(Metric::Hamming),
+        (Some(ElementType::Bit), "jaccard_distance", _) => Some(Metric::Jaccard),
+        _ => None,
+    };
+    metric.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("hnsw does not support the distance function {name}"),
+            None,
+        )
+    })
+}
+
+/// The dimensions of the indexed column (its `vector(n)`, `halfvec(n)` or `bit(n)`
+/// typmod), for elements of type `t`.
+///
+/// # Errors
+/// `column does not have dimensions`; `column cannot have more than 2000 dimensions
+/// for hnsw index` (4000 for `halfvec`, 64000 for `bit`), as pgvector words them.
+pub(crate) fn index_dimensions(index: pg_sys::Relation, t: ElementType) -> usize {
+    let typmod = crate::pg::first_column_typmod(index);
+    if typmod < 1 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "column does not have dimensions",
+            None,
+        );
+    }
+    let max = max_dimensions(t);
+    if typmod as usize > max {
+        raise(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("column cannot have more than {max} dimensions for hnsw index"),
+            None,
+        );
+    }
+    typmod as usize
+}
+
+/// A value of the index's type: its dimensions and its lanes, as the column holds it
+/// (not yet [`Metric::prepare`]d).
+///
+/// # Safety
+/// `datum` must be a non-null datum of the type of `metric`'s elements, valid for the
+/// call.
+pub(crate) unsafe fn value_lanes(metric: Metric, datum: pg_sys::Datum) -> (usize, Vec<f32>) {
+    // SAFETY: the caller guarantees the datum's type.
+    unsafe {
+        match metric.element_type() {
+            ElementType::Vector => {
+                let v = VectorArg::from_datum(datum);
+                (v.len(), v.to_vec())
+            }
+            ElementType::Halfvec => {
+                let v = HalfvecArg::from_datum(datum);
+                (v.len(), lanes::from_halves(&v))
+            }
+            ElementType::Bit => {
+                let v = BitArg::from_datum(datum);
+                (v.len(), lanes::from_bytes(v.bytes()))
+            }
+        }
+    }
+}
+
+/// A row's value as the index stores it (normalised for cosine); `None` for a row the
+/// index skips (a zero vector under cosine).
+///
+/// # Errors
+/// `expected {dim} dimensions, not {n}` when the value does not match the column.
+///
+/// # Safety
+/// As [`value_lanes`].
+pub(crate) unsafe fn row_element(
+    metric: Metric,
+    dim: usize,
+    datum: pg_sys::Datum,
+) -> Option<Vec<f32>> {
+    // SAFETY: passed on from the caller.
+    let (n, v) = unsafe { value_lanes(metric, datum) };
+    if n != dim {
+        VectorError::ExpectedDimensions {
+            expected: dim as i32,
+            actual: n,
+        }
+        .report_as(sql_type(metric.element_type()));
+    }
+    metric.prepare(&v)
+}
+
+/// A search's query as the index measures it: an ORDER BY argument prepared like a
+/// row, except that a zero vector under cosine is searched as it is (at the same
+/// distance from every element; pgvector returns rows too).
+///
+/// # Errors
+/// `different vector dimensions {dim} and {n}` (`halfvec`), `different bit lengths
+/// {dim} and {n}`, as the distance operators say.
+///
+/// # Safety
+/// As [`value_lanes`].
+pub(crate) unsafe fn query_element(metric: Metric, dim: usize, datum: pg_sys::Datum) -> Vec<f32> {
+    // SAFETY: passed on from the caller.
+    let (n, v) = unsafe { value_lanes(metric, datum) };
+    if n != dim {
+        match metric.element_type() {
+            ElementType::Bit => raise(
+                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                format!("different bit lengths {dim} and {n}"),
+                None,
+            ),
+            t => VectorError::DifferentDimensions(dim, n).report_as(sql_type(t)),
+        }
+    }
+    metric.prepare(&v).unwrap_or(v)
+}
+
+/// The SQL type whose words name errors about elements of `t`.
+fn sql_type(t: ElementType) -> SqlType {
+    match t {
+        ElementType::Halfvec => SqlType::Halfvec,
+        ElementType::Vector | ElementType::Bit => SqlType::Vector,
+    }
+}

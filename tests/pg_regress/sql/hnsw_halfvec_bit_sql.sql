@@ -1,0 +1,87 @@
+-- The SQL of the halfvec and bit operator classes of hnsw on small cases whose
+-- answers are exact: every operator class orders as its operator does, a zero vector
+-- is left out under cosine, identical values share an element, the dimension limits
+-- are pgvector's (halfvec 4,000, bit 64,000) with its words, and expression indexes
+-- (a cast to halfvec, binary_quantize) are chosen by the planner.
+SET enable_seqscan = off;
+CREATE TABLE hs (id int, v halfvec(3));
+INSERT INTO hs VALUES (1, '[1,2,3]'), (2, '[1,1,1]'), (3, '[0,0,0]'), (4, '[-1,0.5,2]'),
+    (5, '[2,2,2]'), (6, NULL);
+-- Each class in turn: the operator's distances in the order the index returns the
+-- rows, and the rows by distance (ties by id).
+SELECT format('CREATE INDEX hs_idx ON hs USING hnsw (v %s)', c),
+       format('SELECT %L AS opclass, array_agg(round(d::numeric, 4)) AS distances,
+                      array_agg(id ORDER BY d, id) AS ids
+               FROM (SELECT id, v %s %L AS d FROM hs ORDER BY v %s %L LIMIT 10) s',
+              c, op, q, op, q),
+       'DROP INDEX hs_idx'
+FROM (VALUES ('halfvec_l2_ops', '<->', '[1,2,3]'), ('halfvec_ip_ops', '<#>', '[1,2,3]'),
+             ('halfvec_cosine_ops', '<=>', '[1,2,3]'), ('halfvec_l1_ops', '<+>', '[1,2,3]'))
+     AS t(c, op, q) \gexec
+-- Two rows with one value share an element (two heap TIDs).
+INSERT INTO hs VALUES (7, '[1,2,3]');
+CREATE INDEX hs_idx ON hs USING hnsw (v halfvec_l2_ops);
+SELECT live_elements, heap_tids FROM hnsw_index_stats('hs_idx');
+EXPLAIN (COSTS OFF) SELECT id FROM hs ORDER BY v <-> '[1,2,3]' LIMIT 10;
+SELECT count(*) AS problems FROM hnsw_verify('hs_idx');
+SELECT id FROM hs ORDER BY v <-> '[1,2,3]', id LIMIT 2;
+-- A query of other dimensions is refused in the operator's words.
+SELECT id FROM hs ORDER BY v <-> '[1,2]' LIMIT 1;
+
+CREATE TABLE bs (id int, v bit(6));
+INSERT INTO bs VALUES (1, '101100'), (2, '111111'), (3, '000000'), (4, '100000'),
+    (5, '001101'), (6, NULL);
+SELECT format('CREATE INDEX bs_idx ON bs USING hnsw (v %s)', c),
+       format('SELECT %L AS opclass, array_agg(round(d::numeric, 4)) AS distances,
+                      array_agg(id ORDER BY d, id) AS ids
+               FROM (SELECT id, v %s %L AS d FROM bs ORDER BY v %s %L LIMIT 10) s',
+              c, op, q, op, q),
+       'DROP INDEX bs_idx'
+FROM (VALUES ('bit_hamming_ops', '<~>', '101101'), ('bit_jaccard_ops', '<%>', '101000'))
+     AS t(c, op, q) \gexec
+CREATE INDEX bs_idx ON bs USING hnsw (v bit_hamming_ops);
+SELECT id FROM bs ORDER BY v <~> B'101' LIMIT 1;
+DROP TABLE hs, bs;
+
+-- The limits: halfvec(4000) and bit(64000) are indexed, one more is refused.
+CREATE TABLE hmax (id int, v halfvec(4000));
+INSERT INTO hmax SELECT i, array_fill(i, ARRAY[4000])::real[]::halfvec FROM generate_series(1, 3) i;
+CREATE INDEX ON hmax USING hnsw (v halfvec_l2_ops);
+SELECT id FROM hmax ORDER BY v <-> array_fill(2.9, ARRAY[4000])::real[]::halfvec LIMIT 3;
+CREATE TABLE bmax (id int, v bit(64000));
+INSERT INTO bmax SELECT i, repeat('1', i * 10000)::bit(64000) FROM generate_series(1, 3) i;
+CREATE INDEX ON bmax USING hnsw (v bit_hamming_ops);
+SELECT id FROM bmax ORDER BY v <~> repeat('1', 21000)::bit(64000) LIMIT 3;
+CREATE TABLE over (h halfvec(4001), b bit(64001), v vector(2001), n halfvec, u vector(3));
+CREATE INDEX ON over USING hnsw (h halfvec_l2_ops);
+CREATE INDEX ON over USING hnsw (b bit_jaccard_ops);
+CREATE INDEX ON over USING hnsw (v vector_l2_ops);
+CREATE INDEX ON over USING hnsw (n halfvec_cosine_ops);
+CREATE INDEX ON over USING hnsw (h);
+CREATE INDEX ON over USING hnsw (u halfvec_l2_ops);
+DROP TABLE hmax, bmax, over;
+
+-- Expression indexes on a vector column: the halfvec cast and binary quantization
+-- with a re-ranking query.
+CREATE TABLE docs (id int, embedding vector(8));
+INSERT INTO docs SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(2 * i), sin(3 * i),
+    cos(3 * i), sin(5 * i), cos(5 * i)]::real[]::vector FROM generate_series(1, 1000) i;
+CREATE INDEX docs_half ON docs USING hnsw ((embedding::halfvec(8)) halfvec_cosine_ops);
+CREATE INDEX docs_bq ON docs USING hnsw ((binary_quantize(embedding)::bit(8)) bit_hamming_ops);
+EXPLAIN (COSTS OFF) SELECT id FROM docs
+    ORDER BY embedding::halfvec(8) <=> '[1,0,0,1,0,1,0,1]'::halfvec(8) LIMIT 5;
+SELECT id FROM docs ORDER BY embedding::halfvec(8) <=> '[1,0,0,1,0,1,0,1]'::halfvec(8) LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM (
+    SELECT id, embedding FROM docs
+    ORDER BY binary_quantize(embedding)::bit(8) <~> binary_quantize('[1,0,0,1,0,1,0,1]'::vector)
+    LIMIT 100) c
+ORDER BY embedding <=> '[1,0,0,1,0,1,0,1]' LIMIT 5;
+-- (8 bits have ties among 1,000 rows: which 100 come first is the index's choice.)
+SELECT count(*), max(hamming) <= 2 AS near FROM (
+    SELECT binary_quantize(embedding)::bit(8) <~> binary_quantize('[1,0,0,1,0,1,0,1]'::vector)
+           AS hamming
+    FROM docs
+    ORDER BY binary_quantize(embedding)::bit(8) <~> binary_quantize('[1,0,0,1,0,1,0,1]'::vector)
+    LIMIT 100) c;
+DROP TABLE docs;
+RESET enable_seqscan;
