@@ -14,7 +14,7 @@
 #
 # Other arguments go to hnsw_bench.py: --rows N, --data DIR, --m, --ef-construction,
 # --ef-search 10,20,40, --workers, --maintenance-work-mem, --queries, --no-hnswlib,
-# --no-pgvector, --scale-ip.
+# --no-pgvector, --scale-ip, --vector-only (no halfvec and bit+rerank rows).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)

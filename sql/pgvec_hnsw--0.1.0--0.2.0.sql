@@ -1,7 +1,8 @@
 -- pgvec_hnsw 0.1.0 -> 0.2.0 (ALTER EXTENSION pgvec_hnsw UPDATE).
 --
--- 0.2.0 builds for PostgreSQL 13 to 18 and adds pgvector's `halfvec` type, the
--- Hamming and Jaccard distances on `bit` and `binary_quantize`. No object of 0.1.0
+-- 0.2.0 builds for PostgreSQL 13 to 18 and adds pgvector's `halfvec` and `sparsevec`
+-- types, the Hamming and Jaccard distances on `bit`, `binary_quantize` and the hnsw
+-- operator classes of halfvec and bit. No object of 0.1.0
 -- changes, but a call with untyped literals only (`l2_distance('[0,0]', '[3,4]')`)
 -- now also matches the halfvec overload and is ambiguous, as in pgvector.
 -- The statements below are those of the 0.2.0 install script that create the new

@@ -17,9 +17,11 @@
 //! (without a WAL record per change: the build logs every page at its end). It never
 //! exceeds the limit and never fails for lack of memory.
 //!
-//! NULL rows are skipped, and so are zero vectors for `vector_cosine_ops` (their
-//! cosine distance is undefined). Rows with a vector identical to an element already
-//! in the graph become an extra heap TID of that element (up to 10).
+//! NULL rows are skipped, and so are zero vectors for `vector_cosine_ops` and
+//! `halfvec_cosine_ops` (their cosine distance is undefined). Rows with a value
+//! identical to an element already in the graph become an extra heap TID of that
+//! element (up to 10). Elements are held as lanes ([`crate::distance::lanes`]): `dim`
+//! below is an element's length in lanes (the dimensions of a `vector`).
 
 use super::element::{index_dimensions, index_metric, row_element};
 use super::insert;
@@ -231,7 +233,8 @@ pub(super) unsafe extern "C-unwind" fn build_callback(
     state: *mut std::ffi::c_void,
 ) {
     // SAFETY: `state` is the Builder passed to table_index_build_scan; `values` and
-    // `isnull` hold the one indexed column; `tid` is the heap TID.
+    // `isnull` hold the one indexed column, of the type the Builder's metric reads
+    // (the build refused any other); `tid` is the heap TID.
     unsafe {
         let state = &mut *state.cast::<Builder>();
         if *isnull {
@@ -245,7 +248,7 @@ pub(super) unsafe extern "C-unwind" fn build_callback(
     }
 }
 
-/// Memory a build of `rows` vectors of `dim` dimensions with `m` needs to stay in
+/// Memory a build of `rows` elements of `dim` lanes with `m` needs to stay in
 /// memory, in bytes: the graph block ([`SharedGraph::bytes_for`]: per element its
 /// vector, its link slots, its heap TID, and 1.5× the average upper-layer links),
 /// plus per element the visited set and the flush's bookkeeping, plus 1 MB.
@@ -288,7 +291,7 @@ pub(super) fn notice_over_budget(fitted: usize, total: u64, dim: usize, m: usize
 
 /// Writes the finished in-memory graph `g` (no insert in flight; elements that lost
 /// every path from the entry point are linked first, [`SharedGraph::link_unreachable`],
-/// and any left unreached set the metapage's `relink_pending`) of `dim`-dimensional vectors built with `m`
+/// and any left unreached set the metapage's `relink_pending`) of `dim`-lane elements built with `m`
 /// to new pages at the end of `index` (after the metapage), in [`locality_order`],
 /// and points the metapage at its entry point.
 pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGraph) {

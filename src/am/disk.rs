@@ -524,4 +524,11 @@ impl DiskGraph {
     pub fn vector_of(&mut self, id: u64) -> Option<Vec<f32>> {
         self.vector(id).map(<[f32]>::to_vec)
     }
+
+    /// Whether element `id` holds exactly `lanes` (as last read: an element's value
+    /// never changes while it lives).
+    pub fn holds(&mut self, id: u64, lanes: &[f32]) -> bool {
+        self.vector(id)
+            .is_some_and(|v| crate::distance::lanes::same(v, lanes))
+    }
 }

@@ -55,10 +55,13 @@ fn element_type(oid: pg_sys::Oid) -> Option<ElementType> {
 /// functions: function 1 is the distance, function 2 (cosine only) the norm.
 ///
 /// # Errors
-/// `ERRCODE_FEATURE_NOT_SUPPORTED` for an operator class of another type or distance.
+/// `ERRCODE_FEATURE_NOT_SUPPORTED`: `type not supported for hnsw index` for a `bit
+/// varying` column (as pgvector), `hnsw does not support the distance function …`
+/// for an operator class of another type or distance.
 pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
-    // SAFETY: an hnsw index has one column, whose operator class has support
-    // function 1; `rd_opcintype` has an entry per key column.
+    // SAFETY: an hnsw index has one key column (attnum 1) and `amsupport` = 2, so both
+    // lookups are in range (a missing function is InvalidOid, which `function_name`
+    // reads as no name); `rd_opcintype` has an entry per key column.
     let (distance, has_norm, input_type) = unsafe {
         (
             pg_sys::index_getprocid(index, 1, 1),
@@ -66,6 +69,14 @@ pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
             *(*index).rd_opcintype,
         )
     };
+    if crate::pg::first_column_type(index) == pg_sys::VARBITOID {
+        // `bit varying` is binary-coercible to `bit`, but its values differ in length.
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "type not supported for hnsw index",
+            None,
+        );
+    }
     let name = function_name(distance);
     let metric = match (element_type(input_type), name.as_str(), has_norm) {
         (Some(ElementType::Vector), "vector_l2_squared_distance", _) => Some(Metric::L2),
@@ -125,7 +136,8 @@ pub(crate) fn index_dimensions(index: pg_sys::Relation, t: ElementType) -> usize
 /// (not yet [`Metric::prepare`]d).
 ///
 /// # Safety
-/// `datum` must be a non-null datum of the type of `metric`'s elements, valid for the
+/// `datum` must be a non-null datum of the type of `metric`'s elements (the index's
+/// column; a `bit varying` one is refused when the index is built), valid for the
 /// call.
 pub(crate) unsafe fn value_lanes(metric: Metric, datum: pg_sys::Datum) -> (usize, Vec<f32>) {
     // SAFETY: the caller guarantees the datum's type.
@@ -177,8 +189,10 @@ pub(crate) unsafe fn row_element(
 /// distance from every element; pgvector returns rows too).
 ///
 /// # Errors
-/// `different vector dimensions {dim} and {n}` (`halfvec`), `different bit lengths
-/// {dim} and {n}`, as the distance operators say.
+/// `different vector dimensions {n} and {dim}` (`different halfvec dimensions` for a
+/// halfvec), `different
+/// bit lengths {n} and {dim}`: the query's length first, as pgvector's scan calls the
+/// distance function with the query first.
 ///
 /// # Safety
 /// As [`value_lanes`].
@@ -189,10 +203,10 @@ pub(crate) unsafe fn query_element(metric: Metric, dim: usize, datum: pg_sys::Da
         match metric.element_type() {
             ElementType::Bit => raise(
                 PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
-                format!("different bit lengths {dim} and {n}"),
+                format!("different bit lengths {n} and {dim}"),
                 None,
             ),
-            t => VectorError::DifferentDimensions(dim, n).report_as(sql_type(t)),
+            t => VectorError::DifferentDimensions(n, dim).report_as(sql_type(t)),
         }
     }
     metric.prepare(&v).unwrap_or(v)

@@ -24,7 +24,7 @@ pub struct ElementInfo {
     pub heap_tids: Vec<Tid>,
     /// Where its neighbour tuple is.
     pub neighbours: Tid,
-    /// Dimensions of its vector.
+    /// Its length in lanes (the dimensions of a `vector`).
     pub dim: usize,
 }
 

@@ -216,9 +216,12 @@ fn insert_locked(
         IdSet::with_capacity_and_hasher(params.ef_construction * 48, Default::default());
     let found = find_neighbours(&mut graph, vector, level, params, &mut visited);
     let self_distance = meta.metric.distance(vector, vector);
+    // Candidates at the self-distance are compared from the search's copies first:
+    // only a copy is locked (an all-zero bit string is at Jaccard distance 1 from
+    // itself and from every element it shares no bit with).
     if found
         .copies(self_distance)
-        .any(|c| add_duplicate(rel, c, vector, heap_tid))
+        .any(|c| graph.holds(c, vector) && add_duplicate(rel, c, vector, heap_tid))
     {
         return;
     }

@@ -55,7 +55,9 @@ pub(crate) unsafe fn insert_row(
     isnull: *mut bool,
     heap_tid: pg_sys::ItemPointer,
 ) -> bool {
-    // SAFETY: one indexed column; `heap_tid` is the new row's TID.
+    // SAFETY: one indexed column, of the type of the metapage's metric (the index was
+    // built for its opclass's type, a `bit varying` column refused); `heap_tid` is
+    // the new row's TID.
     unsafe {
         if *isnull {
             return false;
@@ -75,7 +77,9 @@ pub(crate) unsafe fn insert_row(
 
 /// `hnsw_build_memory(rows, dimensions, m DEFAULT 16)`: bytes of
 /// `maintenance_work_mem` that `CREATE INDEX … USING hnsw` needs to build the graph of
-/// `rows` vectors in memory (see [`build::build_memory`]).
+/// `rows` `vector(dimensions)` values in memory (see [`build::build_memory`]); a
+/// `halfvec(n)` column needs what `ceil(n / 2)` dimensions do, a `bit(n)` one
+/// `ceil(n / 32)`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn hnsw_build_memory(rows: i64, dimensions: i32, m: default!(i32, 16)) -> i64 {
     if rows < 0 {

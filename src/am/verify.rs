@@ -1,6 +1,6 @@
 //! `hnsw_verify(index regclass)`: a row per problem found in an hnsw index, none for
 //! a healthy one. Checks the metapage, every page's special area, every element
-//! (its neighbour tuple, dimensions, heap TIDs in range and held by no other
+//! (its neighbour tuple, length in lanes, heap TIDs in range and held by no other
 //! element), every link (to an existing element that lives on that layer), the entry
 //! point, and that every live element can be reached from the entry point along
 //! layer-0 links. An entry point or links that are flagged deleted are not problems:

@@ -61,15 +61,6 @@ impl ElementType {
     pub fn lanes(self, dim: usize) -> usize {
         dim.div_ceil(self.per_lane())
     }
-
-    /// The SQL name of the type, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            ElementType::Vector => "vector",
-            ElementType::Halfvec => "halfvec",
-            ElementType::Bit => "bit",
-        }
-    }
 }
 
 impl Metric {
@@ -135,25 +126,30 @@ impl Metric {
         }) as f32
     }
 
-    /// `true` when only a copy of an element is at index distance 0 from it (not for
-    /// inner product, where the distance of a vector to itself is `-‖v‖²`).
+    /// `true` when, as far as neighbour selection goes, an element at index distance 0
+    /// from another is its copy (not for inner product, where the distance of a vector
+    /// to itself is `-‖v‖²`). Under cosine two unit vectors whose product rounds to 1
+    /// count as copies too, and a copy's own distance may be a rounding error above 0;
+    /// an insert finds its copies by their exact self-distance and equal lanes
+    /// instead.
     pub fn self_distance_is_zero(self) -> bool {
         !matches!(self, Metric::InnerProduct | Metric::HalfInnerProduct)
     }
 
     /// Prepares an element (its lanes) for storage or search: unit length for the
-    /// cosine metrics (a `halfvec` normalised in `f64` and rounded to binary16, as
-    /// pgvector's `l2_normalize`). Returns `None` for an element the index cannot
-    /// hold (a zero vector under cosine).
+    /// cosine metrics, as pgvector's `l2_normalize` makes it (squares summed in `f64`,
+    /// each value divided in `f64` and rounded to `f32`, then to binary16 for a
+    /// `halfvec`; the zero half after an odd last one stays zero). Returns `None` for
+    /// an element the index cannot hold (a zero vector under cosine).
     pub fn prepare(self, v: &[f32]) -> Option<Vec<f32>> {
         match self {
             Metric::Cosine => {
-                let norm = unit_scale(kernels().inner_product(v, v))?;
+                let norm = unit_scale(v.iter().copied())?;
                 Some(v.iter().map(|&x| (f64::from(x) / norm) as f32).collect())
             }
             Metric::HalfCosine => {
                 let h = lanes::halves(v);
-                let norm = unit_scale(kernels().inner_product_half(h, h))?;
+                let norm = unit_scale(h.iter().map(|x| x.to_f32()))?;
                 let unit: Vec<Half> = h
                     .iter()
                     .map(|x| Half::from_f32((f64::from(x.to_f32()) / norm) as f32))
@@ -165,10 +161,13 @@ impl Metric {
     }
 }
 
-/// The norm to divide by for unit length, from the squared norm; `None` for a zero or
-/// non-finite norm.
-fn unit_scale(squared_norm: f64) -> Option<f64> {
-    let norm = squared_norm.sqrt();
+/// The norm of `values` (squares summed in `f64`); `None` for a zero or non-finite
+/// norm.
+fn unit_scale(values: impl Iterator<Item = f32>) -> Option<f64> {
+    let norm = values
+        .map(|x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt();
     (norm != 0.0 && norm.is_finite()).then_some(norm)
 }
 
@@ -223,6 +222,7 @@ mod tests {
             let unit = lanes::halves(&ua);
             let norm: f64 = unit.iter().map(|x| f64::from(x.to_f32()).powi(2)).sum();
             assert!((norm - 1.0).abs() < 2e-3, "{n}: norm² {norm}");
+            assert!(unit[n..].iter().all(|x| x.0 == 0), "{n}: padding");
             // The unit vectors are rounded to binary16 (relative error 2⁻¹¹ each).
             within(
                 Metric::HalfCosine.distance(&ua, &ub),

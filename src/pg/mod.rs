@@ -181,17 +181,30 @@ pub fn reserve_guc_prefix(prefix: &'static std::ffi::CStr) {
     }
 }
 
-/// The typmod of the first column of `index` (`TupleDescAttr`, a macro over the
+/// The first column's attribute of `index` (`TupleDescAttr`, a macro over the
 /// `attrs` array until 17, a function over the compact attributes from 18).
-pub fn first_column_typmod(index: pg_sys::Relation) -> i32 {
+fn first_column(index: pg_sys::Relation) -> *const pg_sys::FormData_pg_attribute {
     // SAFETY: an index relation has a tuple descriptor with at least one attribute.
     unsafe {
         #[cfg(not(feature = "pg18"))]
         let attr = (*(*index).rd_att).attrs.as_ptr();
         #[cfg(feature = "pg18")]
         let attr = pg_sys::TupleDescAttr((*index).rd_att, 0);
-        (*attr).atttypmod
+        attr
     }
+}
+
+/// The typmod of the first column of `index`.
+pub fn first_column_typmod(index: pg_sys::Relation) -> i32 {
+    // SAFETY: the attribute of a relation PostgreSQL holds open.
+    unsafe { (*first_column(index)).atttypmod }
+}
+
+/// The type of the first column of `index` (an expression's result type for an
+/// expression index).
+pub fn first_column_type(index: pg_sys::Relation) -> pg_sys::Oid {
+    // SAFETY: as in `first_column_typmod`.
+    unsafe { (*first_column(index)).atttypid }
 }
 
 /// `aminsert` for this version's callback signature (14 added `indexUnchanged`):

@@ -77,7 +77,9 @@ mod tests {
         assert_eq!(ids("SELECT id FROM t ORDER BY v <-> NULL LIMIT 3").len(), 3);
         assert_eq!(
             error_of("SELECT id FROM t ORDER BY v <-> '[1,2]' LIMIT 3"),
-            "22000: different vector dimensions 3 and 2"
+            // The query's dimensions first: pgvector's scan calls the distance
+            // function with the query first.
+            "22000: different vector dimensions 2 and 3"
         );
     }
 

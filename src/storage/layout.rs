@@ -35,7 +35,8 @@ pub const fn space(len: usize) -> usize {
     ((len + 7) & !7) + LINE_POINTER
 }
 
-/// Space of an element tuple of `dim` dimensions.
+/// Space of an element tuple of `dim` lanes (here `dim` is always an element's length
+/// in lanes, `crate::distance::lanes`: the dimensions of a `vector`).
 pub const fn element_space(dim: usize) -> usize {
     space(element_size(dim))
 }
@@ -45,7 +46,7 @@ pub const fn neighbour_space(m: usize, level: usize) -> usize {
     space(neighbour_size(m, level))
 }
 
-/// The least space an insert into an index of `dim` dimensions with `m` asks a
+/// The least space an insert into an index of `dim` lanes with `m` asks a
 /// page for (an element of level 0 with its neighbour tuple, or a level-0
 /// neighbour tuple alone when they go on separate pages): a page with less free
 /// space is of no use to inserts.
@@ -57,7 +58,7 @@ pub const fn smallest_placement(dim: usize, m: usize) -> usize {
     }
 }
 
-/// `true` when the element tuple of `dim` dimensions and its neighbour tuple of
+/// `true` when the element tuple of `dim` lanes and its neighbour tuple of
 /// `level` with `m` go on one page.
 pub const fn together(dim: usize, m: usize, level: usize) -> bool {
     element_space(dim) + neighbour_space(m, level) <= PAGE_ROOM

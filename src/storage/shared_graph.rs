@@ -19,7 +19,7 @@
 //! 16  u32      upper-layer block (8-byte units of the upper area), if level ≥ 1
 //! 20  u32      block of further heap TIDs (same units; u32::MAX = none)
 //! 24  u32[2m]  layer-0 links, padded to 8
-//!     f32[dim] the vector
+//!     f32[dim] the element's lanes (`crate::distance::lanes`)
 //! ```
 //!
 //! and an upper-layer block of an element of level `l` holds `l` link counts (padded
@@ -142,7 +142,7 @@ impl SharedGraph {
         ((8 + 4 * m) * 3).div_ceil(2 * (m - 1))
     }
 
-    /// Bytes a block needs to hold `elements` elements of `dim` dimensions with `m`,
+    /// Bytes a block needs to hold `elements` elements of `dim` lanes with `m`,
     /// excluding duplicates' extra heap TIDs.
     pub fn bytes_for(elements: usize, dim: usize, m: usize) -> usize {
         HEADER_BYTES + elements * (Self::stride(dim, m) + Self::upper_reserve(m)) + 4096

@@ -55,20 +55,50 @@ SELECT format('CREATE TABLE %I (id int, v %s) WITH (autovacuum_enabled = false)'
 FROM cases \gexec
 SET enable_seqscan = off;
 SET hnsw.ef_search = 40;
--- Every search below uses its index.
-SELECT tab, position(tab || '_idx' IN plan) > 0 AS uses_index FROM cases,
+-- The searches of recall() use their index (the plan of the same correlated query).
+SELECT tab, position('Index Scan using ' || tab || '_idx' IN plan) > 0 AS uses_index FROM cases,
     LATERAL (SELECT string_agg(p, ' ') AS plan FROM pg_temp.plan_of(
-        format('SELECT id FROM %I ORDER BY v %s (SELECT v FROM %I LIMIT 1) LIMIT 10',
-               tab, op, source || '_q')) p) x ORDER BY tab;
-SELECT tab, pg_temp.recall(tab, source, op, 10) >= 0.95 AS after_build FROM cases ORDER BY tab;
+        format('SELECT (SELECT count(*) FROM (SELECT t.v %1$s q.v AS d FROM %2$I t
+                ORDER BY t.v %1$s q.v LIMIT 10) r) FROM %3$I q', op, tab, source || '_q')) p) x
+ORDER BY tab;
+SELECT tab, pg_temp.recall(tab, source, op, 10) >= 0.95 AS after_build,
+       (SELECT count(*) FROM hnsw_verify((tab || '_idx')::regclass)) AS problems
+FROM cases ORDER BY tab;
 SELECT format('INSERT INTO %I SELECT * FROM %I WHERE id > 2000', tab, source) FROM cases \gexec
-SELECT tab, pg_temp.recall(tab, source, op, 10) >= 0.95 AS after_insert FROM cases ORDER BY tab;
+SELECT tab, pg_temp.recall(tab, source, op, 10) >= 0.95 AS after_insert,
+       (SELECT count(*) FROM hnsw_verify((tab || '_idx')::regclass)) AS problems
+FROM cases ORDER BY tab;
 SELECT format('DELETE FROM %I WHERE id %% 3 = 0', tab), format('VACUUM %I', tab)
 FROM cases \gexec
 SELECT tab, pg_temp.recall(tab, source, op, 10) >= 0.95 AS after_vacuum,
        (SELECT count(*) FROM hnsw_verify((tab || '_idx')::regclass)) AS problems,
        (SELECT live_elements FROM hnsw_index_stats((tab || '_idx')::regclass)) AS live
 FROM cases ORDER BY tab;
+-- A build whose graph outgrows maintenance_work_mem (1 MB: about 900 elements of
+-- halfvec(512) fit) inserts the rest on disk, as lanes too; and an iterative scan
+-- with a filter that one row in 50 passes returns its LIMIT of them, nearest first.
+CREATE TABLE h_big (id int, v halfvec(512)) WITH (autovacuum_enabled = false);
+-- (8 random values per row spread over 512 dimensions: near rows exist to be found.)
+INSERT INTO h_big SELECT r, l2_normalize(array_agg(x[1 + d % 8] * (1 + d / 512.0) ORDER BY d)::halfvec(512))
+    FROM (SELECT r, array_agg(random() - 0.5) AS x
+          FROM generate_series(1, 8) k, generate_series(1, 2000) r GROUP BY r) l,
+         generate_series(0, 511) d GROUP BY r;
+SET maintenance_work_mem = '1MB';
+SET client_min_messages = warning;
+CREATE INDEX h_big_idx ON h_big USING hnsw (v halfvec_cosine_ops);
+RESET client_min_messages;
+RESET maintenance_work_mem;
+SELECT live_elements, (SELECT count(*) FROM hnsw_verify('h_big_idx')) AS problems
+    FROM hnsw_index_stats('h_big_idx');
+CREATE TABLE h_big_q AS SELECT v FROM h_big WHERE id <= 50;
+SELECT pg_temp.recall('h_big', 'h_big', '<=>', 10) >= 0.95 AS spilled_build_recall;
+SET hnsw.iterative_scan = strict_order;
+SELECT count(*) AS rows, bool_and(id % 50 = 7) AS all_pass,
+       bool_and(d >= prev) AS nearest_first
+FROM (SELECT id, d, lag(d, 1, '-infinity') OVER () AS prev
+      FROM (SELECT id, v <=> (SELECT v FROM h_big WHERE id = 1) AS d FROM h_big
+            WHERE id % 50 = 7 ORDER BY v <=> (SELECT v FROM h_big WHERE id = 1) LIMIT 20) s) t;
+RESET hnsw.iterative_scan;
 RESET enable_seqscan;
 RESET hnsw.ef_search;
-DROP TABLE h_l2, h_ip, h_cos, h_l1, b_ham, b_jac, hv, hv_q, bv, bv_q, cases;
+DROP TABLE h_l2, h_ip, h_cos, h_l1, b_ham, b_jac, hv, hv_q, bv, bv_q, cases, h_big, h_big_q;
