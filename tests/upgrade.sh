@@ -11,9 +11,11 @@
 #      so does VACUUM of its table (it must not free heap slots the index still
 #      holds), and the index works after REINDEX.
 #   3. pg_dump -Fc / pg_restore of a database with vector columns and hnsw indexes of
-#      every operator class: the same rows, the same index definitions (WITH options
-#      included), and, for each of 20 queries at ef_search 400, the exact top-10 (a
-#      sequential scan's), as before the dump.
+#      every vector operator class, and expression indexes of this release's halfvec
+#      and bit classes (made after the update: `embedding::halfvec(16)` and
+#      `binary_quantize(embedding)::bit(16)`): the same rows, the same index definitions
+#      (WITH options included), and, for each of 20 queries at ef_search 400, the exact
+#      top-10 (a sequential scan's), as before the dump.
 # The indexes are all written by this release's library: the previous release's SQL
 # is what is tested, and the metapage's format version (unchanged, 1) is what lets an
 # index written by the previous library be read.
@@ -53,10 +55,21 @@ top10() { # DB OPERATOR [exact]: the top-10 ids of the first 20 rows' vectors, t
     # shellcheck disable=SC2059
     q "$1" -At -c "SET hnsw.ef_search = 400" "${scan[@]}" -c "$(printf "$queries" "$2" "$2")"
 }
-exact_top10() { # DB OPERATOR: fails unless the index gives the exact top-10s
-    [ "$(top10 "$1" "$2")" = "$(top10 "$1" "$2" exact)" ] ||
+exact_top10() { # DB OPERATOR LABEL [QUERIES]: fails unless the index gives the exact
+    # top-10s (QUERIES: another template, as $queries)
+    local template=${4:-$queries}
+    [ "$(queries=$template top10 "$1" "$2")" = "$(queries=$template top10 "$1" "$2" exact)" ] ||
         { echo "upgrade: in $1 the index's top-10 for $2 is not the exact one ($3)" >&2; exit 1; }
 }
+# The queries through the expression indexes: embedding::halfvec(16) <=> q (its index
+# orders by the unit vectors rounded to binary16, so a neighbour near the 10th can
+# swap with the exact order's: the index's answers are compared between databases),
+# and the Hamming distances of binary_quantize(embedding)::bit(16), exact, compared
+# with the exact ones (16-bit codes tie: which row of a tie comes first is the index's
+# choice).
+half_queries=${queries//embedding %s q.embedding/embedding::halfvec(16) %s q.embedding::halfvec(16)}
+bit_queries=${queries//embedding %s q.embedding/binary_quantize(embedding)::bit(16) %s binary_quantize(q.embedding)::bit(16)}
+bit_queries=${bit_queries//string_agg(id::text, \',\' ORDER BY d, id)/string_agg(d::text, \',\' ORDER BY d)}
 q pgvec_upgrade <<SQL
 CREATE EXTENSION pgvec_hnsw VERSION '$previous';
 CREATE TABLE items (id int PRIMARY KEY, embedding vector(16), note text);
@@ -158,6 +171,11 @@ q pgvec_upgrade -c "REINDEX INDEX items_l1" -c "VACUUM items"
 exact_top10 pgvec_upgrade '<+>' "after REINDEX"
 
 # 3. pg_dump / pg_restore
+q pgvec_upgrade <<SQL
+CREATE INDEX items_half ON items USING hnsw ((embedding::halfvec(16)) halfvec_cosine_ops);
+CREATE INDEX items_bq ON items USING hnsw ((binary_quantize(embedding)::bit(16)) bit_hamming_ops);
+SQL
+exact_top10 pgvec_upgrade '<~>' "bit expression index" "$bit_queries"
 "$PG_BIN/pg_dump" -h "$host" -p "$port" -U postgres -Fc -f "$work/dump" pgvec_upgrade
 q postgres -c "CREATE DATABASE pgvec_restored"
 "$PG_BIN/pg_restore" -h "$host" -p "$port" -U postgres --exit-on-error -d pgvec_restored "$work/dump"
@@ -169,6 +187,9 @@ same "rows" "SELECT md5(string_agg(id || ':' || coalesce(embedding::text, '-') |
 same "plain rows" "SELECT string_agg(id || ':' || v::text, ';' ORDER BY id) FROM plain"
 same "index definitions" "SELECT string_agg(indexdef, ';' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'items'"
 for op in '<->' '<=>' '<#>' '<+>'; do exact_top10 pgvec_restored "$op" "after pg_restore"; done
+exact_top10 pgvec_restored '<~>' "bit expression index after pg_restore" "$bit_queries"
+# shellcheck disable=SC2059
+same "halfvec index top-10s" "SET enable_seqscan = off; SET hnsw.ef_search = 400; $(printf "$half_queries" '<=>' '<=>')"
 indexes=$(q pgvec_restored -At -c "SELECT count(*) FROM pg_indexes WHERE tablename = 'items' AND indexdef LIKE '%USING hnsw%'")
 for db in pgvec_upgrade pgvec_restored; do q postgres -c "DROP DATABASE $db"; done
 echo "upgrade: ok (ALTER EXTENSION UPDATE $previous -> $current gives the $objects objects of a fresh install," \

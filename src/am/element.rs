@@ -10,7 +10,6 @@ use crate::hnsw::Metric;
 use crate::types::bit::datum::BitArg;
 use crate::types::datum::{HalfvecArg, VectorArg};
 use crate::types::error::{SqlType, VectorError};
-
 use pgrx::{pg_sys, PgSqlErrorCode};
 use std::ffi::CStr;
 
@@ -190,9 +189,8 @@ pub(crate) unsafe fn row_element(
 ///
 /// # Errors
 /// `different vector dimensions {n} and {dim}` (`different halfvec dimensions` for a
-/// halfvec), `different
-/// bit lengths {n} and {dim}`: the query's length first, as pgvector's scan calls the
-/// distance function with the query first.
+/// halfvec), `different bit lengths {n} and {dim}`: the query's length first, as
+/// pgvector's scan calls the distance function with the query first.
 ///
 /// # Safety
 /// As [`value_lanes`].

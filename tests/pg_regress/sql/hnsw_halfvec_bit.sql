@@ -7,8 +7,8 @@
 SELECT setseed(0.25);
 -- halfvec(16): unit vectors of elements in [0, 1) (the vector classes' recall tests
 -- use unit vectors too: under inner product, elements inside the data's hull are no
--- one's nearest, and on signed uniform data vector_ip_ops loses recall (0.90) and
--- leaves elements unreachable alike); bit(64): 16 random values in [0, 1), each as 4
+-- one's nearest, and on signed uniform data vector_ip_ops leaves hundreds of them
+-- unreachable, as this class does); bit(64): 16 random values in [0, 1), each as 4
 -- bits (above 0.2, 0.4, 0.6, 0.8), so that near codes are near values, as with the
 -- binary_quantize codes of real embeddings (uniformly random bits have no near
 -- neighbours to find: recall@10 0.91 at 128 bits for bit_hamming_ops).

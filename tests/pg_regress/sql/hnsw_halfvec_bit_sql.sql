@@ -1,8 +1,9 @@
 -- The SQL of the halfvec and bit operator classes of hnsw on small cases whose
 -- answers are exact: every operator class orders as its operator does, a zero vector
--- is left out under cosine, identical values share an element, the dimension limits
--- are pgvector's (halfvec 4,000, bit 64,000) with its words, and expression indexes
--- (a cast to halfvec, binary_quantize) are chosen by the planner.
+-- is left out under cosine, identical values share an element, TRUNCATE and unlogged
+-- tables work, the dimension limits are pgvector's (halfvec 4,000, bit 64,000) with
+-- its words, and expression indexes (a cast to halfvec, binary_quantize) are chosen
+-- by the planner.
 SET enable_seqscan = off;
 CREATE TABLE hs (id int, v halfvec(3));
 INSERT INTO hs VALUES (1, '[1,2,3]'), (2, '[1,1,1]'), (3, '[0,0,0]'), (4, '[-1,0.5,2]'),
@@ -70,6 +71,16 @@ SELECT format('CREATE INDEX bs_idx ON bs USING hnsw (v %s)', c),
 FROM (VALUES ('bit_hamming_ops'), ('bit_jaccard_ops')) AS t(c) \gexec
 CREATE INDEX bs_idx ON bs USING hnsw (v bit_hamming_ops);
 SELECT id FROM bs ORDER BY v <~> B'101' LIMIT 1;
+-- TRUNCATE empties the index and it takes rows again; an UNLOGGED table's index (its
+-- init fork written by ambuildempty) too.
+TRUNCATE bs;
+INSERT INTO bs VALUES (1, '101100'), (2, '111111');
+SELECT id FROM bs ORDER BY v <~> '101101' LIMIT 5;
+CREATE UNLOGGED TABLE hu (id int, v halfvec(3));
+CREATE INDEX ON hu USING hnsw (v halfvec_cosine_ops);
+INSERT INTO hu VALUES (1, '[1,0,0]'), (2, '[0,1,0]');
+SELECT id FROM hu ORDER BY v <=> '[1,0.1,0]' LIMIT 5;
+DROP TABLE hu;
 -- bit varying is refused, as by pgvector (it is binary-coercible to bit).
 CREATE TABLE vb (v varbit(3));
 CREATE INDEX ON vb USING hnsw (v bit_hamming_ops);
