@@ -20,7 +20,7 @@ FROM (VALUES ('halfvec_l2_ops', '<->', '[1,2,3]'), ('halfvec_ip_ops', '<#>', '[1
              ('halfvec_cosine_ops', '<=>', '[1,2,3]'), ('halfvec_l1_ops', '<+>', '[1,2,3]'))
      AS t(c, op, q) \gexec
 -- Rows with one value share an element (up to 10 heap TIDs): under each class, 12
--- copies of [1,2,3] (one in the index's build, 11 inserted) make two elements.
+-- copies of [1,2,3] (two in the index's build, 10 inserted) make two elements.
 INSERT INTO hs VALUES (7, '[1,2,3]');
 SELECT format('CREATE INDEX hs_idx ON hs USING hnsw (v %s)', c),
        'INSERT INTO hs SELECT 100 + i, ''[1,2,3]'' FROM generate_series(1, 10) i',
