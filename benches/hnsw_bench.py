@@ -6,7 +6,10 @@ Loads the dataset into a throwaway PostgreSQL (started by benches/main_job.sh), 
 single-connection at each ef_search; then the same for an index on
 `embedding::halfvec(n)` (halfvec_cosine_ops) and for binary quantization with
 re-ranking (bit_hamming_ops on `binary_quantize(embedding)::bit(n)`, 100 candidates
-re-ranked by `<=>`), unless --vector-only. Prints one table: build seconds, index MB,
+re-ranked by `<=>`), unless --vector-only. With --generated DxN: N generated
+clustered D-dimensional rows and 200 queries instead (e.g. 3072x20000, as a
+text-embedding-3-large table), `vector` against `halfvec` only (pgvector's index refuses
+`vector` past 2,000 dimensions; its halfvec row is measured). Prints one table: build seconds, index MB,
 recall@10 (against the exact cosine top-10), QPS, p50/p99 ms. The peers are measured in the same run: pgvector (the same
 steps in a database of its own, when benches/pgvector_peer.sh installed it) and hnswlib
 (single-threaded, in-process); then our figures as ratios to theirs. Also shows a few
@@ -77,6 +80,22 @@ def connect(args, dbname):
     return psycopg.connect(host=args.host, port=args.port, dbname=dbname, user="postgres", autocommit=True)
 
 
+def generated(spec, queries, seed=11):
+    """`spec` "DxN": N rows and `queries` queries of D dimensions, unit vectors near
+    one of N / 100 random centres (Gaussian noise of a third of a centre's length), as
+    embeddings cluster by topic; ids 0..N-1 and empty texts."""
+    dim, rows = (int(x) for x in spec.lower().split("x"))
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(rows // 100, 1), dim)).astype(np.float32)
+
+    def draw(n):
+        v = centres[rng.integers(0, len(centres), n)]
+        v = v + rng.standard_normal((n, dim)).astype(np.float32) * 0.33
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    return draw(rows), [""] * rows, draw(queries)
+
+
 def variants(dim, opclass, op, ef_values, vector_only):
     """The indexes each engine builds on the table, one after the other: (name, the
     indexed expression with its operator class, the top-10 query with %s for the query
@@ -139,8 +158,9 @@ def bench_postgres(engine, base, texts, queries, truth, args, kinds):
             with PeakPrivateMemory(pid) as peak:
                 conn.execute(f"CREATE INDEX items_embedding_idx ON items USING hnsw ({indexed}) "
                              f"WITH (m = {args.m}, ef_construction = {args.ef_construction})")
-        except psycopg.Error as e:  # e.g. a pgvector before 0.7: no halfvec, no bit classes
-            if kind == kinds[0][0]:
+        except psycopg.Error as e:  # a pgvector before 0.7 (no halfvec, no bit classes), or
+            # past its 2,000 dimensions for vector
+            if engine == "pgvec_hnsw":
                 raise
             print(f"{engine} {kind}: not measured: {e}", flush=True)
             conn.execute("RESET client_min_messages")
@@ -240,6 +260,9 @@ def main():
     ap.add_argument("--workers", type=int, default=0, help="max_parallel_maintenance_workers")
     ap.add_argument("--no-hnswlib", action="store_true")
     ap.add_argument("--show", type=int, default=3)
+    ap.add_argument("--generated", metavar="DxN",
+                    help="N generated clustered rows of D dimensions instead of the dataset "
+                         "(vector and halfvec rows only)")
     ap.add_argument("--vector-only", action="store_true",
                     help="only the vector index (no halfvec and bit+rerank rows)")
     ap.add_argument("--scale-ip", action="store_true",
@@ -248,7 +271,11 @@ def main():
     args = ap.parse_args()
     ef_values = [int(x) for x in args.ef_search.split(",")]
 
-    base, texts, queries, qtexts, gt = load_dataset(args.data, args.rows)
+    if args.generated:
+        base, texts, queries = generated(args.generated, min(args.queries, 200))
+        qtexts, gt, args.show = [], None, 0
+    else:
+        base, texts, queries, qtexts, gt = load_dataset(args.data, args.rows)
     queries = queries[:args.queries]
     opclass, op = "vector_cosine_ops", "<=>"
     if args.scale_ip:
@@ -266,6 +293,8 @@ def main():
         print(f"server: PostgreSQL {c.execute('SHOW server_version').fetchone()[0]}", flush=True)
     engines = ["pgvec_hnsw"] + (["pgvector"] if not args.no_pgvector and pgvector_available(args) else [])
     kinds = variants(base.shape[1], opclass, op, ef_values, args.scale_ip or args.vector_only)
+    if args.generated:
+        kinds = kinds[:2]
     builds, sizes, rows, conn = {}, {}, [], None
     for engine in engines:
         try:

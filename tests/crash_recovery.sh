@@ -9,7 +9,10 @@
 #   4. an all-zero page at the end of the index (what a crash between extending the
 #      relation and the page's first WAL record leaves): hnsw_index_stats and
 #      hnsw_verify read it as free, VACUUM initialises it and records it in the free
-#      space map, and inserts use it.
+#      space map, and inserts use it;
+#   5. SIGKILL to one backend inserting 16,000-d rows (their lanes in chains of
+#      pages), three times: VACUUM frees what a kill between a chain and its element
+#      left.
 # After each crash: WAL replay seen, VACUUM succeeds, hnsw_verify is empty (after a
 # killed VACUUM but for live elements it had not relinked yet) and every
 # committed row is in the index and found by a search for its own vector (items_verify
@@ -213,9 +216,49 @@ if [ "$upper" = 0 ] || [ "$free" -lt 4000 ]; then
     exit 1
 fi
 after_zero=$(items_verify "$dir" "$port" "$db" "crash recovery (an all-zero page, after VACUUM)")
+# 5. kill -9 a backend inserting 16,000-d rows (each element's lanes in a chain of 8
+#    pages written before it), three times: a kill between the chain and its element
+#    leaves chain tuples of no element, which hnsw_verify reports and VACUUM frees;
+#    after VACUUM hnsw_verify is empty and every committed row is in the index.
+q <<'SQL'
+CREATE TABLE long (id serial, v vector(16000)) WITH (autovacuum_enabled = false);
+INSERT INTO long (v) SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16000) d,
+    generate_series(1, 30) r GROUP BY r;
+CREATE INDEX long_idx ON long USING hnsw (v vector_l2_ops);
+SQL
+echo "INSERT INTO long (v) SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16000);" \
+    >"$work/long.sql"
+orphans_seen=0
+for round in 1 2 3; do
+    before=$(replays)
+    "$PG_BIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c 2 -j 2 -T 30 -f "$work/long.sql" "$db" \
+        >"$work/pgbench.log" 2>&1 &
+    bench=$!
+    sleep 1.$((round * 3))
+    kill_backend_running 'INSERT INTO long%' || { echo "crash recovery: no long insert to kill" >&2; exit 1; }
+    wait "$bench" || true
+    wait_recovered "$before"
+    orphans=$(q -At -c "SELECT count(*) FROM hnsw_verify('long_idx') WHERE problem = 'chain tuple of no element'")
+    orphans_seen=$((orphans_seen + orphans))
+    q -c "VACUUM long"
+    read -r rows tids problems < <(q -At -F ' ' -c "SELECT (SELECT count(*) FROM long),
+        (SELECT heap_tids FROM hnsw_index_stats('long_idx')), (SELECT count(*) FROM hnsw_verify('long_idx'))")
+    if [ "$tids" != "$rows" ] || [ "$problems" != 0 ]; then
+        echo "crash recovery (16,000-d insert killed, round $round): $rows rows, $tids heap TIDs," \
+            "$problems rows of hnsw_verify" >&2
+        q -At -c "SELECT * FROM hnsw_verify('long_idx') LIMIT 20" >&2
+        exit 1
+    fi
+done
+long_rows=$(q -At -c "SELECT count(*) FROM long")
+found=$(q -At -c "SET enable_seqscan = off; SELECT id FROM long ORDER BY v <-> (SELECT v FROM long WHERE id = 7) LIMIT 1")
+[ "$found" = 7 ] || { echo "crash recovery: a search for row 7 of long found '$found'" >&2; exit 1; }
+
 echo "crash recovery: ok (kill -9 of an inserting backend 3 times: $inserted committed rows; kill -9 of" \
     "VACUUM in $vacuum_kills of 3 rounds ($pending_seen left flagged elements, $relink_seen relink_pending set and" \
     "$unlinked unlinked live elements for the next VACUUM, which cleared the flag): $after_vacuum rows; pg_ctl stop" \
     "-m immediate during a parallel build twice: no index left, $after_build rows; an all-zero page read as" \
     "free, initialised by VACUUM and in the FSM: $after_zero rows; each time WAL replayed, VACUUM ok, every" \
-    "row found at ef_search 1000, hnsw_verify empty; the unlogged table came back empty and usable)"
+    "row found at ef_search 1000, hnsw_verify empty; the unlogged table came back empty and usable; kill -9 of" \
+    "a 16,000-d insert 3 times: $orphans_seen chain tuples of no element left, freed by VACUUM, $long_rows rows" \
+    "all in the index)"

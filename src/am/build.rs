@@ -34,7 +34,8 @@ use crate::storage::layout;
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, BuildPage};
 use crate::storage::shared_graph::{Inserted, SharedGraph};
-use crate::storage::tuple::{self, Tid, MAX_HEAP_TIDS};
+use crate::storage::chain;
+use crate::storage::tuple::{self, Body, Tid, MAX_HEAP_TIDS};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{pg_guard, pg_sys, PgLogLevel, PgMemoryContexts, PgSqlErrorCode};
@@ -317,20 +318,45 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
         n
     ];
     let mut plan = PagePlan::new(first_block);
+    let mut pieces = Vec::new();
     for &id in &order {
+        plan.chain(dim, &mut pieces);
         placement[id as usize] = plan.place(dim, m, g.level(id)).0;
     }
 
     let mut plan = PagePlan::new(first_block);
-    let mut pages: [Option<BuildPage>; 2] = [None, None];
+    let mut pages: [Option<BuildPage>; RUNS] = [None, None, None, None];
     let mut nb = Vec::new();
     let mut el = vec![0u8; tuple::element_size(dim)];
+    let mut piece = Vec::new();
+    let xid = chain::writer_xid();
     let mut links = Vec::new();
     let mut tids = Vec::new();
     let mut packed = Vec::with_capacity(MAX_HEAP_TIDS);
     let mut heap = Vec::with_capacity(MAX_HEAP_TIDS);
     for &id in &order {
         let level = g.level(id);
+        let vector = g.vector(id);
+        // The chain first, each piece written as it is placed (so blocks are added
+        // in order), knowing from a copy of the plan where the next one goes.
+        plan.clone().chain(dim, &mut pieces);
+        for (i, range) in tuple::chain_pieces(dim).enumerate() {
+            piece.resize(tuple::chain_size(4 * range.len()), 0);
+            let next = pieces.get(i + 1).copied();
+            tuple::write_chain(&mut piece, xid, next, &vector[range.clone()]);
+            let run = chain_run(i, pieces.len());
+            let at = plan.take(run, layout::chain_space(range.len()), 1);
+            let offset = plan.page_for(at, index, &mut pages).add_item(&piece);
+            assert_eq!(
+                (at, offset),
+                (pieces[i], Some(pieces[i].offset)),
+                "chain placed as planned"
+            );
+        }
+        let body = match pieces.first() {
+            Some(&head) => Body::Chain(dim, head),
+            None => Body::Inline(vector),
+        };
         let (at, nb_at) = plan.place(dim, m, level);
         nb.resize(tuple::neighbour_size(m, level), 0);
         tuple::write_neighbours(&mut nb, m, level);
@@ -349,7 +375,7 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
         g.heap_tids(id, &mut packed);
         heap.clear();
         heap.extend(packed.iter().map(|&t| Tid::unpack(t)));
-        tuple::write_element(&mut el, level, nb_at, &heap, g.vector(id));
+        tuple::write_element(&mut el, level, nb_at, &heap, body);
         let offset = plan.page_for(at, index, &mut pages).add_item(&el);
         assert_eq!(offset, Some(at.offset), "element placed as planned");
     }
@@ -367,23 +393,48 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
     });
 }
 
+/// The run of pages of piece `i` of a chain of `n`.
+fn chain_run(i: usize, n: usize) -> usize {
+    if i + 1 < n {
+        2
+    } else {
+        3
+    }
+}
+
+/// Runs of pages of the flush: elements, lone neighbour tuples, chain tuples but the
+/// last of each chain (a page each), the last ones.
+const RUNS: usize = 4;
+
 /// Where the build's flush puts each tuple, page by page ([`layout`]'s rules):
 /// elements, each with its neighbour tuple when they fit together, fill one run of
-/// pages; neighbour tuples that do not fit beside their element fill another, so
-/// that each page of either run is filled in turn. Both the plan and the writing
-/// run it, in the same order, so they agree on every TID.
+/// pages; neighbour tuples that do not fit beside their element fill another; the
+/// chains of elements longer than a page have their full pieces in a third and
+/// their last pieces in a fourth, so that each page of every run is filled in turn. Both the plan and the writing run it, in the same order,
+/// so they agree on every TID.
+#[derive(Clone)]
 struct PagePlan {
     next_block: u32,
-    /// Per run (0: elements, 1: lone neighbour tuples): its current block, the
-    /// bytes used there and the next offset.
-    runs: [Option<(u32, usize, u16)>; 2],
+    /// Per run (0: elements, 1: lone neighbour tuples, 2 and 3: chain tuples): its
+    /// current block, the bytes used there and the next offset.
+    runs: [Option<(u32, usize, u16)>; RUNS],
 }
 
 impl PagePlan {
     fn new(first_block: u32) -> PagePlan {
         PagePlan {
             next_block: first_block,
-            runs: [None, None],
+            runs: [None; RUNS],
+        }
+    }
+
+    /// Places the chain of the next element, of `dim` lanes: the TIDs of its pieces
+    /// in chain order, into `pieces` (none when it holds its lanes itself).
+    fn chain(&mut self, dim: usize, pieces: &mut Vec<Tid>) {
+        pieces.clear();
+        let n = tuple::chain_pieces(dim).count();
+        for (i, range) in tuple::chain_pieces(dim).enumerate() {
+            pieces.push(self.take(chain_run(i, n), layout::chain_space(range.len()), 1));
         }
     }
 
@@ -430,9 +481,9 @@ impl PagePlan {
         &self,
         at: Tid,
         index: pg_sys::Relation,
-        pages: &'a mut [Option<BuildPage>; 2],
+        pages: &'a mut [Option<BuildPage>; RUNS],
     ) -> &'a mut BuildPage {
-        let run = (0..2)
+        let run = (0..RUNS)
             .find(|&r| self.runs[r].is_some_and(|(b, _, _)| b == at.block))
             .expect("a planned block");
         if pages[run].as_ref().is_none_or(|p| p.block() != at.block) {

@@ -14,12 +14,17 @@
 //!
 //! Inserting a new element (its page placement and locking) is in
 //! [`super::insert`].
+//!
+//! An element longer than a page keeps its lanes in a chain ([`chain`]): its tuple is
+//! read under its page's lock, the chain after that lock is released, one page at a
+//! time, so the one-lock rule holds. A chain found broken (VACUUM freed the element
+//! after its tuple was read) reads as a missing element.
 
 use crate::hnsw::search::{descend, search_layer};
 use crate::hnsw::select::{select_neighbours, with_link};
 use crate::hnsw::{hash_table_bytes, Candidate, Graph, GraphMut, IdHasher, IdSet, Metric, Params};
-use crate::storage::buffers;
 use crate::storage::meta::Meta;
+use crate::storage::{buffers, chain};
 use crate::storage::page::{ReadPage, WritePage};
 use crate::storage::tuple::{self, Element, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
@@ -88,7 +93,9 @@ impl DiskGraph {
     pub fn result_heap_tids(&mut self, id: u64, query: &[f32], distance: f32, out: &mut Vec<Tid>) {
         let tid = Tid::unpack(id);
         let page = self.read_page(tid.block);
-        self.checked_heap_tids(&page, tid, query, distance, out);
+        let chained = self.checked_heap_tids(&page, tid, query, distance, out);
+        drop(page);
+        self.confirm_chained(chained, query, distance, out);
     }
 
     /// [`DiskGraph::result_heap_tids`] and the neighbour list of the element on
@@ -105,16 +112,20 @@ impl DiskGraph {
     ) {
         let tid = Tid::unpack(id);
         let page = self.read_page(tid.block);
-        self.checked_heap_tids(&page, tid, query, distance, out);
+        let chained = self.checked_heap_tids(&page, tid, query, distance, out);
         let mut tids = std::mem::take(&mut self.tids);
         self.layer_from(page, tid, layer, &mut tids);
+        self.confirm_chained(chained, query, distance, out);
         neighbours.clear();
         neighbours.extend(tids.iter().map(|t| t.pack()));
         self.tids = tids;
     }
 
     /// The heap TIDs of the element at `tid` on its locked `page`, if it is live and
-    /// at exactly `distance` from `query` (see [`DiskGraph::result_heap_tids`]).
+    /// at exactly `distance` from `query` (see [`DiskGraph::result_heap_tids`]). For
+    /// a chained element they are appended unchecked: the returned check (where
+    /// they start in `out`, the element's chain) is for
+    /// [`DiskGraph::confirm_chained`] once the page is released.
     fn checked_heap_tids(
         &mut self,
         page: &ReadPage,
@@ -122,12 +133,54 @@ impl DiskGraph {
         query: &[f32],
         distance: f32,
         out: &mut Vec<Tid>,
-    ) {
-        if let Some(e) = page.item(tid.offset).and_then(Element::parse) {
-            if !e.deleted() && measure(self.metric, query, &e, &mut self.scratch) == distance {
+    ) -> Option<(usize, (usize, Tid))> {
+        let e = page.item(tid.offset).and_then(Element::parse)?;
+        if e.deleted() {
+            return None;
+        }
+        match measure(self.metric, query, &e, &mut self.scratch) {
+            Measured::Distance(d) => {
+                if d == distance {
+                    out.extend(e.heap_tids());
+                }
+                None
+            }
+            Measured::Chain(lanes, head) => {
+                let start = out.len();
                 out.extend(e.heap_tids());
+                Some((start, (lanes, head)))
             }
         }
+    }
+
+    /// Completes [`DiskGraph::checked_heap_tids`] for a chained element: keeps the
+    /// heap TIDs appended from `start` only if its chain is whole and at exactly
+    /// `distance` from `query`.
+    fn confirm_chained(
+        &mut self,
+        check: Option<(usize, (usize, Tid))>,
+        query: &[f32],
+        distance: f32,
+        out: &mut Vec<Tid>,
+    ) {
+        if let Some((start, (lanes, head))) = check {
+            if self.chain_distance(query, lanes, head) != distance {
+                out.truncate(start);
+            }
+        }
+    }
+
+    /// The distance from `query` to the chained element of `lanes` whose chain starts
+    /// at `head` (no page may be locked); infinite when the chain is not whole.
+    fn chain_distance(&mut self, query: &[f32], lanes: usize, head: Tid) -> f32 {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let d = if chain::read(self.rel, head, lanes, &mut scratch) {
+            self.metric.distance(query, &scratch)
+        } else {
+            f32::INFINITY
+        };
+        self.scratch = scratch;
+        d
     }
 
     fn read_page(&mut self, block: u32) -> ReadPage {
@@ -177,16 +230,20 @@ impl DiskGraph {
             Some(&at) => at,
             None => {
                 let mut v = std::mem::take(&mut self.fetched);
-                let deleted = self.with_element(id, |e| {
+                let read = self.with_element(id, |e| {
                     e.vector_into(&mut v);
-                    e.deleted()
+                    (e.deleted(), e.chain().map(|head| (e.dim(), head)))
+                });
+                // A chain is read after the element's page is released.
+                let read = read.filter(|&(_, chained)| {
+                    chained.is_none_or(|(lanes, head)| chain::read(self.rel, head, lanes, &mut v))
                 });
                 let at = (self.arena.len() as u32, v.len() as u32);
-                if deleted.is_some() {
+                if read.is_some() {
                     self.arena.extend_from_slice(&v);
                 }
                 self.fetched = v;
-                if deleted? {
+                if read?.0 {
                     self.deleted.insert(id);
                 }
                 self.vectors.insert(id, at);
@@ -208,16 +265,28 @@ impl DiskGraph {
 /// the items of (their pages' headers were prefetched first).
 const PREFETCH_AHEAD: usize = 2;
 
+/// What [`measure`] made of an element.
+enum Measured {
+    /// Its distance.
+    Distance(f32),
+    /// Its lanes (this many) are in the chain that starts here: to be read once its
+    /// page is released.
+    Chain(usize, Tid),
+}
+
 /// The distance from `query` to element `e`'s vector, read in place when aligned
-/// (always, on a page) or through `scratch`.
-fn measure(metric: Metric, query: &[f32], e: &Element, scratch: &mut Vec<f32>) -> f32 {
-    match e.vector() {
+/// (always, on a page) or through `scratch`; or where its chain is.
+fn measure(metric: Metric, query: &[f32], e: &Element, scratch: &mut Vec<f32>) -> Measured {
+    if let Some(head) = e.chain() {
+        return Measured::Chain(e.dim(), head);
+    }
+    Measured::Distance(match e.vector() {
         Some(v) => metric.distance(query, v),
         None => {
             e.vector_into(scratch);
             metric.distance(query, scratch)
         }
-    }
+    })
 }
 
 impl Graph for DiskGraph {
@@ -230,9 +299,14 @@ impl Graph for DiskGraph {
         let Some(e) = page.item(tid.offset).and_then(Element::parse) else {
             return f32::INFINITY;
         };
-        let distance = measure(metric, query, &e, &mut Vec::new());
         self.observe(id, &e);
-        distance
+        match measure(metric, query, &e, &mut Vec::new()) {
+            Measured::Distance(d) => d,
+            Measured::Chain(lanes, head) => {
+                drop(page);
+                self.chain_distance(query, lanes, head)
+            }
+        }
     }
 
     fn distance_between(&mut self, a: u64, b: u64) -> f32 {
@@ -266,6 +340,7 @@ impl Graph for DiskGraph {
     fn distances(&mut self, query: &[f32], ids: &[u64], out: &mut Vec<f32>) {
         let mut tids = std::mem::take(&mut self.batch);
         let mut scratch = std::mem::take(&mut self.scratch);
+        let mut chains = Vec::new();
         tids.clear();
         tids.extend(ids.iter().map(|&id| Tid::unpack(id)));
         buffers::prefetch(self.rel, tids.iter().map(|t| t.block));
@@ -293,12 +368,25 @@ impl Graph for DiskGraph {
                     out[i] = match page.item(t.offset).and_then(Element::parse) {
                         Some(e) => {
                             self.observe(ids[i], &e);
-                            measure(self.metric, query, &e, &mut scratch)
+                            match measure(self.metric, query, &e, &mut scratch) {
+                                Measured::Distance(d) => d,
+                                Measured::Chain(lanes, head) => {
+                                    chains.push((i, lanes, head));
+                                    f32::INFINITY
+                                }
+                            }
                         }
                         None => f32::INFINITY,
                     };
                 }
             }
+            // Chains are read once the element's page is released.
+            drop(page);
+            self.scratch = std::mem::take(&mut scratch);
+            for (i, lanes, head) in chains.drain(..) {
+                out[i] = self.chain_distance(query, lanes, head);
+            }
+            scratch = std::mem::take(&mut self.scratch);
         }
         self.batch = tids;
         self.scratch = scratch;

@@ -13,13 +13,16 @@ use crate::types::error::{SqlType, VectorError};
 use pgrx::{pg_sys, PgSqlErrorCode};
 use std::ffi::CStr;
 
-/// The most lanes an element has: 2,000 dimensions of `vector`, 4,000 of `halfvec`,
-/// 64,000 bits (pgvector's limits); its element tuple fits one 8 kB page.
-pub const MAX_LANES: usize = 2000;
-
-/// The most dimensions an index of `t` accepts ([`MAX_LANES`] lanes).
+/// The most dimensions an index of `t` accepts: 16,000 of `vector` and of `halfvec`
+/// (every value of either type; pgvector's index takes 2,000 and 4,000), 64,000 bits
+/// (pgvector's limit). Elements of more than
+/// [`INLINE_LANES`](crate::storage::tuple::INLINE_LANES) lanes keep them in a chain of
+/// pages (`storage::chain`).
 pub fn max_dimensions(t: ElementType) -> usize {
-    MAX_LANES * t.per_lane()
+    match t {
+        ElementType::Vector | ElementType::Halfvec => 16_000,
+        ElementType::Bit => 64_000,
+    }
 }
 
 /// The name of a function, palloc'd by PostgreSQL, copied.
@@ -109,8 +112,8 @@ pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
 /// typmod), for elements of type `t`.
 ///
 /// # Errors
-/// `column does not have dimensions`; `column cannot have more than 2000 dimensions
-/// for hnsw index` (4000 for `halfvec`, 64000 for `bit`), as pgvector words them.
+/// `column does not have dimensions`; `column cannot have more than 16000 dimensions
+/// for hnsw index` (64000 for `bit`), as pgvector words them.
 pub(crate) fn index_dimensions(index: pg_sys::Relation, t: ElementType) -> usize {
     let typmod = crate::pg::first_column_typmod(index);
     if typmod < 1 {

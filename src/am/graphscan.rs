@@ -9,7 +9,7 @@
 
 use crate::hnsw::IdSet;
 use crate::storage::page::{block_count, ReadPage};
-use crate::storage::tuple::{Element, Neighbours, Tid};
+use crate::storage::tuple::{Chain, Element, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
 use std::collections::HashMap;
@@ -26,6 +26,18 @@ pub struct ElementInfo {
     pub neighbours: Tid,
     /// Its length in lanes (the dimensions of a `vector`).
     pub dim: usize,
+    /// The first tuple of its chain, when its lanes are in one.
+    pub chain: Option<Tid>,
+}
+
+/// What the graph read says about one chain tuple.
+pub struct ChainInfo {
+    /// The next piece of its chain.
+    pub next: Option<Tid>,
+    /// Lanes it holds.
+    pub lanes: usize,
+    /// The transaction that wrote it.
+    pub xid: u32,
 }
 
 /// A page whose special area is wrong (block, what is wrong).
@@ -38,6 +50,8 @@ pub struct GraphScan {
     pub elements: HashMap<u64, ElementInfo>,
     /// Neighbour tuples by packed TID: the TIDs on each layer (index = layer).
     pub lists: HashMap<u64, Vec<Vec<Tid>>>,
+    /// Chain tuples by packed TID.
+    pub chains: HashMap<u64, ChainInfo>,
     /// Pages that are not element pages of this index.
     pub bad_pages: Vec<BadPage>,
     /// Blocks in the index when the read started.
@@ -72,8 +86,16 @@ impl GraphScan {
                             heap_tids: e.heap_tids().collect(),
                             neighbours: e.neighbours(),
                             dim: e.dim(),
+                            chain: e.chain(),
                         },
                     );
+                } else if let Some(c) = Chain::parse(bytes) {
+                    let info = ChainInfo {
+                        next: c.next(),
+                        lanes: c.len(),
+                        xid: c.xid(),
+                    };
+                    scan.chains.insert(id, info);
                 } else if let Some(n) = Neighbours::parse(bytes) {
                     let layers = (0..=n.level())
                         .map(|layer| {

@@ -13,6 +13,12 @@
 //! (`Meta::inserted_since_check`).
 //! Each page is changed under its exclusive buffer lock inside one GenericXLog
 //! record; no two buffer locks are held together.
+//!
+//! An element longer than a page ([`tuple::chained`]) has its lanes written first, as
+//! a chain of tuples ([`write_chain`], last piece first, each its own record), then
+//! its element pointing at the chain's first piece: an element never points at a
+//! chain that is not whole, and what a crash in between leaves is freed by VACUUM
+//! ([`crate::storage::chain`]).
 
 use super::disk::DiskGraph;
 use crate::distance::lanes;
@@ -23,7 +29,8 @@ use crate::storage::layout;
 use crate::storage::lock::InsertLock;
 use crate::storage::meta::Meta;
 use crate::storage::page::{ReadPage, WritePage};
-use crate::storage::tuple::{self, Element, ElementMut, Tid};
+use crate::storage::tuple::{self, Body, Element, ElementMut, Tid};
+use crate::storage::chain;
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
 
@@ -126,9 +133,19 @@ fn place_element(
         let tids: Vec<Tid> = selected.iter().map(|c| Tid::unpack(c.id)).collect();
         tuple::set_layer(&mut nb, layer, &tids);
     }
+    let body = if tuple::chained(vector.len()) {
+        Body::Chain(vector.len(), write_chain(rel, meta, vector))
+    } else {
+        Body::Inline(vector)
+    };
+    // The chain may have moved the insert page.
+    let insert_page = match body {
+        Body::Inline(_) => meta.insert_page,
+        Body::Chain(..) => Meta::read(rel).insert_page,
+    };
     let mut el = vec![0u8; tuple::element_size(meta.lanes())];
     let mut add_element = |page: &mut WritePage, neighbours: Tid| {
-        tuple::write_element(&mut el, level, neighbours, &[heap_tid], vector);
+        tuple::write_element(&mut el, level, neighbours, &[heap_tid], body);
         let offset = page.add_item(&el).expect("space checked");
         Tid {
             block: page.block(),
@@ -139,7 +156,7 @@ fn place_element(
     let neighbour_space = layout::neighbour_space(meta.m, level);
     if layout::together(meta.lanes(), meta.m, level) {
         let need = element_space + neighbour_space;
-        on_page_with_room(rel, meta, meta.insert_page, need, |page| {
+        on_page_with_room(rel, meta, insert_page, need, |page| {
             let offset = page.add_item(&nb).expect("space checked");
             let neighbours = Tid {
                 block: page.block(),
@@ -149,7 +166,7 @@ fn place_element(
         })
     } else {
         let neighbours =
-            on_page_with_room(rel, meta, meta.insert_page, neighbour_space, |page| Tid {
+            on_page_with_room(rel, meta, insert_page, neighbour_space, |page| Tid {
                 block: page.block(),
                 offset: page.add_item(&nb).expect("space checked"),
             });
@@ -161,10 +178,53 @@ fn place_element(
     }
 }
 
+/// Writes `lanes` as a chain (see the module docs): the pieces of
+/// [`tuple::chain_pieces`], last first, each on a page with room for it; returns the
+/// TID of the first.
+pub(crate) fn write_chain(rel: pg_sys::Relation, meta: &Meta, lanes: &[f32]) -> Tid {
+    let xid = chain::writer_xid();
+    let mut next = None;
+    let mut piece = Vec::new();
+    for range in tuple::chain_pieces(lanes.len()).collect::<Vec<_>>().into_iter().rev() {
+        piece.resize(tuple::chain_size(4 * range.len()), 0);
+        tuple::write_chain(&mut piece, xid, next, &lanes[range.clone()]);
+        let insert_page = Meta::read(rel).insert_page;
+        let need = layout::chain_space(range.len());
+        next = Some(on_page_with_room(rel, meta, insert_page, need, |page| Tid {
+            block: page.block(),
+            offset: page.add_item(&piece).expect("space checked"),
+        }));
+    }
+    next.expect("a chained element has lanes")
+}
+
 /// Adds `heap_tid` to element `id` when its vector equals `vector` and it has a free
 /// TID slot; `true` when it did.
+///
+/// A chained element's lanes cannot be read under its page's lock (one lock at a
+/// time): its tuple is read first, then its chain, and the page is locked again to
+/// add the TID. It is the same element throughout: it was live when read, and
+/// VACUUM frees only elements it flagged deleted before its barrier, which waits for
+/// this insert (which holds the insert lock).
 fn add_duplicate(rel: pg_sys::Relation, id: u64, vector: &[f32], heap_tid: Tid) -> bool {
     let tid = Tid::unpack(id);
+    let mut head = None;
+    if tuple::chained(vector.len()) {
+        head = {
+            let page = ReadPage::read(rel, tid.block, PAGE_ELEMENTS);
+            match page.item(tid.offset).and_then(Element::parse) {
+                Some(e) if !e.deleted() => e.chain(),
+                _ => None,
+            }
+        };
+        let mut stored = Vec::new();
+        let same = head.is_some_and(|head| {
+            chain::read(rel, head, vector.len(), &mut stored) && lanes::same(&stored, vector)
+        });
+        if !same {
+            return false;
+        }
+    }
     let mut page = WritePage::lock(rel, tid.block, PAGE_ELEMENTS);
     let Some(bytes) = page.item_mut(tid.offset) else {
         return false;
@@ -172,9 +232,15 @@ fn add_duplicate(rel: pg_sys::Relation, id: u64, vector: &[f32], heap_tid: Tid) 
     let Some(e) = Element::parse(bytes) else {
         return false;
     };
-    let mut stored = Vec::new();
-    e.vector_into(&mut stored);
-    if !lanes::same(&stored, vector) || !ElementMut(bytes).add_heap_tid(heap_tid) {
+    let same = if e.is_chained() {
+        // Its chain was compared above (not under this lock).
+        head.is_some() && e.chain() == head
+    } else {
+        let mut stored = Vec::new();
+        e.vector_into(&mut stored);
+        lanes::same(&stored, vector)
+    };
+    if !same || !ElementMut(bytes).add_heap_tid(heap_tid) {
         return false;
     }
     page.commit();

@@ -26,7 +26,12 @@
 //! 3. **Free.** The deleted elements and their neighbour tuples are removed from
 //!    their pages (under the exclusive lock, re-checking that each is still deleted
 //!    and TID-less) and the pages' free space is recorded in the free space map,
-//!    where inserts look before extending the index.
+//!    where inserts look before extending the index. Then the chains of the freed
+//!    elements (longer than a page, `storage::chain`), as pass 1 saw them, and the
+//!    chain tuples that no element pointed to in pass 1 and whose writer had ended
+//!    before this VACUUM began (what an insert that failed or crashed between its
+//!    chain and its element left; a chain being written now is newer), whether or
+//!    not any element was deleted.
 //!
 //! A list is rewritten only if it is unchanged under the exclusive page lock since it
 //! was read (optimistically, as inserts do), so concurrent inserts are never lost.
@@ -54,14 +59,15 @@ use crate::hnsw::{Graph, IdSet, Params};
 use crate::storage::lock::InsertLock;
 use crate::storage::meta::Meta;
 use crate::storage::page::{block_count, ReadPage, WritePage};
-use crate::storage::tuple::{Element, ElementMut, Neighbours, Tid};
+use crate::storage::tuple::{Chain, Element, ElementMut, Neighbours, Tid};
 use crate::storage::PAGE_ELEMENTS;
-use crate::storage::{buffers, fsm};
+use crate::storage::{buffers, chain, fsm};
 use pgrx::{pg_guard, pg_sys};
+use std::collections::HashMap;
 
 /// What pass 1 found.
 #[derive(Default)]
-struct Removed {
+pub(crate) struct Removed {
     /// Heap TIDs left in the index.
     live_tids: f64,
     /// Heap TIDs removed.
@@ -72,10 +78,42 @@ struct Removed {
     top_live: Option<(Tid, usize)>,
     /// Element pages without any tuple.
     empty_pages: u32,
+    /// Every chain tuple: the next piece and the transaction that wrote it.
+    chains: HashMap<u64, (Option<Tid>, u32)>,
+    /// The first chain tuple of every element (live or deleted) that has a chain.
+    heads: Vec<u64>,
+}
+
+/// The chain tuples of `chains` that no chain starting at one of `heads` passes
+/// through (a chain's pieces may be missing from `chains`; the walk ends there).
+fn unreferenced(chains: &HashMap<u64, (Option<Tid>, u32)>, heads: &[u64]) -> IdSet<u64> {
+    let mut left: IdSet<u64> = chains.keys().copied().collect();
+    for &head in heads {
+        let mut at = Some(head);
+        while let Some(id) = at.filter(|id| left.remove(id)) {
+            at = chains[&id].0.map(Tid::pack);
+        }
+    }
+    left
+}
+
+/// The tuples of the chain that starts at `head`, as `chains` holds them.
+fn chain_of(chains: &HashMap<u64, (Option<Tid>, u32)>, head: Tid, out: &mut Vec<Tid>) {
+    let mut at = Some(head);
+    while let Some(tid) = at {
+        let Some(&(next, _)) = chains.get(&tid.pack()) else {
+            break;
+        };
+        if out.len() > chains.len() {
+            break; // a loop (a damaged index): freed once is enough
+        }
+        out.push(tid);
+        at = next;
+    }
 }
 
 /// Pass 1: removes the TIDs `dead` says are dead; flags elements left without any.
-fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) -> Removed {
+pub(crate) fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) -> Removed {
     let mut r = Removed::default();
     for block in 1..block_count(index) {
         // VACUUM's cost-based delay and interrupts act between pages.
@@ -96,6 +134,11 @@ fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) 
             let Some(bytes) = page.item_mut(offset) else {
                 continue;
             };
+            let tid = Tid { block, offset };
+            if let Some(c) = Chain::parse(bytes) {
+                r.chains.insert(tid.pack(), (c.next(), c.xid()));
+                continue;
+            }
             if Element::parse(bytes).is_none() {
                 continue;
             }
@@ -103,7 +146,7 @@ fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) 
             changed |= n > 0;
             r.removed += n as f64;
             let e = Element::parse(bytes).expect("still an element");
-            let tid = Tid { block, offset };
+            r.heads.extend(e.chain().map(Tid::pack));
             if e.deleted() {
                 r.deleted.push(tid.pack());
             } else {
@@ -201,8 +244,9 @@ fn highest_live(index: pg_sys::Relation, deleted: &IdSet<u64>) -> Option<(Tid, u
 }
 
 /// Pass 3: removes the deleted elements and their neighbour tuples from their pages
-/// and records the freed space. Returns the number of pages it left empty.
-fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
+/// and records the freed space; adds the heads of the freed elements' chains to
+/// `heads`. Returns the number of pages it left empty.
+fn free(index: pg_sys::Relation, deleted: &[u64], heads: &mut Vec<Tid>) -> u32 {
     let mut by_block: Vec<Tid> = deleted.iter().map(|&id| Tid::unpack(id)).collect();
     by_block.sort_unstable();
     let mut elsewhere = Vec::new();
@@ -219,6 +263,7 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
             if !e.deleted() || e.heap_tids().next().is_some() {
                 continue;
             }
+            heads.extend(e.chain());
             let nb = e.neighbours();
             page.delete_item(t.offset);
             if nb.block == block {
@@ -247,6 +292,47 @@ fn free(index: pg_sys::Relation, deleted: &[u64]) -> u32 {
         fsm::record_free_space(index, nb.block, space);
     }
     emptied
+}
+
+/// The end of pass 3: removes the chain tuples `tids` (the chains of freed elements
+/// and unreferenced chain tuples) and records the freed space. Returns the number of
+/// pages it left empty.
+pub(crate) fn free_chains(index: pg_sys::Relation, mut tids: Vec<Tid>) -> u32 {
+    tids.sort_unstable();
+    tids.dedup();
+    let mut emptied = 0;
+    for group in tids.chunk_by(|a, b| a.block == b.block) {
+        crate::pg::vacuum_delay_point();
+        let block = group[0].block;
+        let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
+        for t in group {
+            if page.item_mut(t.offset).and_then(|b| Chain::parse(b)).is_some() {
+                page.delete_item(t.offset);
+            }
+        }
+        emptied += u32::from(page.max_offset() == 0);
+        let space = page.free_space();
+        page.commit();
+        fsm::record_free_space(index, block, space);
+    }
+    emptied
+}
+
+/// The chain tuples pass 3 frees: those of the chains starting at `freed_heads`,
+/// and those no element pointed to whose writer had ended before `horizon`.
+pub(crate) fn chains_to_free(removed: &Removed, freed_heads: &[Tid], horizon: u32) -> Vec<Tid> {
+    let mut out = Vec::new();
+    for &head in freed_heads {
+        chain_of(&removed.chains, head, &mut out);
+    }
+    let orphans = unreferenced(&removed.chains, &removed.heads);
+    out.extend(
+        orphans
+            .into_iter()
+            .filter(|id| chain::ended_before(removed.chains[id].1, horizon))
+            .map(Tid::unpack),
+    );
+    out
 }
 
 /// Allocates a zeroed result when VACUUM passed none.
@@ -281,6 +367,8 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         let stats = result_or_new(stats);
         let _strategy = buffers::VacuumStrategy::set((*info).strategy);
         let callback = callback.expect("bulk delete callback");
+        // Chains written by transactions older than this are whole or left behind.
+        let horizon = chain::oldest_running_xid();
         let removed = remove_dead_tids(index, |t| {
             let mut ip = pg_sys::ItemPointerData::default();
             pgrx::itemptr::item_pointer_set_all(&mut ip, t.block, t.offset);
@@ -289,14 +377,16 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
             pg_sys::ffi::pg_guard_ffi_boundary(|| callback(&mut ip, callback_state))
         });
         let mut empty = removed.empty_pages;
+        let mut freed_heads = Vec::new();
         if !removed.deleted.is_empty() {
             // Repair and free can leave live elements unreachable; cleanup links
             // them, and the flag makes the next VACUUM do it if this one stops first.
             Meta::set_relink_pending(index, true);
             let deleted: IdSet<u64> = removed.deleted.iter().copied().collect();
             repair(index, &deleted, removed.top_live);
-            empty += free(index, &removed.deleted);
+            empty += free(index, &removed.deleted, &mut freed_heads);
         }
+        empty += free_chains(index, chains_to_free(&removed, &freed_heads, horizon));
         // Make the space recorded by passes 1 and 3 findable by inserts.
         fsm::vacuum_free_space_map(index);
         // Heap TIDs are the index's tuples; empty pages are free for reuse (the
@@ -306,5 +396,43 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         (*stats).tuples_removed += removed.removed;
         (*stats).pages_free = empty;
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_tuples_of_no_element_are_found() {
+        let t = |block, offset| Tid { block, offset };
+        // Two chains: 1,1 → 2,1 → 3,1 (an element's) and 4,1 → 4,2 (of none); a
+        // lone piece 5,1; a loop 6,1 → 6,2 → 6,1.
+        let mut chains = HashMap::new();
+        chains.insert(t(1, 1).pack(), (Some(t(2, 1)), 10));
+        chains.insert(t(2, 1).pack(), (Some(t(3, 1)), 10));
+        chains.insert(t(3, 1).pack(), (None, 10));
+        chains.insert(t(4, 1).pack(), (Some(t(4, 2)), 11));
+        chains.insert(t(4, 2).pack(), (None, 11));
+        chains.insert(t(5, 1).pack(), (None, 12));
+        chains.insert(t(6, 1).pack(), (Some(t(6, 2)), 13));
+        chains.insert(t(6, 2).pack(), (Some(t(6, 1)), 13));
+        let mut left: Vec<Tid> = unreferenced(&chains, &[t(1, 1).pack(), t(6, 2).pack()])
+            .into_iter()
+            .map(Tid::unpack)
+            .collect();
+        left.sort_unstable();
+        assert_eq!(left, vec![t(4, 1), t(4, 2), t(5, 1)]);
+        // A head whose pieces were not all seen: the walk ends where they stop.
+        chains.remove(&t(2, 1).pack());
+        let left = unreferenced(&chains, &[t(1, 1).pack()]);
+        assert!(left.contains(&t(3, 1).pack()) && !left.contains(&t(1, 1).pack()));
+
+        let mut out = Vec::new();
+        chain_of(&chains, t(4, 1), &mut out);
+        assert_eq!(out, vec![t(4, 1), t(4, 2)]);
+        out.clear();
+        chain_of(&chains, t(6, 1), &mut out);
+        assert!(out.len() <= chains.len() + 1 && out[..2] == [t(6, 1), t(6, 2)]);
     }
 }

@@ -1,14 +1,16 @@
 //! `hnsw_verify(index regclass)`: a row per problem found in an hnsw index, none for
 //! a healthy one. Checks the metapage, every page's special area, every element
 //! (its neighbour tuple, length in lanes, heap TIDs in range and held by no other
-//! element), every link (to an existing element that lives on that layer), the entry
-//! point, and that every live element can be reached from the entry point along
-//! layer-0 links. An entry point or links that are flagged deleted are not problems:
+//! element, its chain whole for an element longer than a page), every chain tuple
+//! (in one element's chain), every link (to an existing element that lives on that
+//! layer), the entry point, and that every live element can be reached from the
+//! entry point along layer-0 links. An entry point or links that are flagged deleted are not problems:
 //! they are the state between VACUUM's passes (or after a crash during VACUUM), which
 //! the next VACUUM completes.
 //!
 //! Reads each page under a share lock, so it can run beside inserts (an element
-//! added meanwhile may show up as unreachable).
+//! added meanwhile may show up as unreachable, the chain of one being added as a
+//! chain tuple of no element).
 
 use super::graphscan::GraphScan;
 use super::stats::{OpenIndex, RegClass};
@@ -19,6 +21,7 @@ use crate::storage::tuple::Tid;
 use crate::storage::PAGE_META;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
+use std::collections::HashMap;
 
 /// PostgreSQL's `MaxHeapTuplesPerPage`: page minus header, over the smallest heap
 /// tuple (aligned header) plus its line pointer.
@@ -78,6 +81,53 @@ fn shared_heap_tids(scan: &GraphScan) -> Vec<Problem> {
             )
         })
         .collect()
+}
+
+/// A problem for each chained element whose chain is not whole (a piece missing, not
+/// a chain tuple, in another chain too, or the wrong number of lanes in all), and for
+/// each chain tuple in no element's chain (left by an insert that failed or crashed
+/// between its chain and its element, which VACUUM frees; or being written now).
+fn chain_problems(scan: &GraphScan) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut owner: HashMap<u64, u64> = HashMap::new();
+    for (&id, e) in &scan.elements {
+        let Some(head) = e.chain else {
+            continue;
+        };
+        let (mut lanes, mut next, mut broken) = (0, Some(head), None);
+        while let Some(t) = next {
+            let Some(c) = scan.chains.get(&t.pack()) else {
+                broken = Some(format!("no chain tuple at ({},{})", t.block, t.offset));
+                break;
+            };
+            if let Some(other) = owner.insert(t.pack(), id) {
+                let o = Tid::unpack(other);
+                broken = Some(format!(
+                    "({},{}) is also in the chain of ({},{})",
+                    t.block, t.offset, o.block, o.offset
+                ));
+                break;
+            }
+            lanes += c.lanes;
+            next = c.next;
+        }
+        if broken.is_none() && lanes != e.dim {
+            broken = Some(format!("{lanes} lanes in the chain, {} expected", e.dim));
+        }
+        if let Some(detail) = broken {
+            out.push(at("broken chain", Tid::unpack(id), detail));
+        }
+    }
+    for (&id, c) in &scan.chains {
+        if !owner.contains_key(&id) {
+            out.push(at(
+                "chain tuple of no element",
+                Tid::unpack(id),
+                format!("written by transaction {}", c.xid),
+            ));
+        }
+    }
+    out
 }
 
 /// Every problem found in `index` (see the module docs), ordered by place.
@@ -176,6 +226,7 @@ pub fn problems(rel: pg_sys::Relation) -> Vec<Problem> {
         }
     }
     out.extend(shared_heap_tids(&scan));
+    out.extend(chain_problems(&scan));
     let mut reached = IdSet::default();
     if let Some((entry, level)) = meta.entry {
         match scan.elements.get(&entry.pack()) {
@@ -244,6 +295,7 @@ mod tests {
                 offset: 1,
             },
             dim: 3,
+            chain: None,
         }
     }
 

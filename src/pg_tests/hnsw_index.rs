@@ -206,7 +206,7 @@ mod tests {
 
     #[pg_test]
     fn option_and_column_errors() {
-        Spi::run("CREATE TABLE o (v vector(3), w vector, x vector(2001))").unwrap();
+        Spi::run("CREATE TABLE o (v vector(3), w vector, x bit(64001))").unwrap();
         let cases = [
             (
                 "CREATE INDEX ON o USING hnsw (v) WITH (m = 1)",
@@ -237,8 +237,8 @@ mod tests {
                 "22023: column does not have dimensions",
             ),
             (
-                "CREATE INDEX ON o USING hnsw (x)",
-                "54000: column cannot have more than 2000 dimensions for hnsw index",
+                "CREATE INDEX ON o USING hnsw (x bit_hamming_ops)",
+                "54000: column cannot have more than 64000 dimensions for hnsw index",
             ),
             (
                 "CREATE INDEX ON o USING hnsw (v) WITH (m = 2, ef_construction = 4)",
@@ -289,8 +289,8 @@ mod tests {
                 > est("SELECT hnsw_build_memory(100000, 384, 16)")
         );
         assert_eq!(
-            error_of("SELECT hnsw_build_memory(10, 2001)"),
-            "22023: dimensions must be between 1 and 2000, not 2001"
+            error_of("SELECT hnsw_build_memory(10, 16001)"),
+            "22023: dimensions must be between 1 and 16000, not 16001"
         );
         assert_eq!(
             error_of("SELECT hnsw_build_memory(10, 3, 1)"),

@@ -3,6 +3,7 @@
 //! functions in the schema `tests`).
 
 mod bit_sql;
+mod chains;
 mod errors;
 mod filter_in_scan;
 mod halfvec_sql;

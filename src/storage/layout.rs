@@ -13,8 +13,12 @@
 //! neighbour tuple goes to another page, as pgvector does. A neighbour tuple alone
 //! always fits up to [`max_level`], so only the neighbour tuple's own size caps an
 //! element's level, never its vector.
+//!
+//! An element of more than [`INLINE_LANES`] lanes keeps them in a chain of tuples
+//! ([`super::tuple::chain_pieces`]), each of which fits a page alone: full pieces take
+//! a page each, the last shares a page with other tuples ([`chain_space`]).
 
-use super::tuple::{element_size, neighbour_size};
+use super::tuple::{chain_pieces, chain_size, element_size, neighbour_size, INLINE_LANES};
 use pgrx::pg_sys;
 
 /// Page size.
@@ -29,6 +33,11 @@ const LINE_POINTER: usize = 4;
 /// placed on one page may take in all.
 pub const PAGE_ROOM: usize = BLOCK_SIZE - PAGE_HEADER - SPECIAL_SIZE - LINE_POINTER;
 
+/// The most room the free space map can find: it records a page's free space in
+/// steps of `BLCKSZ / 256` bytes, rounded down (PostgreSQL's `freespace.c`), so an
+/// empty page's [`PAGE_ROOM`] is known as 8,128 bytes.
+pub const FSM_FINDABLE: usize = PAGE_ROOM / (BLOCK_SIZE / 256) * (BLOCK_SIZE / 256);
+
 /// Bytes a tuple of `len` bytes takes of a page: itself, padded to 8, and its line
 /// pointer.
 pub const fn space(len: usize) -> usize {
@@ -39,6 +48,17 @@ pub const fn space(len: usize) -> usize {
 /// in lanes, `crate::distance::lanes`: the dimensions of a `vector`).
 pub const fn element_space(dim: usize) -> usize {
     space(element_size(dim))
+}
+
+/// Space of the chain tuple holding `lanes` lanes.
+pub const fn chain_space(lanes: usize) -> usize {
+    space(chain_size(4 * lanes))
+}
+
+/// Space of all the chain tuples of an element of `dim` lanes (none when it holds
+/// its lanes itself).
+pub fn chain_spaces(dim: usize) -> usize {
+    chain_pieces(dim).map(|r| chain_space(r.len())).sum()
 }
 
 /// Space of the neighbour tuple of an element of `level` in an index with `m`.
@@ -76,13 +96,17 @@ pub fn max_level(m: usize) -> usize {
 }
 
 /// About how many elements of level 0 a page holds, counting a neighbour tuple on
-/// another page as part of its element (for estimates only).
+/// another page and a chain as part of its element (for estimates only; at least 1).
 pub fn elements_per_page(dim: usize, m: usize) -> usize {
-    (PAGE_ROOM / (element_space(dim) + neighbour_space(m, 0))).max(1)
+    (PAGE_ROOM / (element_space(dim) + neighbour_space(m, 0) + chain_spaces(dim))).max(1)
 }
 
-// The largest element tuple fits a page alone.
-const _: () = assert!(element_space(crate::am::element::MAX_LANES) <= PAGE_ROOM);
+// The largest element tuple that holds its lanes fits a page alone.
+const _: () = assert!(element_space(INLINE_LANES) <= PAGE_ROOM);
+// A full chain tuple fits on a page the free space map offers as empty, and is the
+// largest that does (pages VACUUM emptied of chains are found again).
+const _: () = assert!(chain_space(super::tuple::CHAIN_PIECE_BYTES / 4) <= FSM_FINDABLE);
+const _: () = assert!(chain_space(super::tuple::CHAIN_PIECE_BYTES / 4 + 1) > FSM_FINDABLE);
 // The level-0 neighbour tuple of the largest m fits a page alone.
 const _: () = assert!(neighbour_space(100, 0) <= PAGE_ROOM);
 
@@ -114,5 +138,17 @@ mod tests {
         // 1945 dims with m = 16 share a page on layer 0 but not on high layers.
         assert!(together(1945, 16, 0) && !together(1945, 16, 5));
         assert_eq!(elements_per_page(384, 16), 4);
+    }
+
+    #[test]
+    fn chained_elements_are_small_and_their_chains_fill_pages() {
+        // 3,072 lanes: one full piece and the rest; the element tuple is small.
+        assert!(together(3072, 16, crate::hnsw::MAX_LEVEL));
+        let pieces: Vec<_> = chain_pieces(3072).collect();
+        assert_eq!(pieces, vec![0..2026, 2026..3072]);
+        assert_eq!((chain_space(2026), FSM_FINDABLE), (8124, 8128));
+        assert_eq!(chain_pieces(16000).count(), 8);
+        assert_eq!(chain_spaces(2000), 0);
+        assert_eq!(elements_per_page(3072, 16), 1);
     }
 }

@@ -9,7 +9,8 @@
 //!   fresh pages during `CREATE INDEX`, which are WAL-logged once at the end;
 //! - [`buffers`]: reading buffers (VACUUM's strategy, recent-buffer hints,
 //!   prefetching); [`fsm`]: the free space map; [`lock`]: the insert lock;
-//! - [`meta`]: the metapage (block 0);
+//! - [`meta`]: the metapage (block 0); [`chain`]: reading the lanes of an element
+//!   longer than a page;
 //! - [`shared_graph`]: the graph of a parallel build in shared memory (Postgres-free).
 //!
 //! Every page carries a special area with a magic number and a page type, checked on
@@ -22,6 +23,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod buffers;
+pub mod chain;
 pub mod fsm;
 pub mod layout;
 pub mod lock;

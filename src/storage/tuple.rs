@@ -13,6 +13,19 @@
 //! 10  u16  lanes (the dimensions of a `vector`)
 //! 12  6×MAX_HEAP_TIDS  heap TIDs (rows with this exact value)
 //! 72  f32×lanes  the element's lanes (`crate::distance::lanes`; normalised for cosine)
+//!     or, with FLAG_CHAINED (more than INLINE_LANES lanes), 6 bytes: the TID of the
+//!     first tuple of the chain that holds them
+//! ```
+//! Chain tuple (a piece of the lanes of a chained element, in order; each at most
+//! [`CHAIN_PIECE_BYTES`] of lanes, so that it fits a page alone):
+//! ```text
+//!  0  u8   tag = TAG_CHAIN
+//!  1  3×u8 zero
+//!  4  u32  transaction that wrote it (VACUUM frees a chain no element points to
+//!          only once that transaction has ended, `am::vacuum`)
+//!  8  6    TID of the next piece (none: the last)
+//! 14  u16  zero
+//! 16  the lanes of this piece (little-endian f32 bit patterns)
 //! ```
 //! Neighbour tuple (beside its element when both fit a page, `layout::together`):
 //! ```text
@@ -26,14 +39,27 @@
 pub const TAG_ELEMENT: u8 = 1;
 /// Tag of a neighbour tuple.
 pub const TAG_NEIGHBOURS: u8 = 2;
+/// Tag of a chain tuple.
+pub const TAG_CHAIN: u8 = 3;
 /// Element flag: every heap TID is dead; kept only to route searches until repaired.
 pub const FLAG_DELETED: u8 = 1;
+/// Element flag: its lanes are in a chain of tuples, not in the element tuple.
+pub const FLAG_CHAINED: u8 = 2;
+/// The most lanes an element tuple holds itself (2,000 dimensions of `vector`, 4,000
+/// of `halfvec`, 64,000 bits: pgvector's limits; `layout` checks it fits a page). A
+/// longer element keeps them in a chain.
+pub const INLINE_LANES: usize = 2000;
+/// Bytes of lanes in a chain tuple but the last: the most whose tuple the free space
+/// map can find room for on an empty page (`layout::FSM_FINDABLE`, checked there), a
+/// whole number of lanes.
+pub const CHAIN_PIECE_BYTES: usize = 8104;
 /// Heap TIDs one element can carry (rows whose vectors are identical).
 pub const MAX_HEAP_TIDS: usize = 10;
 
 const TID_BYTES: usize = 6;
 const ELEMENT_HEADER: usize = 12 + TID_BYTES * MAX_HEAP_TIDS;
 const NEIGHBOUR_HEADER: usize = 4;
+const CHAIN_HEADER: usize = 16;
 
 /// A tuple identifier: block number and 1-based line pointer offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,10 +97,33 @@ impl Tid {
     }
 }
 
+/// `true` when an element of `dim` lanes keeps them in a chain ([`INLINE_LANES`]).
+pub const fn chained(dim: usize) -> bool {
+    dim > INLINE_LANES
+}
+
 /// Size in bytes of an element tuple of `dim` lanes (here and in `layout`, `dim` is
-/// the length of an element in lanes, its dimensions for a `vector`).
+/// the length of an element in lanes, its dimensions for a `vector`): its lanes, or
+/// for a [`chained`] one the TID of its chain.
 pub const fn element_size(dim: usize) -> usize {
-    ELEMENT_HEADER + 4 * dim
+    if chained(dim) {
+        ELEMENT_HEADER + TID_BYTES
+    } else {
+        ELEMENT_HEADER + 4 * dim
+    }
+}
+
+/// Size in bytes of a chain tuple holding `bytes` bytes of lanes.
+pub const fn chain_size(bytes: usize) -> usize {
+    CHAIN_HEADER + bytes
+}
+
+/// The lanes of each chain tuple of an element of `dim` lanes, in chain order:
+/// [`CHAIN_PIECE_BYTES`] each, the rest in the last; none when it is not [`chained`].
+pub fn chain_pieces(dim: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let per = CHAIN_PIECE_BYTES / 4;
+    let pieces = if chained(dim) { dim.div_ceil(per) } else { 0 };
+    (0..pieces).map(move |i| i * per..((i + 1) * per).min(dim))
 }
 
 /// Number of TID slots of a neighbour tuple of `level` with parameter `m`.
@@ -87,30 +136,114 @@ pub const fn neighbour_size(m: usize, level: usize) -> usize {
     NEIGHBOUR_HEADER + TID_BYTES * neighbour_slots(m, level)
 }
 
+/// Where an element tuple's lanes are.
+#[derive(Clone, Copy, Debug)]
+pub enum Body<'a> {
+    /// In the tuple: these lanes ([`INLINE_LANES`] at most).
+    Inline(&'a [f32]),
+    /// In a chain of this many lanes ([`chained`]) whose first tuple is at this TID.
+    Chain(usize, Tid),
+}
+
+impl Body<'_> {
+    /// Lanes of the element.
+    pub fn lanes(&self) -> usize {
+        match *self {
+            Body::Inline(v) => v.len(),
+            Body::Chain(lanes, _) => lanes,
+        }
+    }
+}
+
 /// Writes a new element tuple into `out` (of [`element_size`] bytes).
 pub fn write_element(
     out: &mut [u8],
     level: usize,
     neighbours: Tid,
     heap_tids: &[Tid],
-    vector: &[f32],
+    body: Body,
 ) {
-    assert_eq!(out.len(), element_size(vector.len()));
+    let lanes = body.lanes();
+    assert_eq!(out.len(), element_size(lanes));
     assert!(heap_tids.len() <= MAX_HEAP_TIDS && !heap_tids.is_empty());
     out[0] = TAG_ELEMENT;
     out[1] = level as u8;
-    out[2] = 0;
     out[3] = heap_tids.len() as u8;
     Tid::write(Some(neighbours), &mut out[4..10]);
-    out[10..12].copy_from_slice(&(vector.len() as u16).to_le_bytes());
+    out[10..12].copy_from_slice(&(lanes as u16).to_le_bytes());
     for i in 0..MAX_HEAP_TIDS {
         Tid::write(
             heap_tids.get(i).copied(),
             &mut out[12 + i * TID_BYTES..12 + (i + 1) * TID_BYTES],
         );
     }
-    for (i, x) in vector.iter().enumerate() {
-        out[ELEMENT_HEADER + 4 * i..ELEMENT_HEADER + 4 * i + 4].copy_from_slice(&x.to_le_bytes());
+    match body {
+        Body::Inline(vector) => {
+            assert!(!chained(lanes), "{lanes} lanes go in a chain");
+            out[2] = 0;
+            write_lanes(&mut out[ELEMENT_HEADER..], vector);
+        }
+        Body::Chain(_, head) => {
+            assert!(chained(lanes), "{lanes} lanes go in the element");
+            out[2] = FLAG_CHAINED;
+            Tid::write(Some(head), &mut out[ELEMENT_HEADER..]);
+        }
+    }
+}
+
+fn write_lanes(out: &mut [u8], lanes: &[f32]) {
+    for (o, x) in out.chunks_exact_mut(4).zip(lanes) {
+        o.copy_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// Writes a chain tuple into `out` (of [`chain_size`] of the lanes' bytes): `lanes`,
+/// written by transaction `xid`, followed by the tuple at `next`.
+pub fn write_chain(out: &mut [u8], xid: u32, next: Option<Tid>, lanes: &[f32]) {
+    assert_eq!(out.len(), chain_size(4 * lanes.len()));
+    assert!(4 * lanes.len() <= CHAIN_PIECE_BYTES);
+    out[..CHAIN_HEADER].fill(0);
+    out[0] = TAG_CHAIN;
+    out[4..8].copy_from_slice(&xid.to_le_bytes());
+    Tid::write(next, &mut out[8..14]);
+    write_lanes(&mut out[CHAIN_HEADER..], lanes);
+}
+
+/// A read-only view of a chain tuple.
+pub struct Chain<'a>(&'a [u8]);
+
+impl<'a> Chain<'a> {
+    /// Views `bytes` as a chain tuple; `None` when the tag or size is wrong.
+    pub fn parse(bytes: &'a [u8]) -> Option<Chain<'a>> {
+        let ok = bytes.len() >= CHAIN_HEADER
+            && bytes[0] == TAG_CHAIN
+            && (bytes.len() - CHAIN_HEADER).is_multiple_of(4)
+            && bytes.len() - CHAIN_HEADER <= CHAIN_PIECE_BYTES;
+        ok.then_some(Chain(bytes))
+    }
+    /// The transaction that wrote it.
+    pub fn xid(&self) -> u32 {
+        u32::from_le_bytes(self.0[4..8].try_into().unwrap())
+    }
+    /// The next piece, if any.
+    pub fn next(&self) -> Option<Tid> {
+        Tid::read(&self.0[8..14])
+    }
+    /// Number of lanes in this piece.
+    pub fn len(&self) -> usize {
+        (self.0.len() - CHAIN_HEADER) / 4
+    }
+    /// `true` for a piece without lanes (never written so).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends this piece's lanes to `out`.
+    pub fn lanes_into(&self, out: &mut Vec<f32>) {
+        out.extend(
+            self.0[CHAIN_HEADER..]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
+        );
     }
 }
 
@@ -124,7 +257,11 @@ impl<'a> Element<'a> {
             return None;
         }
         let e = Element(bytes);
-        (bytes.len() == element_size(e.dim())).then_some(e)
+        let flagged = bytes[2] & FLAG_CHAINED != 0;
+        let whole = bytes.len() == element_size(e.dim())
+            && flagged == chained(e.dim())
+            && (!flagged || Tid::read(&bytes[ELEMENT_HEADER..]).is_some());
+        whole.then_some(e)
     }
     /// The element's level.
     pub fn level(&self) -> usize {
@@ -149,19 +286,38 @@ impl<'a> Element<'a> {
     pub fn heap_tids(&self) -> impl Iterator<Item = Tid> + '_ {
         (0..self.0[3] as usize).filter_map(|i| Tid::read(&self.0[12 + i * TID_BYTES..]))
     }
-    /// The vector bytes (little-endian f32s); see [`Element::vector_into`].
+    /// `true` when its lanes are in a chain ([`chained`]).
+    pub fn is_chained(&self) -> bool {
+        self.0[2] & FLAG_CHAINED != 0
+    }
+    /// The TID of the first tuple of its chain, for a [`chained`] element.
+    pub fn chain(&self) -> Option<Tid> {
+        if !self.is_chained() {
+            return None;
+        }
+        Tid::read(&self.0[ELEMENT_HEADER..])
+    }
+    /// The vector bytes (little-endian f32s; none for a chained element); see
+    /// [`Element::vector_into`].
     pub fn vector_bytes(&self) -> &'a [u8] {
+        if self.is_chained() {
+            return &[];
+        }
         &self.0[ELEMENT_HEADER..]
     }
-    /// The vector as `&[f32]` when the bytes are 4-aligned (they are on a page).
+    /// The vector as `&[f32]` when the bytes are 4-aligned (they are on a page);
+    /// `None` for a chained element (see [`Element::chain`]).
     pub fn vector(&self) -> Option<&'a [f32]> {
+        if self.is_chained() {
+            return None;
+        }
         let bytes = self.vector_bytes();
         // SAFETY: every bit pattern is a valid f32; `align_to` only yields the middle
         // part when it is correctly aligned, and we require there to be no prefix.
         let (pre, floats, post) = unsafe { bytes.align_to::<f32>() };
         (pre.is_empty() && post.is_empty() && cfg!(target_endian = "little")).then_some(floats)
     }
-    /// Copies the vector into `out`.
+    /// Copies the vector into `out` (empty for a chained element).
     pub fn vector_into(&self, out: &mut Vec<f32>) {
         out.clear();
         out.extend(
@@ -303,7 +459,7 @@ mod tests {
                 block: 1,
                 offset: 2,
             }],
-            &v,
+            Body::Inline(&v),
         );
         let e = Element::parse(&buf).unwrap();
         assert_eq!(
@@ -338,6 +494,41 @@ mod tests {
         assert_eq!(m.retain_heap_tids(|_| false), 5);
         assert!(Element::parse(&buf).unwrap().deleted());
         assert!(Element::parse(&buf[..20]).is_none());
+    }
+
+    #[test]
+    fn chained_element_and_chain_tuples() {
+        let t = |block, offset| Tid { block, offset };
+        let mut buf = vec![0u8; element_size(5000)];
+        assert_eq!(buf.len(), 78);
+        write_element(&mut buf, 1, t(3, 4), &[t(9, 1)], Body::Chain(5000, t(7, 2)));
+        let e = Element::parse(&buf).unwrap();
+        assert_eq!((e.dim(), e.chain(), e.level()), (5000, Some(t(7, 2)), 1));
+        assert!(e.is_chained() && e.vector().is_none() && e.vector_bytes().is_empty());
+        let mut m = ElementMut(&mut buf);
+        assert_eq!(m.retain_heap_tids(|_| false), 1);
+        let e = Element::parse(&buf).unwrap();
+        assert!(e.deleted() && e.chain() == Some(t(7, 2)));
+        // An inline tuple with the chained flag, or a chained one without it, is no
+        // element.
+        buf[2] = 0;
+        assert!(Element::parse(&buf).is_none());
+
+        let lanes: Vec<f32> = (0..2026).map(|i| i as f32 - 0.5).collect();
+        let mut piece = vec![0u8; chain_size(4 * lanes.len())];
+        write_chain(&mut piece, 77, Some(t(8, 1)), &lanes);
+        let c = Chain::parse(&piece).unwrap();
+        assert_eq!((c.xid(), c.next(), c.len()), (77, Some(t(8, 1)), 2026));
+        let mut out = vec![1.0];
+        c.lanes_into(&mut out);
+        assert_eq!(&out[1..], lanes.as_slice());
+        write_chain(&mut piece[..chain_size(8)], 5, None, &[1.0, 2.0]);
+        assert_eq!(Chain::parse(&piece[..chain_size(8)]).unwrap().next(), None);
+        assert!(Chain::parse(&piece[..chain_size(8) + 1]).is_none());
+        assert!(Element::parse(&piece).is_none() && Chain::parse(&buf).is_none());
+        let pieces: Vec<_> = chain_pieces(4052).collect();
+        assert_eq!(pieces, vec![0..2026, 2026..4052]);
+        assert_eq!(chain_pieces(INLINE_LANES).count(), 0);
     }
 
     #[test]
