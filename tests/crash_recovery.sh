@@ -11,7 +11,7 @@
 #      hnsw_verify read it as free, VACUUM initialises it and records it in the free
 #      space map, and inserts use it;
 #   5. SIGKILL to one backend inserting 16,000-d rows (their lanes in chains of
-#      pages), three times: VACUUM frees what a kill between a chain and its element
+#      pages), three times, and 30 cancels of a loop of such inserts: VACUUM frees what a kill between a chain and its element
 #      left.
 # After each crash: WAL replay seen, VACUUM succeeds, hnsw_verify is empty (after a
 # killed VACUUM but for live elements it had not relinked yet) and every
@@ -217,39 +217,67 @@ if [ "$upper" = 0 ] || [ "$free" -lt 4000 ]; then
 fi
 after_zero=$(items_verify "$dir" "$port" "$db" "crash recovery (an all-zero page, after VACUUM)")
 # 5. kill -9 a backend inserting 16,000-d rows (each element's lanes in a chain of 8
-#    pages written before it), three times: a kill between the chain and its element
-#    leaves chain tuples of no element, which hnsw_verify reports and VACUUM frees;
-#    after VACUUM hnsw_verify is empty and every committed row is in the index.
+#    pages written before it), three times, then 30 cancels of a loop of them: a kill
+#    or cancel between the chain and its element leaves chain tuples of no element,
+#    which hnsw_verify reports (the cancels must leave some) and VACUUM frees; after
+#    VACUUM hnsw_verify is empty and every committed row is in the index. The
+#    rows are copied from a table of 2,000 (made once), so that the insert's own work
+#    is most of the statement.
 q <<'SQL'
+CREATE TABLE long_src (id int, v vector(16000));
+INSERT INTO long_src SELECT r, array_agg(random())::real[]::vector FROM generate_series(1, 16000) d,
+    generate_series(1, 2000) r GROUP BY r;
 CREATE TABLE long (id serial, v vector(16000)) WITH (autovacuum_enabled = false);
-INSERT INTO long (v) SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16000) d,
-    generate_series(1, 30) r GROUP BY r;
+INSERT INTO long (v) SELECT v FROM long_src WHERE id <= 30;
 CREATE INDEX long_idx ON long USING hnsw (v vector_l2_ops);
 SQL
-echo "INSERT INTO long (v) SELECT array_agg(random())::real[]::vector FROM generate_series(1, 16000);" \
+echo "INSERT INTO long (v) SELECT v FROM long_src WHERE id = 31 + (random() * 1968)::int;" \
     >"$work/long.sql"
+# long_check LABEL: every row of long in its index, hnsw_verify empty.
+long_check() {
+    local rows tids problems
+    read -r rows tids problems < <(q -At -F ' ' -c "SELECT (SELECT count(*) FROM long),
+        (SELECT heap_tids FROM hnsw_index_stats('long_idx')), (SELECT count(*) FROM hnsw_verify('long_idx'))")
+    if [ "$tids" != "$rows" ] || [ "$problems" != 0 ]; then
+        echo "crash recovery ($1): $rows rows, $tids heap TIDs, $problems rows of hnsw_verify" >&2
+        q -At -c "SELECT * FROM hnsw_verify('long_idx') LIMIT 20" >&2
+        exit 1
+    fi
+}
 orphans_seen=0
 for round in 1 2 3; do
     before=$(replays)
     "$PG_BIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c 2 -j 2 -T 30 -f "$work/long.sql" "$db" \
         >"$work/pgbench.log" 2>&1 &
     bench=$!
-    sleep 1.$((round * 3))
+    sleep 1.$((round * 2))
     kill_backend_running 'INSERT INTO long%' || { echo "crash recovery: no long insert to kill" >&2; exit 1; }
     wait "$bench" || true
     wait_recovered "$before"
     orphans=$(q -At -c "SELECT count(*) FROM hnsw_verify('long_idx') WHERE problem = 'chain tuple of no element'")
     orphans_seen=$((orphans_seen + orphans))
     q -c "VACUUM long"
-    read -r rows tids problems < <(q -At -F ' ' -c "SELECT (SELECT count(*) FROM long),
-        (SELECT heap_tids FROM hnsw_index_stats('long_idx')), (SELECT count(*) FROM hnsw_verify('long_idx'))")
-    if [ "$tids" != "$rows" ] || [ "$problems" != 0 ]; then
-        echo "crash recovery (16,000-d insert killed, round $round): $rows rows, $tids heap TIDs," \
-            "$problems rows of hnsw_verify" >&2
-        q -At -c "SELECT * FROM hnsw_verify('long_idx') LIMIT 20" >&2
-        exit 1
-    fi
+    long_check "16,000-d insert killed, round $round"
 done
+# Then 30 times a loop of such inserts cancelled (pg_cancel_backend) after 0.4 s; the
+# insert checks for interrupts between the pieces of its chain, so a cancel arriving
+# while the row is stored or its chain is written stops it there.
+cancelled_orphans=0
+for attempt in $(seq 30); do
+    q -c "DO \$\$ BEGIN FOR i IN 1..1000 LOOP
+              INSERT INTO long (v) SELECT v FROM long_src WHERE id = 31 + (random() * 1968)::int;
+          END LOOP; END \$\$" >/dev/null 2>&1 &
+    loop=$!
+    sleep 0.4
+    q -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+              WHERE datname = '$db' AND query LIKE 'DO %INSERT INTO long%' AND pid <> pg_backend_pid()" >/dev/null
+    wait "$loop" && { echo "crash recovery: the insert loop was not cancelled (attempt $attempt)" >&2; exit 1; }
+done
+cancelled_orphans=$(q -At -c "SELECT count(*) FROM hnsw_verify('long_idx') WHERE problem = 'chain tuple of no element'")
+q -c "VACUUM long"
+long_check "16,000-d inserts cancelled"
+[ "$cancelled_orphans" -gt 0 ] ||
+    { echo "crash recovery: 30 cancelled inserts left no chain tuple behind to free" >&2; exit 1; }
 long_rows=$(q -At -c "SELECT count(*) FROM long")
 found=$(q -At -c "SET enable_seqscan = off; SELECT id FROM long ORDER BY v <-> (SELECT v FROM long WHERE id = 7) LIMIT 1")
 [ "$found" = 7 ] || { echo "crash recovery: a search for row 7 of long found '$found'" >&2; exit 1; }
@@ -260,5 +288,5 @@ echo "crash recovery: ok (kill -9 of an inserting backend 3 times: $inserted com
     "-m immediate during a parallel build twice: no index left, $after_build rows; an all-zero page read as" \
     "free, initialised by VACUUM and in the FSM: $after_zero rows; each time WAL replayed, VACUUM ok, every" \
     "row found at ef_search 1000, hnsw_verify empty; the unlogged table came back empty and usable; kill -9 of" \
-    "a 16,000-d insert 3 times: $orphans_seen chain tuples of no element left, freed by VACUUM, $long_rows rows" \
-    "all in the index)"
+    "a 16,000-d insert 3 times and 30 cancels of insert loops: $orphans_seen and $cancelled_orphans chain tuples" \
+    "of no element left, freed by VACUUM, $long_rows rows all in the index)"

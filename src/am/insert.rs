@@ -194,6 +194,9 @@ pub(crate) fn write_chain(rel: pg_sys::Relation, meta: &Meta, lanes: &[f32]) -> 
             block: page.block(),
             offset: page.add_item(&piece).expect("space checked"),
         }));
+        // A cancel is honoured between pieces (no page is locked); what it leaves
+        // is freed by VACUUM.
+        pgrx::check_for_interrupts!();
     }
     next.expect("a chained element has lanes")
 }
