@@ -195,7 +195,8 @@ pub fn relink_if_pending(index: pg_sys::Relation) {
 }
 
 /// `amvacuumcleanup`: reconnects unreachable live elements when the metapage asks; page
-/// count, and the tuple count when bulk delete did not run.
+/// count, and the tuple count when bulk delete did not run (then also frees chain
+/// tuples of no element, which bulk delete would have freed).
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amvacuumcleanup(
     info: *mut pg_sys::IndexVacuumInfo,
@@ -211,6 +212,10 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
         let _strategy = VacuumStrategy::set((*info).strategy);
         relink_if_pending(index);
         let stats = if stats.is_null() {
+            let emptied = super::vacuum::free_chains_of_no_element(index);
+            if emptied > 0 {
+                crate::storage::fsm::vacuum_free_space_map(index);
+            }
             let s = result_or_new(stats);
             (*s).num_index_tuples = (*info).num_heap_tuples;
             (*s).estimated_count = (*info).estimated_count;

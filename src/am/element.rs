@@ -183,7 +183,8 @@ pub(crate) unsafe fn row_element(
         }
         .report_as(sql_type(metric.element_type()));
     }
-    metric.prepare(&v)
+    let mut v = v;
+    metric.prepare(&mut v).then_some(v)
 }
 
 /// A search's query as the index measures it: an ORDER BY argument prepared like a
@@ -210,7 +211,9 @@ pub(crate) unsafe fn query_element(metric: Metric, dim: usize, datum: pg_sys::Da
             t => VectorError::DifferentDimensions(n, dim).report_as(sql_type(t)),
         }
     }
-    metric.prepare(&v).unwrap_or(v)
+    let mut v = v;
+    metric.prepare(&mut v);
+    v
 }
 
 /// The SQL type whose words name errors about elements of `t`.

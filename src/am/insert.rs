@@ -24,13 +24,13 @@ use super::disk::DiskGraph;
 use crate::distance::lanes;
 use crate::hnsw::insert::{find_neighbours, link_back};
 use crate::hnsw::{Candidate, GraphMut, IdSet, Params};
+use crate::storage::chain;
 use crate::storage::fsm;
 use crate::storage::layout;
 use crate::storage::lock::InsertLock;
 use crate::storage::meta::Meta;
 use crate::storage::page::{ReadPage, WritePage};
 use crate::storage::tuple::{self, Body, Element, ElementMut, Tid};
-use crate::storage::chain;
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys;
 
@@ -134,7 +134,10 @@ fn place_element(
         tuple::set_layer(&mut nb, layer, &tids);
     }
     let body = if tuple::chained(vector.len()) {
-        Body::Chain(vector.len(), write_chain(rel, meta, vector))
+        Body::Chain(
+            vector.len(),
+            write_chain(rel, meta, vector, chain::writer_xid()),
+        )
     } else {
         Body::Inline(vector)
     };
@@ -165,11 +168,10 @@ fn place_element(
             add_element(page, neighbours)
         })
     } else {
-        let neighbours =
-            on_page_with_room(rel, meta, insert_page, neighbour_space, |page| Tid {
-                block: page.block(),
-                offset: page.add_item(&nb).expect("space checked"),
-            });
+        let neighbours = on_page_with_room(rel, meta, insert_page, neighbour_space, |page| Tid {
+            block: page.block(),
+            offset: page.add_item(&nb).expect("space checked"),
+        });
         // The first placement may have moved the insert page.
         let insert_page = Meta::read(rel).insert_page;
         on_page_with_room(rel, meta, insert_page, element_space, |page| {
@@ -178,21 +180,26 @@ fn place_element(
     }
 }
 
-/// Writes `lanes` as a chain (see the module docs): the pieces of
-/// [`tuple::chain_pieces`], last first, each on a page with room for it; returns the
-/// TID of the first.
-pub(crate) fn write_chain(rel: pg_sys::Relation, meta: &Meta, lanes: &[f32]) -> Tid {
-    let xid = chain::writer_xid();
+/// Writes `lanes` as a chain (see the module docs) written by transaction `xid`
+/// ([`chain::writer_xid`]): the pieces of [`tuple::chain_pieces`], last first, each
+/// on a page with room for it; returns the TID of the first.
+pub(crate) fn write_chain(rel: pg_sys::Relation, meta: &Meta, lanes: &[f32], xid: u32) -> Tid {
     let mut next = None;
     let mut piece = Vec::new();
-    for range in tuple::chain_pieces(lanes.len()).collect::<Vec<_>>().into_iter().rev() {
+    for range in tuple::chain_pieces(lanes.len())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         piece.resize(tuple::chain_size(4 * range.len()), 0);
         tuple::write_chain(&mut piece, xid, next, &lanes[range.clone()]);
         let insert_page = Meta::read(rel).insert_page;
         let need = layout::chain_space(range.len());
-        next = Some(on_page_with_room(rel, meta, insert_page, need, |page| Tid {
-            block: page.block(),
-            offset: page.add_item(&piece).expect("space checked"),
+        next = Some(on_page_with_room(rel, meta, insert_page, need, |page| {
+            Tid {
+                block: page.block(),
+                offset: page.add_item(&piece).expect("space checked"),
+            }
         }));
         // A cancel is honoured between pieces (no page is locked); what it leaves
         // is freed by VACUUM.

@@ -31,7 +31,10 @@
 //!    chain tuples that no element pointed to in pass 1 and whose writer had ended
 //!    before this VACUUM began (what an insert that failed or crashed between its
 //!    chain and its element left; a chain being written now is newer), whether or
-//!    not any element was deleted.
+//!    not any element was deleted; `amvacuumcleanup` does the latter when VACUUM ran
+//!    no bulk delete (`free_chains_of_no_element`). No build of the index runs
+//!    meanwhile (its table lock conflicts with VACUUM's), so chains a build wrote
+//!    without a transaction id are whole.
 //!
 //! A list is rewritten only if it is unchanged under the exclusive page lock since it
 //! was read (optimistically, as inserts do), so concurrent inserts are never lost.
@@ -78,10 +81,80 @@ pub(crate) struct Removed {
     top_live: Option<(Tid, usize)>,
     /// Element pages without any tuple.
     empty_pages: u32,
-    /// Every chain tuple: the next piece and the transaction that wrote it.
-    chains: HashMap<u64, (Option<Tid>, u32)>,
-    /// The first chain tuple of every element (live or deleted) that has a chain.
+    /// The chain tuples and chain heads seen.
+    pub(crate) chains: ChainsSeen,
+}
+
+/// Bytes [`ChainsSeen`] counts per chain tuple (its map entry) and per head.
+const CHAIN_ENTRY_BYTES: usize = 48;
+
+/// What a pass over every page saw of chains (`storage::chain`), to find the chain
+/// tuples of no element: each chain tuple (its next piece, its writer) and the head
+/// of each element's chain. Held within VACUUM's memory (`crate::pg::vacuum_work_mem`):
+/// past it nothing more is kept and no chain tuple is found to be of no element
+/// this time (logged; a later VACUUM with more memory frees them).
+pub(crate) struct ChainsSeen {
+    tuples: HashMap<u64, (Option<Tid>, u32)>,
     heads: Vec<u64>,
+    /// Entries that fit the budget; `None` once past it.
+    room: Option<usize>,
+}
+
+impl Default for ChainsSeen {
+    fn default() -> ChainsSeen {
+        ChainsSeen {
+            tuples: HashMap::new(),
+            heads: Vec::new(),
+            room: Some(crate::pg::vacuum_work_mem() / CHAIN_ENTRY_BYTES),
+        }
+    }
+}
+
+impl ChainsSeen {
+    /// Notes the tuple `bytes` at `tid` if it is a chain tuple or a chained element.
+    pub(crate) fn observe(&mut self, tid: Tid, bytes: &[u8]) {
+        let Some(room) = self.room else {
+            return;
+        };
+        if room == 0 {
+            self.room = None;
+            self.tuples = HashMap::new();
+            self.heads = Vec::new();
+            return;
+        }
+        if let Some(c) = Chain::parse(bytes) {
+            self.tuples.insert(tid.pack(), (c.next(), c.xid()));
+        } else if let Some(head) = Element::parse(bytes).and_then(|e| e.chain()) {
+            self.heads.push(head.pack());
+        } else {
+            return;
+        }
+        self.room = Some(room - 1);
+    }
+
+    /// The chain tuples seen that no element's chain passes through and whose writer
+    /// had ended before `horizon` (read before the pass began): what an insert that
+    /// failed or crashed between its chain and its element left. `None` when the
+    /// pass saw more than the budget holds.
+    pub(crate) fn of_no_element(&self, horizon: u32) -> Option<Vec<Tid>> {
+        self.room?;
+        let found = unreferenced(&self.tuples, &self.heads)
+            .into_iter()
+            .filter(|id| chain::ended_before(self.tuples[id].1, horizon))
+            .map(Tid::unpack)
+            .collect();
+        Some(found)
+    }
+
+    /// [`ChainsSeen::of_no_element`], none (logged) past the budget.
+    fn to_free(&self, horizon: u32) -> Vec<Tid> {
+        self.of_no_element(horizon).unwrap_or_else(|| {
+            pgrx::log!(
+                "hnsw: chain tuples of no element not looked for: more chains than VACUUM's memory holds"
+            );
+            Vec::new()
+        })
+    }
 }
 
 /// The chain tuples of `chains` that no chain starting at one of `heads` passes
@@ -97,23 +170,11 @@ fn unreferenced(chains: &HashMap<u64, (Option<Tid>, u32)>, heads: &[u64]) -> IdS
     left
 }
 
-/// The tuples of the chain that starts at `head`, as `chains` holds them.
-fn chain_of(chains: &HashMap<u64, (Option<Tid>, u32)>, head: Tid, out: &mut Vec<Tid>) {
-    let mut at = Some(head);
-    while let Some(tid) = at {
-        let Some(&(next, _)) = chains.get(&tid.pack()) else {
-            break;
-        };
-        if out.len() > chains.len() {
-            break; // a loop (a damaged index): freed once is enough
-        }
-        out.push(tid);
-        at = next;
-    }
-}
-
 /// Pass 1: removes the TIDs `dead` says are dead; flags elements left without any.
-pub(crate) fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid) -> bool) -> Removed {
+pub(crate) fn remove_dead_tids(
+    index: pg_sys::Relation,
+    mut dead: impl FnMut(Tid) -> bool,
+) -> Removed {
     let mut r = Removed::default();
     for block in 1..block_count(index) {
         // VACUUM's cost-based delay and interrupts act between pages.
@@ -135,10 +196,7 @@ pub(crate) fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid
                 continue;
             };
             let tid = Tid { block, offset };
-            if let Some(c) = Chain::parse(bytes) {
-                r.chains.insert(tid.pack(), (c.next(), c.xid()));
-                continue;
-            }
+            r.chains.observe(tid, bytes);
             if Element::parse(bytes).is_none() {
                 continue;
             }
@@ -146,7 +204,6 @@ pub(crate) fn remove_dead_tids(index: pg_sys::Relation, mut dead: impl FnMut(Tid
             changed |= n > 0;
             r.removed += n as f64;
             let e = Element::parse(bytes).expect("still an element");
-            r.heads.extend(e.chain().map(Tid::pack));
             if e.deleted() {
                 r.deleted.push(tid.pack());
             } else {
@@ -306,7 +363,11 @@ pub(crate) fn free_chains(index: pg_sys::Relation, mut tids: Vec<Tid>) -> u32 {
         let block = group[0].block;
         let mut page = WritePage::lock(index, block, PAGE_ELEMENTS);
         for t in group {
-            if page.item_mut(t.offset).and_then(|b| Chain::parse(b)).is_some() {
+            if page
+                .item_mut(t.offset)
+                .and_then(|b| Chain::parse(b))
+                .is_some()
+            {
                 page.delete_item(t.offset);
             }
         }
@@ -318,21 +379,48 @@ pub(crate) fn free_chains(index: pg_sys::Relation, mut tids: Vec<Tid>) -> u32 {
     emptied
 }
 
-/// The chain tuples pass 3 frees: those of the chains starting at `freed_heads`,
-/// and those no element pointed to whose writer had ended before `horizon`.
-pub(crate) fn chains_to_free(removed: &Removed, freed_heads: &[Tid], horizon: u32) -> Vec<Tid> {
+/// The tuples of the chains that start at `heads` (of elements pass 3 freed: no one
+/// else changes them now), read page by page.
+fn chains_of(index: pg_sys::Relation, heads: &[Tid]) -> Vec<Tid> {
     let mut out = Vec::new();
-    for &head in freed_heads {
-        chain_of(&removed.chains, head, &mut out);
+    for &head in heads {
+        let mut at = Some(head);
+        while let Some(tid) = at {
+            let page = ReadPage::read(index, tid.block, PAGE_ELEMENTS);
+            let Some(piece) = page.item(tid.offset).and_then(Chain::parse) else {
+                break;
+            };
+            if out.contains(&tid) {
+                break; // a loop (a damaged index): freed once is enough
+            }
+            out.push(tid);
+            at = piece.next();
+        }
     }
-    let orphans = unreferenced(&removed.chains, &removed.heads);
-    out.extend(
-        orphans
-            .into_iter()
-            .filter(|id| chain::ended_before(removed.chains[id].1, horizon))
-            .map(Tid::unpack),
-    );
     out
+}
+
+/// `amvacuumcleanup`'s part for a VACUUM that ran no bulk delete (PostgreSQL skips it
+/// when few rows died; an insert that failed after its chain leaves one dead row):
+/// frees the chain tuples of no element, found by a read of every page, in an index
+/// of chained elements. Returns the number of pages it left empty.
+pub(crate) fn free_chains_of_no_element(index: pg_sys::Relation) -> u32 {
+    if !crate::storage::tuple::chained(Meta::read(index).lanes()) {
+        return 0;
+    }
+    // Chains written by transactions older than this are whole or left behind.
+    let horizon = chain::oldest_running_xid();
+    let mut seen = ChainsSeen::default();
+    for block in 1..block_count(index) {
+        crate::pg::vacuum_delay_point();
+        let page = ReadPage::read(index, block, PAGE_ELEMENTS);
+        for offset in 1..=page.max_offset() {
+            if let Some(bytes) = page.item(offset) {
+                seen.observe(Tid { block, offset }, bytes);
+            }
+        }
+    }
+    free_chains(index, seen.to_free(horizon))
 }
 
 /// Allocates a zeroed result when VACUUM passed none.
@@ -386,7 +474,9 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
             repair(index, &deleted, removed.top_live);
             empty += free(index, &removed.deleted, &mut freed_heads);
         }
-        empty += free_chains(index, chains_to_free(&removed, &freed_heads, horizon));
+        let mut chains = chains_of(index, &freed_heads);
+        chains.extend(removed.chains.to_free(horizon));
+        empty += free_chains(index, chains);
         // Make the space recorded by passes 1 and 3 findable by inserts.
         fsm::vacuum_free_space_map(index);
         // Heap TIDs are the index's tuples; empty pages are free for reuse (the
@@ -417,22 +507,28 @@ mod tests {
         chains.insert(t(5, 1).pack(), (None, 12));
         chains.insert(t(6, 1).pack(), (Some(t(6, 2)), 13));
         chains.insert(t(6, 2).pack(), (Some(t(6, 1)), 13));
-        let mut left: Vec<Tid> = unreferenced(&chains, &[t(1, 1).pack(), t(6, 2).pack()])
+        let heads = vec![t(1, 1).pack(), t(6, 2).pack()];
+        let mut left: Vec<Tid> = unreferenced(&chains, &heads)
             .into_iter()
             .map(Tid::unpack)
             .collect();
         left.sort_unstable();
         assert_eq!(left, vec![t(4, 1), t(4, 2), t(5, 1)]);
+        // Only those whose writer ended before the horizon.
+        let seen = ChainsSeen {
+            tuples: chains.clone(),
+            heads,
+            room: Some(100),
+        };
+        let mut freed = seen.of_no_element(12).unwrap();
+        freed.sort_unstable();
+        assert_eq!(freed, vec![t(4, 1), t(4, 2)]);
+        // Past the memory budget: not looked for.
+        let over = ChainsSeen { room: None, ..seen };
+        assert!(over.of_no_element(100).is_none());
         // A head whose pieces were not all seen: the walk ends where they stop.
         chains.remove(&t(2, 1).pack());
         let left = unreferenced(&chains, &[t(1, 1).pack()]);
         assert!(left.contains(&t(3, 1).pack()) && !left.contains(&t(1, 1).pack()));
-
-        let mut out = Vec::new();
-        chain_of(&chains, t(4, 1), &mut out);
-        assert_eq!(out, vec![t(4, 1), t(4, 2)]);
-        out.clear();
-        chain_of(&chains, t(6, 1), &mut out);
-        assert!(out.len() <= chains.len() + 1 && out[..2] == [t(6, 1), t(6, 2)]);
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! Reads each page under a share lock, so it can run beside inserts (an element
 //! added meanwhile may show up as unreachable, the chain of one being added as a
-//! chain tuple of no element).
+//! chain tuple of no element, a chain on a page added after the read began or freed
+//! by VACUUM meanwhile as a broken chain).
 
 use super::graphscan::GraphScan;
 use super::stats::{OpenIndex, RegClass};

@@ -235,7 +235,8 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let mut visited = EpochVisited::default();
         for v in data {
-            let v = metric.prepare(v).unwrap();
+            let mut v = v.clone();
+            assert!(metric.prepare(&mut v));
             let level = params.random_level(&mut rng);
             let id = g.push(&v, level);
             insert(&mut g, id, &v, level, &params, &mut visited);
@@ -268,7 +269,8 @@ mod tests {
         let mut g = build(&data, metric, params);
         let mut hits = 0;
         for q in &queries {
-            let q = metric.prepare(q).unwrap();
+            let mut q = q.clone();
+            assert!(metric.prepare(&mut q));
             let mut exact: Vec<(f32, u32)> = (0..data.len() as u32)
                 .map(|i| (g.distance(&q, i), i))
                 .collect();

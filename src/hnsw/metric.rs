@@ -136,28 +136,35 @@ impl Metric {
         !matches!(self, Metric::InnerProduct | Metric::HalfInnerProduct)
     }
 
-    /// Prepares an element (its lanes) for storage or search: unit length for the
-    /// cosine metrics, as pgvector's `l2_normalize` makes it (squares summed in `f64`,
-    /// each value divided in `f64` and rounded to `f32`, then to binary16 for a
-    /// `halfvec`; the zero half after an odd last one stays zero). Returns `None` for
-    /// an element the index cannot hold (a zero vector under cosine).
-    pub fn prepare(self, v: &[f32]) -> Option<Vec<f32>> {
+    /// Prepares an element (its lanes, in place) for storage or search: unit length
+    /// for the cosine metrics, as pgvector's `l2_normalize` makes it (squares summed
+    /// in `f64`, each value divided in `f64` and rounded to `f32`, then to binary16 for
+    /// a `halfvec`; the zero half after an odd last one stays zero). Returns `false`,
+    /// leaving `v` as it was, for an element the index cannot hold (a zero vector
+    /// under cosine).
+    pub fn prepare(self, v: &mut [f32]) -> bool {
         match self {
             Metric::Cosine => {
-                let norm = unit_scale(v.iter().copied())?;
-                Some(v.iter().map(|&x| (f64::from(x) / norm) as f32).collect())
+                let Some(norm) = unit_scale(v.iter().copied()) else {
+                    return false;
+                };
+                for x in v.iter_mut() {
+                    *x = (f64::from(*x) / norm) as f32;
+                }
             }
             Metric::HalfCosine => {
-                let h = lanes::halves(v);
-                let norm = unit_scale(h.iter().map(|x| x.to_f32()))?;
-                let unit: Vec<Half> = h
+                let Some(norm) = unit_scale(lanes::halves(v).iter().map(|x| x.to_f32())) else {
+                    return false;
+                };
+                let unit: Vec<Half> = lanes::halves(v)
                     .iter()
                     .map(|x| Half::from_f32((f64::from(x.to_f32()) / norm) as f32))
                     .collect();
-                Some(lanes::from_halves(&unit))
+                v.copy_from_slice(&lanes::from_halves(&unit));
             }
-            _ => Some(v.to_vec()),
+            _ => {}
         }
+        true
     }
 }
 
@@ -215,10 +222,8 @@ mod tests {
                 Metric::HalfL1.distance(&la, &lb),
                 scalar::l1_distance(&fa, &fb),
             );
-            let (ua, ub) = (
-                Metric::HalfCosine.prepare(&la).unwrap(),
-                Metric::HalfCosine.prepare(&lb).unwrap(),
-            );
+            let (mut ua, mut ub) = (la.clone(), lb.clone());
+            assert!(Metric::HalfCosine.prepare(&mut ua) && Metric::HalfCosine.prepare(&mut ub));
             let unit = lanes::halves(&ua);
             let norm: f64 = unit.iter().map(|x| f64::from(x.to_f32()).powi(2)).sum();
             assert!((norm - 1.0).abs() < 2e-3, "{n}: norm² {norm}");
@@ -248,9 +253,10 @@ mod tests {
     #[test]
     fn zero_vectors_are_refused_under_cosine_only() {
         let zero = lanes::from_halves(&[Half(0); 3]);
-        assert_eq!(Metric::HalfCosine.prepare(&zero), None);
-        assert_eq!(Metric::HalfL2.prepare(&zero), Some(zero.clone()));
-        assert_eq!(Metric::Cosine.prepare(&[0.0, 0.0]), None);
+        let mut v = zero.clone();
+        assert!(!Metric::HalfCosine.prepare(&mut v) && v == zero);
+        assert!(Metric::HalfL2.prepare(&mut v) && v == zero);
+        assert!(!Metric::Cosine.prepare(&mut [0.0, 0.0]));
         assert!(!Metric::HalfInnerProduct.self_distance_is_zero());
         assert!(Metric::Hamming.self_distance_is_zero());
     }

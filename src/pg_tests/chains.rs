@@ -1,7 +1,8 @@
 //! The chains of elements longer than a page (`storage::chain`): a chain that no
 //! element points to (what an insert that failed or crashed between its chain and its
 //! element leaves) is reported by `hnsw_verify`, kept by VACUUM while its writer may
-//! still write the element and freed once the writer had ended; a broken chain is
+//! still write the element and freed once the writer had ended (bulk delete's part is
+//! in tests/crash_recovery.sh, which cancels and kills real inserts); a broken chain is
 //! reported and reads as a missing element, never as an error.
 
 #[pgrx::pg_schema]
@@ -51,21 +52,24 @@ mod tests {
     fn a_chain_of_no_element_is_freed_once_its_writer_ended() {
         let index = build();
         let meta = Meta::read(index.0);
-        // The chain an insert writes before its element, without the element.
-        let head = insert::write_chain(index.0, &meta, &vec![0.5f32; 3000]);
+        // The chain an insert writes before its element, without the element: one
+        // by this transaction, still running; one by transaction 3, long ended.
+        let ours = insert::write_chain(index.0, &meta, &[0.5f32; 3000], chain::writer_xid());
+        assert_eq!(verify_rows("chain tuple of no element"), 2);
+        let old = insert::write_chain(index.0, &meta, &[0.25f32; 3000], 3);
+        assert_eq!(verify_rows("chain tuple of no element"), 4);
+        assert_eq!(verify_rows("%"), 4);
+        // VACUUM's cleanup (its horizon read as VACUUM reads it): the old one goes,
+        // ours stays, the elements' chains stay.
+        vacuum::free_chains_of_no_element(index.0);
         assert_eq!(verify_rows("chain tuple of no element"), 2);
         assert_eq!(verify_rows("%"), 2);
-        // VACUUM's choice while the writer (this transaction) runs: keep it.
+        let scan = GraphScan::read(index.0);
+        assert!(scan.chains.contains_key(&ours.pack()) && !scan.chains.contains_key(&old.pack()));
+        // Bulk delete's pass 1 sees the same.
         let removed = vacuum::remove_dead_tids(index.0, |_| false);
-        let now = chain::oldest_running_xid();
-        assert!(vacuum::chains_to_free(&removed, &[], now).is_empty());
-        // Once the writer had ended before VACUUM began: both pieces, and only them.
-        let after = chain::writer_xid().wrapping_add(1);
-        let tids = vacuum::chains_to_free(&removed, &[], after);
-        assert_eq!(tids.len(), 2);
-        assert!(tids.contains(&head));
-        vacuum::free_chains(index.0, tids);
-        assert_eq!(verify_rows("%"), 0);
+        let found = removed.chains.of_no_element(chain::oldest_running_xid());
+        assert_eq!(found, Some(Vec::new()));
         assert_eq!(nearest_ids(), "2,3,1,4,5");
     }
 
@@ -98,5 +102,42 @@ mod tests {
             .filter(|&i| i != missing.to_string())
             .collect();
         assert_eq!(ids, expected.join(","));
+    }
+
+    /// A parallel build (leader + 1 worker) of 3,000-d rows, in memory and past
+    /// maintenance_work_mem (1 MB: the rest inserted on disk, chains and all): a
+    /// worker launched, hnsw_verify empty, every row its own nearest.
+    #[pg_test]
+    fn parallel_builds_of_chained_elements() {
+        Spi::run(
+            "SELECT setseed(0.5); CREATE TABLE p (id int, v vector(3000)); \
+             INSERT INTO p SELECT r, array_agg(random())::real[]::vector \
+                 FROM generate_series(1, 3000) d, generate_series(1, 600) r GROUP BY r; \
+             ALTER TABLE p SET (parallel_workers = 1); \
+             SET LOCAL min_parallel_table_scan_size = 0; \
+             SET LOCAL max_parallel_maintenance_workers = 1",
+        )
+        .unwrap();
+        for memory in ["256MB", "1MB"] {
+            Spi::run(&format!(
+                "SET LOCAL maintenance_work_mem = '{memory}'; SET LOCAL client_min_messages = warning; \
+                 DROP INDEX IF EXISTS p_idx; CREATE INDEX p_idx ON p USING hnsw (v vector_l2_ops)"
+            ))
+            .unwrap();
+            assert_eq!(crate::am::parallel::last_workers_launched(), 1, "{memory}");
+            let problems = Spi::get_one::<i64>("SELECT count(*) FROM hnsw_verify('p_idx')")
+                .unwrap()
+                .unwrap();
+            assert_eq!(problems, 0, "{memory}");
+            Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL hnsw.ef_search = 100").unwrap();
+            let own = Spi::get_one::<i64>(
+                "SELECT count(*) FROM p q WHERE q.id <= 50 AND \
+                     (SELECT id FROM p ORDER BY v <-> q.v LIMIT 1) = q.id",
+            )
+            .unwrap()
+            .unwrap();
+            assert_eq!(own, 50, "{memory}");
+            Spi::run("RESET enable_seqscan").unwrap();
+        }
     }
 }

@@ -16,7 +16,8 @@
 //!
 //! An element of more than [`INLINE_LANES`] lanes keeps them in a chain of tuples
 //! ([`super::tuple::chain_pieces`]), each of which fits a page alone: full pieces take
-//! a page each, the last shares a page with other tuples ([`chain_space`]).
+//! a page each, the last shares a page with other tuples when there is room
+//! ([`chain_space`]).
 
 use super::tuple::{chain_pieces, chain_size, element_size, neighbour_size, INLINE_LANES};
 use pgrx::pg_sys;

@@ -11,8 +11,14 @@ use pgrx::PgSqlErrorCode;
 
 /// Magic number at the start of the metapage data.
 pub const META_MAGIC: u32 = 0x4d48_4e57;
-/// On-disk format version; bumped on any incompatible layout change.
-pub const FORMAT_VERSION: u32 = 1;
+/// On-disk format version; bumped on any incompatible layout change. Version 2 is
+/// version 1 with elements longer than a page (their lanes in chains,
+/// `tuple::chained`): an index of such elements says 2, so that a library that reads
+/// only version 1 refuses it (REINDEX) instead of missing its elements; every other
+/// index says 1. This library reads both.
+pub const FORMAT_VERSION: u32 = 2;
+/// The version of an index without chained elements.
+const FORMAT_WITHOUT_CHAINS: u32 = 1;
 const META_BYTES: usize = 32;
 
 /// The contents of the metapage.
@@ -104,7 +110,12 @@ impl Meta {
     fn encode(&self) -> [u8; META_BYTES] {
         let mut b = [0u8; META_BYTES];
         b[0..4].copy_from_slice(&META_MAGIC.to_le_bytes());
-        b[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let version = if super::tuple::chained(self.lanes()) {
+            FORMAT_VERSION
+        } else {
+            FORMAT_WITHOUT_CHAINS
+        };
+        b[4..8].copy_from_slice(&version.to_le_bytes());
         b[8..12].copy_from_slice(&(self.dim as u32).to_le_bytes());
         b[12..14].copy_from_slice(&(self.m as u16).to_le_bytes());
         b[14..16].copy_from_slice(&(self.ef_construction as u16).to_le_bytes());
@@ -131,7 +142,7 @@ impl Meta {
         if u32_at(0) != META_MAGIC {
             return Err("bad metapage magic number");
         }
-        if u32_at(4) != FORMAT_VERSION {
+        if !readable(u32_at(4)) {
             return Err("unsupported index format version; REINDEX the index");
         }
         let Some(metric) = metric_of(b[16]) else {
@@ -208,9 +219,14 @@ impl Meta {
     }
 }
 
+/// `true` for the format versions this library reads.
+fn readable(version: u32) -> bool {
+    (FORMAT_WITHOUT_CHAINS..=FORMAT_VERSION).contains(&version)
+}
+
 fn decode_or_error(rel: pg_sys::Relation, bytes: &[u8]) -> Meta {
     let version = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
-    if bytes[0..4] == META_MAGIC.to_le_bytes() && version != FORMAT_VERSION {
+    if bytes[0..4] == META_MAGIC.to_le_bytes() && !readable(version) {
         // SAFETY: `rel` is the open relation whose metapage the caller just read;
         // its relcache entry's `relname` is a NameData, NUL-terminated within
         // NAMEDATALEN.
@@ -218,7 +234,7 @@ fn decode_or_error(rel: pg_sys::Relation, bytes: &[u8]) -> Meta {
         let report = pgrx::pg_sys::panic::ErrorReport::new(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
             format!(
-                "hnsw index \"{}\" has on-disk format version {version}, this pgvec_hnsw reads version {FORMAT_VERSION}",
+                "hnsw index \"{}\" has on-disk format version {version}, this pgvec_hnsw reads versions {FORMAT_WITHOUT_CHAINS} to {FORMAT_VERSION}",
                 name.to_string_lossy()
             ),
             "",
@@ -268,5 +284,29 @@ mod tests {
         }
         assert_eq!(metric_of(0), None);
         assert_eq!(metric_of(11), None);
+    }
+
+    #[test]
+    fn chained_elements_have_format_version_2() {
+        let meta = |dim, metric| Meta {
+            dim,
+            m: 16,
+            ef_construction: 64,
+            metric,
+            entry: None,
+            insert_page: 0,
+            relink_pending: false,
+            inserted_since_check: false,
+        };
+        let version = |m: Meta| u32::from_le_bytes(m.encode()[4..8].try_into().unwrap());
+        assert_eq!(version(meta(2000, Metric::L2)), 1);
+        assert_eq!(version(meta(4000, Metric::HalfL2)), 1);
+        assert_eq!(version(meta(64000, Metric::Hamming)), 1);
+        assert_eq!(version(meta(2001, Metric::L2)), 2);
+        assert_eq!(version(meta(4001, Metric::HalfCosine)), 2);
+        let mut bytes = meta(16000, Metric::Cosine).encode();
+        assert_eq!(Meta::decode(&bytes), Ok(meta(16000, Metric::Cosine)));
+        bytes[4..8].copy_from_slice(&3u32.to_le_bytes());
+        assert!(Meta::decode(&bytes).is_err());
     }
 }

@@ -156,13 +156,7 @@ impl Body<'_> {
 }
 
 /// Writes a new element tuple into `out` (of [`element_size`] bytes).
-pub fn write_element(
-    out: &mut [u8],
-    level: usize,
-    neighbours: Tid,
-    heap_tids: &[Tid],
-    body: Body,
-) {
+pub fn write_element(out: &mut [u8], level: usize, neighbours: Tid, heap_tids: &[Tid], body: Body) {
     let lanes = body.lanes();
     assert_eq!(out.len(), element_size(lanes));
     assert!(heap_tids.len() <= MAX_HEAP_TIDS && !heap_tids.is_empty());
