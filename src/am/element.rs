@@ -20,10 +20,14 @@ use std::ffi::CStr;
 /// pages (`storage::chain`).
 pub fn max_dimensions(t: ElementType) -> usize {
     match t {
-        ElementType::Vector | ElementType::Halfvec => 16_000,
+        ElementType::Vector | ElementType::Halfvec => MAX_LANES,
         ElementType::Bit => 64_000,
     }
 }
+
+/// The most lanes an element has: 16,000 dimensions of `vector` (of `halfvec` 8,000,
+/// of `bit` 2,000).
+pub const MAX_LANES: usize = 16_000;
 
 /// The name of a function, palloc'd by PostgreSQL, copied.
 fn function_name(oid: pg_sys::Oid) -> String {

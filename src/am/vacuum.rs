@@ -382,17 +382,19 @@ pub(crate) fn free_chains(index: pg_sys::Relation, mut tids: Vec<Tid>) -> u32 {
 /// The tuples of the chains that start at `heads` (of elements pass 3 freed: no one
 /// else changes them now), read page by page.
 fn chains_of(index: pg_sys::Relation, heads: &[Tid]) -> Vec<Tid> {
+    // More pieces than the longest element has: a loop (a damaged index).
+    let most = crate::storage::tuple::chain_pieces(super::element::MAX_LANES).count();
     let mut out = Vec::new();
     for &head in heads {
         let mut at = Some(head);
-        while let Some(tid) = at {
+        for _ in 0..most {
+            let Some(tid) = at else {
+                break;
+            };
             let page = ReadPage::read(index, tid.block, PAGE_ELEMENTS);
             let Some(piece) = page.item(tid.offset).and_then(Chain::parse) else {
                 break;
             };
-            if out.contains(&tid) {
-                break; // a loop (a damaged index): freed once is enough
-            }
             out.push(tid);
             at = piece.next();
         }

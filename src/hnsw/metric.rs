@@ -110,19 +110,19 @@ impl Metric {
     #[inline]
     pub fn distance(self, a: &[f32], b: &[f32]) -> f32 {
         let k = kernels();
-        let (ha, hb) = (lanes::halves(a), lanes::halves(b));
-        let (ba, bb) = (lanes::bytes(a), lanes::bytes(b));
+        let h = lanes::halves;
+        let b8 = lanes::bytes;
         (match self {
             Metric::L2 => k.l2_squared(a, b),
             Metric::InnerProduct => -k.inner_product(a, b),
             Metric::Cosine => 1.0 - k.inner_product(a, b),
             Metric::L1 => k.l1_distance(a, b),
-            Metric::HalfL2 => k.l2_squared_half(ha, hb),
-            Metric::HalfInnerProduct => -k.inner_product_half(ha, hb),
-            Metric::HalfCosine => 1.0 - k.inner_product_half(ha, hb),
-            Metric::HalfL1 => k.l1_distance_half(ha, hb),
-            Metric::Hamming => k.hamming(ba, bb) as f64,
-            Metric::Jaccard => k.jaccard(ba, bb),
+            Metric::HalfL2 => k.l2_squared_half(h(a), h(b)),
+            Metric::HalfInnerProduct => -k.inner_product_half(h(a), h(b)),
+            Metric::HalfCosine => 1.0 - k.inner_product_half(h(a), h(b)),
+            Metric::HalfL1 => k.l1_distance_half(h(a), h(b)),
+            Metric::Hamming => k.hamming(b8(a), b8(b)) as f64,
+            Metric::Jaccard => k.jaccard(b8(a), b8(b)),
         }) as f32
     }
 
