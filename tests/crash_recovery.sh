@@ -237,6 +237,24 @@ CREATE INDEX long_idx ON long USING hnsw (v vector_l2_ops);
 SQL
 echo "INSERT INTO long (v) SELECT v FROM long_src WHERE id = 31 + (random() * 1968)::int;" \
     >"$work/long.sql"
+# orphans_of INDEX: the chain tuples of no element hnsw_verify finds in INDEX.
+orphans_of() { q -At -c "SELECT count(*) FROM hnsw_verify('$1') WHERE problem = 'chain tuple of no element'"; }
+# cancel_insert_loop TABLE SECONDS: a loop of inserts of long_src's rows into TABLE,
+# cancelled (pg_cancel_backend) after SECONDS; fails when it was not cancelled.
+cancel_insert_loop() {
+    local table=$1 seconds=$2 loop
+    q -c "DO \$\$ BEGIN FOR i IN 1..1000 LOOP
+              INSERT INTO $table (v) SELECT v FROM long_src WHERE id = 31 + (random() * 1968)::int;
+          END LOOP; END \$\$" >/dev/null 2>&1 &
+    loop=$!
+    sleep "$seconds"
+    q -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = '$db'
+              AND query LIKE 'DO %INSERT INTO $table (v)%' AND pid <> pg_backend_pid()" >/dev/null
+    if wait "$loop"; then
+        echo "crash recovery: the insert loop into $table was not cancelled" >&2
+        exit 1
+    fi
+}
 # long_check LABEL: every row of long in its index, hnsw_verify empty.
 long_check() {
     local rows tids problems
@@ -258,26 +276,17 @@ for round in 1 2 3; do
     kill_backend_running 'INSERT INTO long%' || { echo "crash recovery: no long insert to kill" >&2; exit 1; }
     wait "$bench" || true
     wait_recovered "$before"
-    orphans=$(q -At -c "SELECT count(*) FROM hnsw_verify('long_idx') WHERE problem = 'chain tuple of no element'")
-    orphans_seen=$((orphans_seen + orphans))
+    orphans_seen=$((orphans_seen + $(orphans_of long_idx)))
     q -c "VACUUM long"
     long_check "16,000-d insert killed, round $round"
 done
 # Then 30 times a loop of such inserts cancelled (pg_cancel_backend) after 0.4 s; the
 # insert checks for interrupts between the pieces of its chain, so a cancel arriving
 # while the row is stored or its chain is written stops it there.
-cancelled_orphans=0
-for attempt in $(seq 30); do
-    q -c "DO \$\$ BEGIN FOR i IN 1..1000 LOOP
-              INSERT INTO long (v) SELECT v FROM long_src WHERE id = 31 + (random() * 1968)::int;
-          END LOOP; END \$\$" >/dev/null 2>&1 &
-    loop=$!
-    sleep 0.4
-    q -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-              WHERE datname = '$db' AND query LIKE 'DO %INSERT INTO long%' AND pid <> pg_backend_pid()" >/dev/null
-    wait "$loop" && { echo "crash recovery: the insert loop was not cancelled (attempt $attempt)" >&2; exit 1; }
+for _ in $(seq 30); do
+    cancel_insert_loop long 0.4
 done
-cancelled_orphans=$(q -At -c "SELECT count(*) FROM hnsw_verify('long_idx') WHERE problem = 'chain tuple of no element'")
+cancelled_orphans=$(orphans_of long_idx)
 q -c "VACUUM long"
 long_check "16,000-d inserts cancelled"
 [ "$cancelled_orphans" -gt 0 ] ||
@@ -295,16 +304,9 @@ CREATE INDEX long2_idx ON long2 USING hnsw (v vector_l2_ops);
 VACUUM long2;
 SQL
 bypass_orphans=0
-for attempt in $(seq 12); do
-    q -c "DO \$\$ BEGIN FOR i IN 1..1000 LOOP
-              INSERT INTO long2 (v) SELECT v FROM long_src WHERE id = 31 + (random() * 1968)::int;
-          END LOOP; END \$\$" >/dev/null 2>&1 &
-    loop=$!
-    sleep 0.1
-    q -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-              WHERE datname = '$db' AND query LIKE 'DO %INSERT INTO long2%' AND pid <> pg_backend_pid()" >/dev/null
-    wait "$loop" && { echo "crash recovery: the long2 insert loop was not cancelled" >&2; exit 1; }
-    bypass_orphans=$(q -At -c "SELECT count(*) FROM hnsw_verify('long2_idx') WHERE problem = 'chain tuple of no element'")
+for _ in $(seq 12); do
+    cancel_insert_loop long2 0.1
+    bypass_orphans=$(orphans_of long2_idx)
     [ "$bypass_orphans" -gt 0 ] && break
     q -c "VACUUM long2" # the next attempt's dead rows alone are few
 done

@@ -6,7 +6,8 @@
 # hnsw_verify to be empty (items_verify in workload.sh), and at most 0.4 % of the rows
 # to be missed by that search at ef_search 10. Every query checks that its rows come in
 # distance order. Then every row is deleted and rows are inserted beside a VACUUM loop:
-# the entry point stays a live element and every row is found.
+# the entry point stays a live element and every row is found. Then the same churn on
+# 3,000-d rows, whose elements keep their values in chains of pages.
 # Usage: vacuum_concurrency.sh SOCKET_DIR PORT.
 set -euo pipefail
 host=$1 port=$2
@@ -90,8 +91,76 @@ items_psql "$host" "$port" "$db" -c "VACUUM items"
 entry=$(items_psql "$host" "$port" "$db" -At -c "SELECT entry_level IS NOT NULL FROM hnsw_index_stats('items_embedding_idx')")
 [ "$entry" = t ] || { echo "vacuum concurrency: no entry point after DELETE and inserts"; exit 1; }
 refilled=$(items_verify "$host" "$port" "$db" "vacuum concurrency (after DELETE of every row)")
+# The same churn on elements longer than a page (vector(3000): each element's values
+# in a chain of two pieces) for $PGVEC_CHURN_LONG_SECONDS seconds (default 30): scans
+# and inserts read chains while VACUUM frees them; copies of a row (the rows come from
+# a table of 3,000) join its element. Then every row is in the index and found at
+# ef_search 1000, hnsw_verify is empty.
+long_seconds=${PGVEC_CHURN_LONG_SECONDS:-30}
+items_psql "$host" "$port" "$db" <<'SQL'
+CREATE TABLE long_src AS SELECT r AS id, array_agg(random())::real[]::vector(3000) AS v
+    FROM generate_series(1, 3000) d, generate_series(1, 3000) r GROUP BY r;
+CREATE TABLE long (id serial, v vector(3000)) WITH (autovacuum_enabled = false);
+INSERT INTO long (v) SELECT v FROM long_src WHERE id <= 500;
+CREATE INDEX long_idx ON long USING hnsw (v vector_l2_ops);
+SQL
+cat >"$work/long_insert.sql" <<'SQL'
+INSERT INTO long (v) SELECT v FROM long_src WHERE id = 1 + (random() * 2999)::int;
+SQL
+cat >"$work/long_delete.sql" <<'SQL'
+DELETE FROM long WHERE id IN (SELECT id FROM long TABLESAMPLE SYSTEM (2) LIMIT 2);
+SQL
+cat >"$work/long_query.sql" <<'SQL'
+SET enable_seqscan = off;
+WITH q AS MATERIALIZED (SELECT v FROM long_src WHERE id = 1 + (random() * 2999)::int),
+     hits AS (SELECT row_number() OVER () AS n, v <-> (SELECT v FROM q) AS d FROM
+              (SELECT v FROM long ORDER BY v <-> (SELECT v FROM q) LIMIT 10) s)
+SELECT CASE WHEN bool_and(d >= prev - 1e-6) IS NOT FALSE THEN 1 ELSE 1 / (count(*) - count(*))::int END
+FROM (SELECT d, coalesce(lag(d) OVER (ORDER BY n), 0) AS prev FROM hits) o;
+SQL
+chmod 644 "$work"/*.sql
+(
+    end=$((SECONDS + long_seconds))
+    runs=0
+    while [ "$SECONDS" -lt "$end" ]; do
+        items_psql "$host" "$port" "$db" -c "VACUUM long" || exit 1
+        runs=$((runs + 1))
+    done
+    echo "$runs" >"$work/long_vacuums"
+) &
+looper=$!
+bench_status=0
+"$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c 4 -j 2 -T "$long_seconds" \
+    -f "$work/long_insert.sql@4" -f "$work/long_delete.sql@2" -f "$work/long_query.sql@4" "$db" \
+    >"$work/pgbench3.log" 2>&1 || bench_status=$?
+vacuum_status=0
+wait "$looper" || vacuum_status=$?
+if [ "$bench_status" != 0 ] || [ "$vacuum_status" != 0 ] || grep -qi "error\|deadlock" "$work/pgbench3.log"; then
+    echo "vacuum concurrency (long rows): pgbench exit $bench_status, VACUUM loop exit $vacuum_status"
+    cat "$work/pgbench3.log"
+    exit 1
+fi
+long_transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench3.log")
+items_psql "$host" "$port" "$db" -c "VACUUM long"
+read -r long_rows long_tids long_problems long_unfound < <(items_psql "$host" "$port" "$db" -At -F ' ' <<'SQL'
+SET enable_seqscan = off;
+SET hnsw.ef_search = 1000;
+SELECT (SELECT count(*) FROM long), (SELECT heap_tids FROM hnsw_index_stats('long_idx')),
+       (SELECT count(*) FROM hnsw_verify('long_idx')),
+       (SELECT count(*) FROM long q WHERE NOT EXISTS (
+            SELECT 1 FROM (SELECT id FROM long ORDER BY v <-> q.v LIMIT 20) s WHERE s.id = q.id));
+SQL
+)
+if [ "$long_tids" != "$long_rows" ] || [ "$long_problems" != 0 ] || [ "$long_unfound" != 0 ]; then
+    echo "vacuum concurrency (long rows): $long_rows rows, $long_tids heap TIDs in the index," \
+        "$long_problems rows of hnsw_verify, $long_unfound rows not found by their own vector"
+    items_psql "$host" "$port" "$db" -At -c "SELECT * FROM hnsw_verify('long_idx') LIMIT 20"
+    exit 1
+fi
 echo "vacuum concurrency: ok ($seconds s of 4 clients inserting/deleting/querying" \
     "($transactions transactions, every scan in distance order) beside $(cat "$work/vacuums") VACUUM" \
     "runs, no error; $total rows at the end, all found at ef_search 1000, $missed missed at" \
     "ef_search 10, hnsw_verify empty; then every row deleted and $refilled inserted beside a" \
-    "VACUUM loop: entry point kept, all found)"
+    "VACUUM loop: entry point kept, all found; $long_seconds s of the same on 3,000-d rows (chains):" \
+    "$long_transactions transactions beside $(cat "$work/long_vacuums") VACUUM runs, $long_rows rows all in" \
+    "the index and found, hnsw_verify empty)"

@@ -116,19 +116,22 @@ impl ChainsSeen {
         let Some(room) = self.room else {
             return;
         };
+        let piece = Chain::parse(bytes).map(|c| (c.next(), c.xid()));
+        let head = Element::parse(bytes).and_then(|e| e.chain());
+        if piece.is_none() && head.is_none() {
+            return;
+        }
         if room == 0 {
+            // Past the budget: what was kept is of no use any more.
             self.room = None;
             self.tuples = HashMap::new();
             self.heads = Vec::new();
             return;
         }
-        if let Some(c) = Chain::parse(bytes) {
-            self.tuples.insert(tid.pack(), (c.next(), c.xid()));
-        } else if let Some(head) = Element::parse(bytes).and_then(|e| e.chain()) {
-            self.heads.push(head.pack());
-        } else {
-            return;
+        if let Some(piece) = piece {
+            self.tuples.insert(tid.pack(), piece);
         }
+        self.heads.extend(head.map(Tid::pack));
         self.room = Some(room - 1);
     }
 
