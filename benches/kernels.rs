@@ -6,7 +6,10 @@
 //! (`simsimd-…`, squared L2 and inner product), and for the f64 scalar reference in
 //! `src/distance/scalar.rs`. The groups `half_*` time the same on `halfvec` elements
 //! (IEEE binary16, simsimd's f16 kernels beside ours), `hamming` and `jaccard` on bit
-//! strings of 384, 1536 and 3072 bits (simsimd's `b8` kernels beside ours).
+//! strings of 384, 1536 and 3072 bits (simsimd's `b8` kernels beside ours), and
+//! `sparse_*` the sparse kernels (each table's: the merge walk, AVX-512's blocks) on
+//! pairs of 30, 150 and 1000 stored elements out of 30,000 dimensions, a tenth of them
+//! shared (simsimd's sparse kernels take 16-bit indices only: none beside them).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use pgvec_hnsw::distance::simsimd::{Simsimd, SimsimdBits, SimsimdHalf};
@@ -157,11 +160,57 @@ fn bench_bits(c: &mut Criterion) {
     }
 }
 
+/// A sparse vector's indices and values.
+type OwnedSparse = (Vec<i32>, Vec<f32>);
+
+/// Two sparse vectors of `nnz` stored elements each, `nnz / 10` of them shared, over
+/// 30,000 dimensions.
+fn sparse_pair(nnz: usize) -> (OwnedSparse, OwnedSparse) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(nnz as u64);
+    let shared: Vec<i32> = (0..nnz / 10).map(|_| rng.random_range(0..30_000)).collect();
+    let mut one = || {
+        let mut idx: Vec<i32> = shared.clone();
+        while idx.len() < nnz {
+            idx.push(rng.random_range(0..30_000));
+            idx.sort_unstable();
+            idx.dedup();
+        }
+        let val: Vec<f32> = idx.iter().map(|_| rng.random_range(0.0f32..1.0)).collect();
+        (idx, val)
+    };
+    (one(), one())
+}
+
+fn bench_sparse(c: &mut Criterion) {
+    for metric in ["l2_squared", "inner_product", "l1"] {
+        let mut group = c.benchmark_group(format!("sparse_{metric}"));
+        for nnz in [30usize, 150, 1000] {
+            let (a, b) = sparse_pair(nnz);
+            for k in Isa::ALL.into_iter().filter_map(Kernels::for_isa) {
+                let f = move |x, y| match metric {
+                    "l2_squared" => k.sparse_l2_squared(x, y),
+                    "inner_product" => k.sparse_inner_product(x, y),
+                    _ => k.sparse_l1_distance(x, y),
+                };
+                group.bench_with_input(BenchmarkId::new(k.isa().name(), nnz), &nnz, |bench, _| {
+                    bench.iter(|| {
+                        f(
+                            black_box((&a.0[..], &a.1[..])),
+                            black_box((&b.0[..], &b.1[..])),
+                        )
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = kernels;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(300))
         .measurement_time(std::time::Duration::from_millis(800));
-    targets = bench, bench_half, bench_bits
+    targets = bench, bench_half, bench_bits, bench_sparse
 }
 criterion_main!(kernels);

@@ -2,14 +2,15 @@
 --
 -- 0.2.0 builds for PostgreSQL 13 to 18 and adds pgvector's `halfvec` and `sparsevec`
 -- types, the Hamming and Jaccard distances on `bit`, `binary_quantize` and the hnsw
--- operator classes of halfvec and bit. No object of 0.1.0
+-- operator classes of halfvec, bit and sparsevec. No object of 0.1.0
 -- changes, but a call with untyped literals only (`l2_distance('[0,0]', '[3,4]')`)
 -- now also matches the halfvec overload and is ambiguous, as in pgvector.
 -- The statements below are those of the 0.2.0 install script that create the new
--- objects (the functions as pgrx generates them, then the halfvec and bit sections of
--- sql/finalize.sql), written by tools/gen-upgrade-sql.py; tests/upgrade.sh compares
--- an updated database with a fresh one. The on-disk format of hnsw indexes is
--- unchanged (version 1), so indexes built under 0.1.0 keep working.
+-- objects (the functions as pgrx generates them, then the halfvec, bit and sparsevec
+-- sections of sql/finalize.sql), written by tools/gen-upgrade-sql.py; tests/upgrade.sh compares
+-- an updated database with a fresh one. Indexes built under 0.1.0 keep working: their
+-- on-disk format (version 1) is unchanged, and 0.2.0 says version 2 only of indexes
+-- whose elements are longer than a page.
 
 CREATE TYPE halfvec;
 CREATE TYPE sparsevec;
@@ -722,3 +723,19 @@ CREATE CAST (double precision[] AS sparsevec)
     WITH FUNCTION array_to_sparsevec(double precision[], integer, boolean) AS ASSIGNMENT;
 CREATE CAST (numeric[] AS sparsevec)
     WITH FUNCTION array_to_sparsevec(numeric[], integer, boolean) AS ASSIGNMENT;
+
+-- hnsw operator classes of sparsevec (at most 1000 non-zero elements per indexed
+-- row, as in pgvector), under pgvector's names.
+CREATE OPERATOR CLASS sparsevec_l2_ops FOR TYPE sparsevec USING hnsw AS
+    OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 sparsevec_l2_squared_distance(sparsevec, sparsevec);
+CREATE OPERATOR CLASS sparsevec_ip_ops FOR TYPE sparsevec USING hnsw AS
+    OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 sparsevec_negative_inner_product(sparsevec, sparsevec);
+CREATE OPERATOR CLASS sparsevec_cosine_ops FOR TYPE sparsevec USING hnsw AS
+    OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 sparsevec_negative_inner_product(sparsevec, sparsevec),
+    FUNCTION 2 l2_norm(sparsevec);
+CREATE OPERATOR CLASS sparsevec_l1_ops FOR TYPE sparsevec USING hnsw AS
+    OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 l1_distance(sparsevec, sparsevec);

@@ -105,14 +105,16 @@ INSERT INTO long (v) SELECT v FROM long_src WHERE id <= 500;
 CREATE INDEX long_idx ON long USING hnsw (v vector_l2_ops);
 SQL
 cat >"$work/long_insert.sql" <<'SQL'
-INSERT INTO long (v) SELECT v FROM long_src WHERE id = 1 + (random() * 2999)::int;
+\set r random(1, 3000)
+INSERT INTO long (v) SELECT v FROM long_src WHERE id = :r;
 SQL
 cat >"$work/long_delete.sql" <<'SQL'
 DELETE FROM long WHERE id IN (SELECT id FROM long TABLESAMPLE SYSTEM (2) LIMIT 2);
 SQL
 cat >"$work/long_query.sql" <<'SQL'
+\set r random(1, 3000)
 SET enable_seqscan = off;
-WITH q AS MATERIALIZED (SELECT v FROM long_src WHERE id = 1 + (random() * 2999)::int),
+WITH q AS MATERIALIZED (SELECT v FROM long_src WHERE id = :r),
      hits AS (SELECT row_number() OVER () AS n, v <-> (SELECT v FROM q) AS d FROM
               (SELECT v FROM long ORDER BY v <-> (SELECT v FROM q) LIMIT 10) s)
 SELECT CASE WHEN bool_and(d >= prev - 1e-6) IS NOT FALSE THEN 1 ELSE 1 / (count(*) - count(*))::int END

@@ -1,7 +1,8 @@
 //! `ambuild` and `ambuildempty`: `CREATE INDEX … USING hnsw`.
 //!
 //! The heap is scanned once. Each row's vector is inserted into an in-memory graph
-//! ([`SharedGraph`]: fixed-size element records in one block of memory) sized to
+//! ([`SharedGraph`]: fixed-size element records in one block of memory, and the
+//! `sparsevec` elements, which differ in length, beside them) sized to
 //! `maintenance_work_mem`, less what each process needs besides it (a visited set,
 //! the flush's bookkeeping). A serial build keeps the block in private memory (only
 //! the part used becomes resident); a parallel build ([`super::parallel`]) puts it in
@@ -21,7 +22,8 @@
 //! `halfvec_cosine_ops` (their cosine distance is undefined). Rows with a value
 //! identical to an element already in the graph become an extra heap TID of that
 //! element (up to 10). Elements are held as lanes ([`crate::distance::lanes`]): `dim`
-//! below is an element's length in lanes (the dimensions of a `vector`).
+//! below is an element's length in lanes (the dimensions of a `vector`; each element
+//! its own for a `sparsevec`).
 
 use super::element::{index_dimensions, index_metric, row_element};
 use super::insert;
@@ -34,7 +36,7 @@ use crate::storage::chain;
 use crate::storage::layout;
 use crate::storage::meta::Meta;
 use crate::storage::page::{self, BuildPage};
-use crate::storage::shared_graph::{Inserted, SharedGraph};
+use crate::storage::shared_graph::{Inserted, Lanes, SharedGraph};
 use crate::storage::tuple::{self, Body, Tid, MAX_HEAP_TIDS};
 use crate::storage::PAGE_ELEMENTS;
 use pgrx::pg_sys::panic::ErrorReport;
@@ -105,8 +107,6 @@ pub(super) struct Builder {
     graph: SharedGraph,
     /// The column's dimensions (rows are checked against them).
     dim: usize,
-    /// The lanes of an element ([`Meta::lanes`]).
-    lanes: usize,
     params: Params,
     metric: Metric,
     max_level: usize,
@@ -132,7 +132,6 @@ impl Builder {
             shared,
             graph,
             dim: meta.dim,
-            lanes: meta.lanes(),
             params: Params {
                 m: meta.m,
                 ef_construction: meta.ef_construction,
@@ -208,8 +207,9 @@ impl Builder {
         let total = shared
             .estimate
             .max(shared.indexed.load(Ordering::Relaxed) as f64) as u64;
-        notice_over_budget(self.graph.len(), total, self.lanes, self.params.m);
-        flush(self.index, self.lanes, self.params.m, &self.graph);
+        let lanes = self.graph.estimate_lanes();
+        notice_over_budget(self.graph.len(), total, lanes, self.params.m);
+        flush(self.index, self.params.m, &self.graph);
         shared.mode.store(FLUSHED, Ordering::SeqCst);
     }
 }
@@ -264,6 +264,19 @@ pub fn build_memory(rows: u64, dim: usize, m: usize) -> u64 {
 /// and the breadth-first traversal (8 + 4 + 1 + 4).
 pub(super) const PRIVATE_BYTES_PER_ELEMENT: usize = 4 + 8 + 4 + 1 + 4;
 
+/// How the graph of an index holds its elements: all of the same length, or (for
+/// `sparsevec`) each of its own.
+pub(super) fn graph_lanes(meta: &Meta) -> Lanes {
+    meta.fixed_lanes().map_or(Lanes::Variable, Lanes::Fixed)
+}
+
+/// The element length to plan the build's memory for: the elements' own, or for
+/// `sparsevec` that of the smallest (an empty one, its record alone), so that room
+/// is kept for as many elements as the block can hold.
+pub(super) fn planning_lanes(meta: &Meta) -> usize {
+    meta.fixed_lanes().unwrap_or(2)
+}
+
 /// Bytes of the graph block a build with `maintenance_work_mem` = `limit` may use:
 /// what leaves room in `limit` for [`PRIVATE_BYTES_PER_ELEMENT`] per element it
 /// can hold (at least 1 MB).
@@ -292,10 +305,10 @@ pub(super) fn notice_over_budget(fitted: usize, total: u64, dim: usize, m: usize
 
 /// Writes the finished in-memory graph `g` (no insert in flight; elements that lost
 /// every path from the entry point are linked first, [`SharedGraph::link_unreachable`],
-/// and any left unreached set the metapage's `relink_pending`) of `dim`-lane elements built with `m`
-/// to new pages at the end of `index` (after the metapage), in [`locality_order`],
-/// and points the metapage at its entry point.
-pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGraph) {
+/// and any left unreached set the metapage's `relink_pending`) built with `m` to new
+/// pages at the end of `index` (after the metapage), in [`locality_order`], and
+/// points the metapage at its entry point.
+pub(super) fn flush(index: pg_sys::Relation, m: usize, g: &SharedGraph) {
     let n = g.len();
     if n == 0 {
         return;
@@ -320,6 +333,7 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
     let mut plan = PagePlan::new(first_block);
     let mut pieces = Vec::new();
     for &id in &order {
+        let dim = g.vector(id).len();
         plan.chain(dim, &mut pieces);
         placement[id as usize] = plan.place(dim, m, g.level(id)).0;
     }
@@ -327,7 +341,7 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
     let mut plan = PagePlan::new(first_block);
     let mut pages: [Option<BuildPage>; RUNS] = [None, None, None, None];
     let mut nb = Vec::new();
-    let mut el = vec![0u8; tuple::element_size(dim)];
+    let mut el = Vec::new();
     let mut piece = Vec::new();
     let xid = chain::writer_xid();
     let mut links = Vec::new();
@@ -337,6 +351,7 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
     for &id in &order {
         let level = g.level(id);
         let vector = g.vector(id);
+        let dim = vector.len();
         // The chain first, each piece written as it is placed (so blocks are added
         // in order), knowing from a copy of the plan where the next one goes.
         plan.clone().chain(dim, &mut pieces);
@@ -375,6 +390,7 @@ pub(super) fn flush(index: pg_sys::Relation, dim: usize, m: usize, g: &SharedGra
         g.heap_tids(id, &mut packed);
         heap.clear();
         heap.extend(packed.iter().map(|&t| Tid::unpack(t)));
+        el.resize(tuple::element_size(dim), 0);
         tuple::write_element(&mut el, level, nb_at, &heap, body);
         let offset = plan.page_for(at, index, &mut pages).add_item(&el);
         assert_eq!(offset, Some(at.offset), "element placed as planned");
@@ -587,7 +603,7 @@ pub unsafe extern "C-unwind" fn ambuild(
             // The whole budget is reserved, but only the part the graph uses is ever
             // touched (and becomes resident). Where the system refuses that much
             // address space, less is taken (the build then spills to disk sooner).
-            let mut bytes = block_limit(limit, meta.lanes(), meta.m);
+            let mut bytes = block_limit(limit, planning_lanes(&meta), meta.m);
             let mut block: Vec<u64> = Vec::new();
             while block.try_reserve_exact(bytes / 8).is_err() {
                 if bytes <= 1 << 20 {
@@ -604,7 +620,7 @@ pub unsafe extern "C-unwind" fn ambuild(
                 SharedGraph::init(
                     block.as_mut_ptr().cast(),
                     bytes,
-                    meta.lanes(),
+                    graph_lanes(&meta),
                     meta.metric,
                     meta.params(),
                 )
@@ -628,7 +644,7 @@ pub unsafe extern "C-unwind" fn ambuild(
             };
             let spilled = shared.mode.load(Ordering::SeqCst) != MEMORY;
             if !spilled {
-                flush(index, meta.lanes(), meta.m, &graph);
+                flush(index, meta.m, &graph);
             }
             (
                 heap_tuples,
@@ -696,7 +712,13 @@ mod tests {
             let mut block = vec![0u64; bytes / 8];
             // SAFETY: the block is ours and outlives the graph.
             let g = unsafe {
-                SharedGraph::init(block.as_mut_ptr().cast(), bytes, dim, Metric::L2, params)
+                SharedGraph::init(
+                    block.as_mut_ptr().cast(),
+                    bytes,
+                    Lanes::Fixed(dim),
+                    Metric::L2,
+                    params,
+                )
             };
             let mut rng = rand::rngs::StdRng::seed_from_u64(5);
             let v = vec![0.25f32; dim];

@@ -44,7 +44,7 @@ pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> bool {
         return true;
     };
     let pages = block_count(index) as usize;
-    let elements = pages * layout::elements_per_page(meta.lanes(), meta.m);
+    let elements = pages * layout::elements_per_page(meta.least_lanes(), meta.m);
     // An element and its neighbour tuple: two line pointers.
     let needed = bytes_for(pages, 2 * elements, elements);
     let budget = crate::pg::vacuum_work_mem();

@@ -1,27 +1,31 @@
 //! What the elements of an hnsw index are: the operator class's [`Metric`] (from the
 //! type it indexes and its support function 1), the column's dimensions and their
 //! limit, and a column value (or an ORDER BY argument) as the lanes the index stores
-//! ([`crate::distance::lanes`]).
+//! ([`crate::distance::lanes`]): as many as the dimensions ask, or for a `sparsevec`
+//! two per non-zero element (at most [`MAX_SPARSE_NNZ`] of them in a row).
 
 use crate::distance::lanes;
 use crate::error::raise;
-use crate::hnsw::metric::ElementType;
+use crate::hnsw::metric::{ElementType, MAX_SPARSE_NNZ};
 use crate::hnsw::Metric;
 use crate::types::bit::datum::BitArg;
 use crate::types::datum::{HalfvecArg, VectorArg};
 use crate::types::error::{SqlType, VectorError};
+use crate::types::sparsevec::datum::SparsevecArg;
 use pgrx::{pg_sys, PgSqlErrorCode};
 use std::ffi::CStr;
 
 /// The most dimensions an index of `t` accepts: 16,000 of `vector` and of `halfvec`
 /// (every value of either type; pgvector's index takes 2,000 and 4,000), 64,000 bits
-/// (pgvector's limit). Elements of more than
+/// (pgvector's limit), every `sparsevec` (1,000,000,000; its rows are limited in
+/// non-zero elements instead, [`MAX_SPARSE_NNZ`]). Elements of more than
 /// [`INLINE_LANES`](crate::storage::tuple::INLINE_LANES) lanes keep them in a chain of
 /// pages (`storage::chain`).
 pub fn max_dimensions(t: ElementType) -> usize {
     match t {
         ElementType::Vector | ElementType::Halfvec => MAX_LANES,
         ElementType::Bit => 64_000,
+        ElementType::Sparsevec => crate::types::SPARSEVEC_MAX_DIM,
     }
 }
 
@@ -43,7 +47,8 @@ fn function_name(oid: pg_sys::Oid) -> String {
 }
 
 /// The element type of an index on values of type `oid`, known by the type's input
-/// function (`vector_in`, `halfvec_in`, `bit_in`): our types have no fixed OIDs.
+/// function (`vector_in`, `halfvec_in`, `bit_in`, `sparsevec_in`): our types have no
+/// fixed OIDs.
 fn element_type(oid: pg_sys::Oid) -> Option<ElementType> {
     let mut input = pg_sys::InvalidOid;
     let mut ioparam = pg_sys::InvalidOid;
@@ -53,6 +58,7 @@ fn element_type(oid: pg_sys::Oid) -> Option<ElementType> {
         "vector_in" => Some(ElementType::Vector),
         "halfvec_in" => Some(ElementType::Halfvec),
         "bit_in" => Some(ElementType::Bit),
+        "sparsevec_in" => Some(ElementType::Sparsevec),
         _ => None,
     }
 }
@@ -101,6 +107,16 @@ pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
         (Some(ElementType::Halfvec), "l1_distance", _) => Some(Metric::HalfL1),
         (Some(ElementType::Bit), "hamming_distance", _) => Some(Metric::Hamming),
         (Some(ElementType::Bit), "jaccard_distance", _) => Some(Metric::Jaccard),
+        (Some(ElementType::Sparsevec), "sparsevec_l2_squared_distance", _) => {
+            Some(Metric::SparseL2)
+        }
+        (Some(ElementType::Sparsevec), "sparsevec_negative_inner_product", true) => {
+            Some(Metric::SparseCosine)
+        }
+        (Some(ElementType::Sparsevec), "sparsevec_negative_inner_product", false) => {
+            Some(Metric::SparseInnerProduct)
+        }
+        (Some(ElementType::Sparsevec), "l1_distance", _) => Some(Metric::SparseL1),
         _ => None,
     };
     metric.unwrap_or_else(|| {
@@ -112,8 +128,8 @@ pub(crate) fn index_metric(index: pg_sys::Relation) -> Metric {
     })
 }
 
-/// The dimensions of the indexed column (its `vector(n)`, `halfvec(n)` or `bit(n)`
-/// typmod), for elements of type `t`.
+/// The dimensions of the indexed column (its `vector(n)`, `halfvec(n)`, `bit(n)` or
+/// `sparsevec(n)` typmod), for elements of type `t`.
 ///
 /// # Errors
 /// `column does not have dimensions`; `column cannot have more than 16000 dimensions
@@ -161,6 +177,10 @@ pub(crate) unsafe fn value_lanes(metric: Metric, datum: pg_sys::Datum) -> (usize
                 let v = BitArg::from_datum(datum);
                 (v.len(), lanes::from_bytes(v.bytes()))
             }
+            ElementType::Sparsevec => {
+                let v = SparsevecArg::from_datum(datum).get();
+                (v.dim as usize, lanes::from_sparse(v.indices, v.values))
+            }
         }
     }
 }
@@ -169,7 +189,9 @@ pub(crate) unsafe fn value_lanes(metric: Metric, datum: pg_sys::Datum) -> (usize
 /// index skips (a zero vector under cosine).
 ///
 /// # Errors
-/// `expected {dim} dimensions, not {n}` when the value does not match the column.
+/// `expected {dim} dimensions, not {n}` when the value does not match the column;
+/// `sparsevec cannot have more than 1000 non-zero elements for hnsw index`
+/// (`ERRCODE_PROGRAM_LIMIT_EXCEEDED`; pgvector's words).
 ///
 /// # Safety
 /// As [`value_lanes`].
@@ -187,6 +209,15 @@ pub(crate) unsafe fn row_element(
         }
         .report_as(sql_type(metric.element_type()));
     }
+    if metric.element_type() == ElementType::Sparsevec && v.len() > 2 * MAX_SPARSE_NNZ {
+        raise(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "sparsevec cannot have more than {MAX_SPARSE_NNZ} non-zero elements for hnsw index"
+            ),
+            None,
+        );
+    }
     let mut v = v;
     metric.prepare(&mut v).then_some(v)
 }
@@ -196,9 +227,10 @@ pub(crate) unsafe fn row_element(
 /// distance from every element; pgvector returns rows too).
 ///
 /// # Errors
-/// `different vector dimensions {n} and {dim}` (`different halfvec dimensions` for a
-/// halfvec), `different bit lengths {n} and {dim}`: the query's length first, as
-/// pgvector's scan calls the distance function with the query first.
+/// `different vector dimensions {n} and {dim}` (`different halfvec dimensions`,
+/// `different sparsevec dimensions` for those types), `different bit lengths {n} and
+/// {dim}`: the query's length first, as pgvector's scan calls the distance function
+/// with the query first. A query may have any number of non-zero elements.
 ///
 /// # Safety
 /// As [`value_lanes`].
@@ -220,10 +252,18 @@ pub(crate) unsafe fn query_element(metric: Metric, dim: usize, datum: pg_sys::Da
     v
 }
 
+/// The query of an ORDER BY argument that is NULL: a zero vector (of the index's
+/// lanes; a `sparsevec` one stores nothing). The scan returns every row, as
+/// pgvector's does.
+pub(crate) fn null_query(meta: &crate::storage::meta::Meta) -> Vec<f32> {
+    vec![0.0; meta.least_lanes()]
+}
+
 /// The SQL type whose words name errors about elements of `t`.
 fn sql_type(t: ElementType) -> SqlType {
     match t {
         ElementType::Halfvec => SqlType::Halfvec,
+        ElementType::Sparsevec => SqlType::Sparsevec,
         ElementType::Vector | ElementType::Bit => SqlType::Vector,
     }
 }

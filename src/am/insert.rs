@@ -106,7 +106,7 @@ fn on_page_with_room<R>(
                 None => (p, ReadPage::read(rel, p, PAGE_ELEMENTS).free_space()),
             }),
         };
-        let useful = layout::smallest_placement(meta.lanes(), meta.m);
+        let useful = layout::smallest_placement(meta.least_lanes(), meta.m);
         if let Some((b, room)) = behind.filter(|&(_, room)| room >= useful) {
             fsm::offer_free_space(rel, b, room);
         }
@@ -146,7 +146,7 @@ fn place_element(
         Body::Inline(_) => meta.insert_page,
         Body::Chain(..) => Meta::read(rel).insert_page,
     };
-    let mut el = vec![0u8; tuple::element_size(meta.lanes())];
+    let mut el = vec![0u8; tuple::element_size(vector.len())];
     let mut add_element = |page: &mut WritePage, neighbours: Tid| {
         tuple::write_element(&mut el, level, neighbours, &[heap_tid], body);
         let offset = page.add_item(&el).expect("space checked");
@@ -155,9 +155,9 @@ fn place_element(
             offset,
         }
     };
-    let element_space = layout::element_space(meta.lanes());
+    let element_space = layout::element_space(vector.len());
     let neighbour_space = layout::neighbour_space(meta.m, level);
-    if layout::together(meta.lanes(), meta.m, level) {
+    if layout::together(vector.len(), meta.m, level) {
         let need = element_space + neighbour_space;
         on_page_with_room(rel, meta, insert_page, need, |page| {
             let offset = page.add_item(&nb).expect("space checked");

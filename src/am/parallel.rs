@@ -15,10 +15,12 @@
 //! capped like the serial build's block ([`block_limit`]) so that it plus each
 //! process's private memory stays within `maintenance_work_mem`.
 
-use super::build::{block_limit, build_callback, flush, Builder, Shared, FLUSHED, MEMORY};
+use super::build::{
+    block_limit, build_callback, flush, graph_lanes, Builder, Shared, FLUSHED, MEMORY,
+};
 use crate::storage::meta::Meta;
 use crate::storage::page::UnloggedBuild;
-use crate::storage::shared_graph::SharedGraph;
+use crate::storage::shared_graph::{Lanes, SharedGraph};
 use pgrx::{pg_guard, pg_sys};
 use std::sync::atomic::Ordering;
 
@@ -121,8 +123,13 @@ pub fn row_estimate(heap: pg_sys::Relation) -> Option<f64> {
 }
 
 /// Bytes of the shared graph: enough for `rows` (if known) with a fifth to spare and
-/// at least 64 MB, at most [`block_limit`].
-fn graph_bytes(rows: Option<f64>, dim: usize, m: usize, limit: usize) -> usize {
+/// at least 64 MB, at most [`block_limit`]; elements of varying length (`lanes`) get
+/// the whole of it (their size is not known before the scan).
+fn graph_bytes(rows: Option<f64>, lanes: Lanes, m: usize, limit: usize) -> usize {
+    let dim = match lanes {
+        Lanes::Fixed(n) => n,
+        Lanes::Variable => return block_limit(limit, 2, m),
+    };
     let cap = block_limit(limit, dim, m);
     match rows {
         Some(rows) => {
@@ -155,7 +162,7 @@ pub unsafe fn build(
     estimate: Option<f64>,
 ) -> Option<(f64, f64, bool)> {
     let meta = Meta::read(index);
-    let bytes = graph_bytes(estimate, meta.lanes(), meta.m, limit);
+    let bytes = graph_bytes(estimate, graph_lanes(&meta), meta.m, limit);
     // SAFETY: the sequence of nbtsort.c's _bt_begin_parallel / _bt_end_parallel: a
     // parallel context with our shared state, the parallel scan descriptor and the
     // graph in its DSM segment; every exit path destroys it and leaves parallel mode
@@ -206,7 +213,7 @@ pub unsafe fn build(
         pg_sys::table_parallelscan_initialize(heap, scan, snapshot);
         pg_sys::shm_toc_insert(toc, KEY_SCAN, scan.cast());
         let block = pg_sys::shm_toc_allocate(toc, bytes).cast::<u8>();
-        let graph = SharedGraph::init(block, bytes, meta.lanes(), meta.metric, meta.params());
+        let graph = SharedGraph::init(block, bytes, graph_lanes(&meta), meta.metric, meta.params());
         pg_sys::shm_toc_insert(toc, KEY_GRAPH, block.cast());
 
         pg_sys::LaunchParallelWorkers(pcxt);
@@ -224,7 +231,7 @@ pub unsafe fn build(
         let shared = &*shared;
         if shared.mode.load(Ordering::SeqCst) == MEMORY {
             let scanned = started.elapsed();
-            flush(index, meta.lanes(), meta.m, &graph);
+            flush(index, meta.m, &graph);
             pgrx::debug1!(
                 "hnsw parallel build: {} elements inserted in {:.2} s, written in {:.2} s",
                 graph.len(),
@@ -278,16 +285,19 @@ mod tests {
     #[test]
     fn the_shared_block_follows_the_estimate_within_the_limit() {
         let mb = 1usize << 20;
-        let b = graph_bytes(Some(100_000.0), 384, 16, 2048 * mb);
+        let b = graph_bytes(Some(100_000.0), Lanes::Fixed(384), 16, 2048 * mb);
         assert!(b >= SharedGraph::bytes_for(120_000, 384, 16), "{b}");
         assert!(b < 300 * mb, "{b}");
-        assert_eq!(graph_bytes(Some(10.0), 384, 16, 2048 * mb), 64 * mb);
         assert_eq!(
-            graph_bytes(Some(1e9), 384, 16, 64 * mb),
+            graph_bytes(Some(10.0), Lanes::Fixed(384), 16, 2048 * mb),
+            64 * mb
+        );
+        assert_eq!(
+            graph_bytes(Some(1e9), Lanes::Fixed(384), 16, 64 * mb),
             block_limit(64 * mb, 384, 16)
         );
         assert_eq!(
-            graph_bytes(None, 384, 16, 2048 * mb),
+            graph_bytes(None, Lanes::Fixed(384), 16, 2048 * mb),
             block_limit(2048 * mb, 384, 16)
         );
     }

@@ -119,7 +119,7 @@ unsafe fn search(scan: pg_sys::IndexScanDesc) -> (Vec<Tid>, Option<Resumable>) {
         return (Vec::new(), None);
     };
     let query = if key.sk_flags & pg_sys::SK_ISNULL as i32 != 0 {
-        vec![0.0; meta.lanes()]
+        super::element::null_query(&meta)
     } else {
         // SAFETY: a non-null ORDER BY argument of the operator class's type.
         unsafe { query_element(meta.metric, meta.dim, key.sk_argument) }

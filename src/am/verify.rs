@@ -156,11 +156,15 @@ pub fn problems(rel: pg_sys::Relation) -> Vec<Problem> {
     for (&id, e) in &scan.elements {
         pgrx::check_for_interrupts!();
         let tid = Tid::unpack(id);
-        if e.dim != meta.lanes() {
+        if !meta.holds_lanes(e.dim) {
+            let expected = match meta.fixed_lanes() {
+                Some(n) => format!("{n}"),
+                None => format!("an even number up to {}", meta.lanes()),
+            };
             out.push(at(
                 "wrong dimensions",
                 tid,
-                format!("expected {} lanes, not {}", meta.lanes(), e.dim),
+                format!("expected {expected} lanes, not {}", e.dim),
             ));
         }
         if e.heap_tids.is_empty() != e.deleted {

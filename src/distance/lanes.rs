@@ -8,7 +8,10 @@
 //! - `halfvec(n)`: `ceil(n / 2)` lanes, the binary16 values two per lane in memory
 //!   order, a zero half after an odd last one;
 //! - `bit(n)`: `ceil(n / 32)` lanes, the bytes of the `VarBit` in memory order, zero
-//!   bytes after the last one.
+//!   bytes after the last one;
+//! - `sparsevec(n)` with `k` non-zero elements: `2k` lanes, the `k` ascending 0-based
+//!   indices (`i32` bit patterns), then their `k` values (`f32`). Its elements differ
+//!   in length; the index's dimensions are `n` for all of them.
 //!
 //! The padding is zero in every element of an index, so it adds nothing to an L2, inner
 //! product, L1, Hamming or Jaccard sum. Lanes are compared bit for bit ([`same`]): a
@@ -41,6 +44,27 @@ pub fn from_bytes(bytes: &[u8]) -> Vec<f32> {
             f32::from_ne_bytes(lane)
         })
         .collect()
+}
+
+/// The lanes of a sparse vector: its `indices`, then its `values` (of equal length).
+pub fn from_sparse(indices: &[i32], values: &[f32]) -> Vec<f32> {
+    assert_eq!(indices.len(), values.len());
+    indices
+        .iter()
+        .map(|&i| f32::from_bits(i as u32))
+        .chain(values.iter().copied())
+        .collect()
+}
+
+/// The indices and the values held by the lanes of a sparse vector ([`from_sparse`]);
+/// an odd last lane (never written so) is left out.
+#[inline]
+pub fn sparse(lanes: &[f32]) -> (&[i32], &[f32]) {
+    let k = lanes.len() / 2;
+    // SAFETY: `i32` and `f32` have the same size and alignment and every bit pattern
+    // is valid for both; the view covers the first `k` lanes and borrows them.
+    let indices = unsafe { std::slice::from_raw_parts(lanes.as_ptr().cast::<i32>(), k) };
+    (indices, &lanes[k..2 * k])
 }
 
 /// The halves held by `lanes` (`2 · lanes.len()` of them, padding included).
@@ -91,6 +115,17 @@ mod tests {
             assert_eq!(&bytes(&lanes)[..n], &b[..]);
             assert!(bytes(&lanes)[n..].iter().all(|&x| x == 0));
         }
+    }
+
+    #[test]
+    fn sparse_round_trip() {
+        let lanes = from_sparse(&[0, 7, 1_000_000_000 - 1], &[1.5, -2.0, 0.25]);
+        assert_eq!(lanes.len(), 6);
+        assert_eq!(
+            sparse(&lanes),
+            (&[0, 7, 999_999_999][..], &[1.5f32, -2.0, 0.25][..])
+        );
+        assert_eq!(sparse(&[]), (&[][..], &[][..]));
     }
 
     #[test]

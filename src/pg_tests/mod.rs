@@ -11,6 +11,7 @@ mod hnsw_index;
 mod hnsw_recall;
 mod iterative_scan;
 mod planner;
+mod sparse_index;
 mod sparsevec_sql;
 mod support;
 mod vacuum_relink;

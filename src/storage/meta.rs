@@ -58,8 +58,9 @@ pub struct Meta {
 }
 
 /// The metapage's byte of each metric: 1–4 since the first format; 5–10 (the
-/// `halfvec` and `bit` classes) were added without a format change, as no index of
-/// the earlier library holds them (that library reads them as a corrupt metapage).
+/// `halfvec` and `bit` classes) and 11–14 (`sparsevec`) were added without a format
+/// change, as no index of the earlier library holds them (that library reads them as
+/// a corrupt metapage).
 fn metric_code(m: Metric) -> u8 {
     match m {
         Metric::L2 => 1,
@@ -72,6 +73,10 @@ fn metric_code(m: Metric) -> u8 {
         Metric::HalfL1 => 8,
         Metric::Hamming => 9,
         Metric::Jaccard => 10,
+        Metric::SparseL2 => 11,
+        Metric::SparseInnerProduct => 12,
+        Metric::SparseCosine => 13,
+        Metric::SparseL1 => 14,
     }
 }
 
@@ -88,15 +93,43 @@ fn metric_of(code: u8) -> Option<Metric> {
         8 => Metric::HalfL1,
         9 => Metric::Hamming,
         10 => Metric::Jaccard,
+        11 => Metric::SparseL2,
+        12 => Metric::SparseInnerProduct,
+        13 => Metric::SparseCosine,
+        14 => Metric::SparseL1,
         _ => return None,
     })
 }
 
 impl Meta {
     /// The lanes of every element ([`crate::distance::lanes`]): the length of the
-    /// vectors the graph and the element tuples hold.
+    /// vectors the graph and the element tuples hold; of a `sparsevec` index, whose
+    /// elements differ in length, the most an element has.
     pub fn lanes(&self) -> usize {
         self.metric.lanes(self.dim)
+    }
+
+    /// The lanes of every element when all have the same length (`None` for
+    /// `sparsevec`).
+    pub fn fixed_lanes(&self) -> Option<usize> {
+        self.metric
+            .element_type()
+            .fixed_length()
+            .then(|| self.lanes())
+    }
+
+    /// The fewest lanes an element has (0 for `sparsevec`: a zero vector).
+    pub fn least_lanes(&self) -> usize {
+        self.fixed_lanes().unwrap_or(0)
+    }
+
+    /// `true` when an element of `lanes` lanes belongs in this index: its length
+    /// ([`Meta::lanes`]), or for `sparsevec` an even length up to that.
+    pub fn holds_lanes(&self, lanes: usize) -> bool {
+        match self.fixed_lanes() {
+            Some(n) => lanes == n,
+            None => lanes.is_multiple_of(2) && lanes <= self.lanes(),
+        }
     }
 
     /// The build parameters (`m`, `ef_construction`).
@@ -261,7 +294,7 @@ mod tests {
         let metrics: Vec<(u8, Metric)> = (0..=u8::MAX)
             .filter_map(|c| metric_of(c).map(|m| (c, m)))
             .collect();
-        assert_eq!(metrics.len(), 10);
+        assert_eq!(metrics.len(), 14);
         for (code, metric) in metrics {
             assert_eq!(metric_code(metric), code);
             let meta = Meta {
@@ -283,7 +316,7 @@ mod tests {
             assert_eq!(Meta::decode(&meta.encode()), Ok(meta));
         }
         assert_eq!(metric_of(0), None);
-        assert_eq!(metric_of(11), None);
+        assert_eq!(metric_of(15), None);
     }
 
     #[test]
@@ -302,11 +335,39 @@ mod tests {
         assert_eq!(version(meta(2000, Metric::L2)), 1);
         assert_eq!(version(meta(4000, Metric::HalfL2)), 1);
         assert_eq!(version(meta(64000, Metric::Hamming)), 1);
+        assert_eq!(version(meta(1_000_000_000, Metric::SparseL2)), 1);
         assert_eq!(version(meta(2001, Metric::L2)), 2);
         assert_eq!(version(meta(4001, Metric::HalfCosine)), 2);
         let mut bytes = meta(16000, Metric::Cosine).encode();
         assert_eq!(Meta::decode(&bytes), Ok(meta(16000, Metric::Cosine)));
         bytes[4..8].copy_from_slice(&3u32.to_le_bytes());
         assert!(Meta::decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn sparse_elements_differ_in_length() {
+        let m = |dim, metric| Meta {
+            dim,
+            m: 16,
+            ef_construction: 64,
+            metric,
+            entry: None,
+            insert_page: 0,
+            relink_pending: false,
+            inserted_since_check: false,
+        };
+        let sparse = m(30_000, Metric::SparseCosine);
+        assert_eq!(
+            (sparse.lanes(), sparse.fixed_lanes(), sparse.least_lanes()),
+            (2000, None, 0)
+        );
+        assert!(sparse.holds_lanes(0) && sparse.holds_lanes(2000) && !sparse.holds_lanes(7));
+        assert!(!sparse.holds_lanes(2002));
+        let half = m(5, Metric::HalfL2);
+        assert_eq!(
+            (half.lanes(), half.fixed_lanes(), half.least_lanes()),
+            (3, Some(3), 3)
+        );
+        assert!(half.holds_lanes(3) && !half.holds_lanes(2));
     }
 }

@@ -6,20 +6,24 @@
 //! `cargo test` with threads. Every address inside it is an offset, because each
 //! process maps the block at its own address.
 //!
-//! Layout: a [`Header`]; then one fixed-size record per possible element, so that an
-//! element's vector is found by arithmetic alone (a search measures thousands per
-//! insert, and prefetches them); then the upper-layer area, filled by a bump allocator
-//! (an atomic counter) with the links of layers ≥ 1 and the extra heap TIDs of
-//! duplicates. A record (`stride` bytes) is
+//! Layout: a [`Header`]; then one fixed-size record per element, from the front, so
+//! that an element's record (and a fixed-length vector in it) is found by arithmetic
+//! alone (a search measures thousands per insert, and prefetches them); and from the
+//! back, growing towards the records, the upper area: the links of layers ≥ 1, the
+//! extra heap TIDs of duplicates and the lanes of elements of varying length
+//! (`sparsevec`, [`Lanes::Variable`]). One atomic word counts both (elements, and
+//! 8-byte units of the upper area), so the two meet exactly when the block is full,
+//! whatever the mix. A record (`stride` bytes) is
 //!
 //! ```text
 //! 0   u32      lock (0 free, 1 held)
 //! 4   u8 × 3   level, number of heap TIDs, number of layer-0 links
 //! 8   u64      first heap TID (packed)
-//! 16  u32      upper-layer block (8-byte units of the upper area), if level ≥ 1
+//! 16  u32      upper-layer block (8-byte units from the block's end), if level ≥ 1
 //! 20  u32      block of further heap TIDs (same units; u32::MAX = none)
 //! 24  u32[2m]  layer-0 links, padded to 8
-//!     f32[dim] the element's lanes (`crate::distance::lanes`)
+//!     f32[n]   the element's lanes (`crate::distance::lanes`), n = Lanes::Fixed(n);
+//!     or u32, u32  with Lanes::Variable: where its lanes are (same units) and how many
 //! ```
 //!
 //! and an upper-layer block of an element of level `l` holds `l` link counts (padded
@@ -53,22 +57,41 @@ const RECORD_HEADER: usize = 24;
 /// The longest neighbour list (`2·m` on layer 0, m ≤ 100).
 const MAX_LIST: usize = 200;
 
+/// How long the elements of a graph are, in lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lanes {
+    /// All this long; each in its record.
+    Fixed(usize),
+    /// Of any length (a `sparsevec`'s elements); each in the upper area, its
+    /// record saying where.
+    Variable,
+}
+
+impl Lanes {
+    /// Lanes the record keeps for the vector: all of a fixed one, two (its place and
+    /// length) of a variable one.
+    fn in_record(self) -> usize {
+        match self {
+            Lanes::Fixed(n) => n,
+            Lanes::Variable => 2,
+        }
+    }
+}
+
 /// The start of the block.
 #[repr(C)]
 struct Header {
     magic: u32,
-    dim: u32,
+    /// The lanes of every element, or 0 for [`Lanes::Variable`].
+    fixed_lanes: u32,
     m: u32,
-    /// Records in the fixed area.
-    max_elements: u32,
     /// Bytes of a record.
     stride: u64,
-    /// Bytes of the upper-layer area.
-    upper_bytes: u64,
-    /// Bytes of the upper-layer area handed out (may pass `upper_bytes` once full).
-    upper_used: AtomicU64,
-    /// Elements allocated; ids are `0..len`.
-    len: AtomicU32,
+    /// Bytes of the block.
+    bytes: u64,
+    /// Elements allocated (ids are `0..len`) in the high 32 bits; 8-byte units of
+    /// the upper area handed out in the low 32.
+    used: AtomicU64,
     /// The entry point: `id << 8 | level`, or [`NO_ENTRY`].
     entry: AtomicU64,
 }
@@ -113,9 +136,10 @@ pub enum Inserted {
 pub struct SharedGraph {
     base: *mut u8,
     records: *mut u8,
-    upper: *mut u8,
+    /// The end of the block, where the upper area starts (growing down).
+    end: *mut u8,
     stride: usize,
-    dim: usize,
+    lanes: Lanes,
     metric: Metric,
     params: Params,
 }
@@ -143,47 +167,52 @@ impl SharedGraph {
     }
 
     /// Bytes a block needs to hold `elements` elements of `dim` lanes with `m`,
-    /// excluding duplicates' extra heap TIDs.
+    /// excluding duplicates' extra heap TIDs (elements of varying length,
+    /// [`Lanes::Variable`], of `a` lanes on average need about what `a + 2` fixed lanes
+    /// do: [`SharedGraph::estimate_lanes`]).
     pub fn bytes_for(elements: usize, dim: usize, m: usize) -> usize {
         HEADER_BYTES + elements * (Self::stride(dim, m) + Self::upper_reserve(m)) + 4096
     }
 
-    /// The most elements a block of `bytes` holds.
+    /// About how many elements of `dim` lanes a block of `bytes` holds (as
+    /// [`SharedGraph::bytes_for`]).
     pub fn capacity(bytes: usize, dim: usize, m: usize) -> usize {
         let per = Self::stride(dim, m) + Self::upper_reserve(m);
         (bytes.saturating_sub(HEADER_BYTES + 4096) / per).min(u32::MAX as usize - 1)
     }
 
-    /// Formats the `bytes` at `base` (8-byte aligned) as an empty graph.
+    /// Formats the `bytes` at `base` (8-byte aligned) as an empty graph of elements
+    /// of `lanes`.
     ///
     /// # Safety
     /// `base..base+bytes` is writable memory, 8-byte aligned, not in use.
     pub unsafe fn init(
         base: *mut u8,
         bytes: usize,
-        dim: usize,
+        lanes: Lanes,
         metric: Metric,
         params: Params,
     ) -> SharedGraph {
         assert!(2 * params.m <= MAX_LIST, "m above 100");
-        let max_elements = Self::capacity(bytes, dim, params.m);
-        let stride = Self::stride(dim, params.m);
-        assert!(
-            bytes >= HEADER_BYTES + max_elements * stride,
-            "shared graph block"
-        );
+        let bytes = bytes & !7;
+        assert!(bytes >= HEADER_BYTES, "shared graph block");
+        let fixed_lanes = match lanes {
+            Lanes::Fixed(n) => {
+                assert!(n > 0, "elements of no lanes");
+                n as u32
+            }
+            Lanes::Variable => 0,
+        };
         // SAFETY: the caller hands us the block; the header fits (checked above) and
         // is 8-aligned.
         unsafe {
             base.cast::<Header>().write(Header {
                 magic: MAGIC,
-                dim: dim as u32,
+                fixed_lanes,
                 m: params.m as u32,
-                max_elements: max_elements as u32,
-                stride: stride as u64,
-                upper_bytes: (bytes - HEADER_BYTES - max_elements * stride) as u64,
-                upper_used: AtomicU64::new(0),
-                len: AtomicU32::new(0),
+                stride: Self::stride(lanes.in_record(), params.m) as u64,
+                bytes: bytes as u64,
+                used: AtomicU64::new(0),
                 entry: AtomicU64::new(NO_ENTRY),
             });
             Self::attach(base, metric, params)
@@ -200,18 +229,18 @@ impl SharedGraph {
         let header = unsafe { &*base.cast::<Header>() };
         assert_eq!(header.magic, MAGIC, "shared build graph");
         assert_eq!(header.m as usize, params.m, "shared build graph m");
-        let stride = header.stride as usize;
-        // SAFETY: the records follow the header, the upper area the records.
-        let (records, upper) = unsafe {
-            let records = base.add(HEADER_BYTES);
-            (records, records.add(header.max_elements as usize * stride))
+        // SAFETY: the records follow the header; the block is `bytes` long.
+        let (records, end) = unsafe { (base.add(HEADER_BYTES), base.add(header.bytes as usize)) };
+        let lanes = match header.fixed_lanes {
+            0 => Lanes::Variable,
+            n => Lanes::Fixed(n as usize),
         };
         SharedGraph {
             base,
             records,
-            upper,
-            stride,
-            dim: header.dim as usize,
+            end,
+            stride: header.stride as usize,
+            lanes,
             metric,
             params,
         }
@@ -225,8 +254,16 @@ impl SharedGraph {
     /// The record of element `id`.
     #[inline]
     fn record(&self, id: u32) -> *mut u8 {
-        // SAFETY: ids are below `max_elements`, so the record is in the fixed area.
+        // SAFETY: ids are below `len`, whose records were reserved within the block.
         unsafe { self.records.add(id as usize * self.stride) }
+    }
+
+    /// The start of an allocation of the upper area, `units` 8-byte units before the
+    /// block's end.
+    #[inline]
+    fn upper(&self, units: u32) -> *mut u8 {
+        // SAFETY: `units` came from `reserve`, which kept the allocation in the block.
+        unsafe { self.end.sub(units as usize * 8) }
     }
 
     fn lock_word(&self, id: u32) -> &AtomicU32 {
@@ -234,16 +271,39 @@ impl SharedGraph {
         unsafe { &*self.record(id).cast::<AtomicU32>() }
     }
 
-    /// Reserves `bytes` of the upper-layer area; its offset in 8-byte units.
-    fn allocate(&self, bytes: usize) -> Option<u32> {
+    /// Reserves `elements` records and `units` 8-byte units of the upper area at
+    /// once, where both fit; the first new id and the upper allocation's start (in
+    /// units from the end, for [`SharedGraph::upper`]). `None` changes nothing.
+    fn reserve(&self, elements: u64, units: u64) -> Option<(u32, u32)> {
         let h = self.header();
-        let at = h.upper_used.fetch_add(bytes as u64, Ordering::Relaxed);
-        (at + bytes as u64 <= h.upper_bytes).then_some((at / 8) as u32)
+        let mut now = h.used.load(Ordering::Acquire);
+        loop {
+            let (len, upper) = (now >> 32, now & u64::from(u32::MAX));
+            let (len2, upper2) = (len + elements, upper + units);
+            let bytes = HEADER_BYTES as u64 + len2 * self.stride as u64 + upper2 * 8;
+            if len2 >= u64::from(NONE) || upper2 >= u64::from(NONE) || bytes > h.bytes {
+                return None;
+            }
+            match h.used.compare_exchange_weak(
+                now,
+                (len2 << 32) | upper2,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some((len as u32, upper2 as u32)),
+                Err(seen) => now = seen,
+            }
+        }
+    }
+
+    /// Reserves `bytes` of the upper area; its start (units from the end).
+    fn allocate(&self, bytes: usize) -> Option<u32> {
+        self.reserve(0, bytes.div_ceil(8) as u64).map(|(_, at)| at)
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.header().len.load(Ordering::Acquire) as usize
+        (self.header().used.load(Ordering::Acquire) >> 32) as usize
     }
 
     /// `true` when the graph has no element.
@@ -253,10 +313,23 @@ impl SharedGraph {
 
     /// Bytes of the block in use.
     pub fn bytes_used(&self) -> usize {
-        let h = self.header();
-        HEADER_BYTES
-            + self.len() * self.stride
-            + h.upper_used.load(Ordering::Relaxed).min(h.upper_bytes) as usize
+        let used = self.header().used.load(Ordering::Acquire);
+        HEADER_BYTES + (used >> 32) as usize * self.stride + (used as u32) as usize * 8
+    }
+
+    /// The lanes of an element, for estimates of memory: its length when all are as
+    /// long, else the mean length of the elements so far plus the two lanes of the
+    /// record that point at them (so [`SharedGraph::bytes_for`] of it is about what
+    /// such elements take).
+    pub fn estimate_lanes(&self) -> usize {
+        match self.lanes {
+            Lanes::Fixed(n) => n,
+            Lanes::Variable => {
+                let n = self.len();
+                let total: usize = (0..n as u32).map(|id| self.vector(id).len()).sum();
+                total / n.max(1) + 2
+            }
+        }
     }
 
     /// The level of element `id`.
@@ -269,8 +342,19 @@ impl SharedGraph {
     #[inline]
     pub fn vector(&self, id: u32) -> &[f32] {
         let at = RECORD_HEADER + align8(2 * self.params.m * 4);
-        // SAFETY: the vector ends the record; it is never written again.
-        unsafe { std::slice::from_raw_parts(self.record(id).add(at).cast::<f32>(), self.dim) }
+        // SAFETY: the vector, or where it is, ends the record; neither is written
+        // again. A variable one is in the upper area, 8-aligned, as `push` placed it.
+        unsafe {
+            let slot = self.record(id).add(at);
+            match self.lanes {
+                Lanes::Fixed(n) => std::slice::from_raw_parts(slot.cast::<f32>(), n),
+                Lanes::Variable => {
+                    let units = slot.cast::<u32>().read();
+                    let len = slot.add(4).cast::<u32>().read() as usize;
+                    std::slice::from_raw_parts(self.upper(units).cast::<f32>(), len)
+                }
+            }
+        }
     }
 
     /// Pointers to the link count and the link slots of `id` on `layer`, with the
@@ -286,7 +370,7 @@ impl SharedGraph {
             }
             let level = self.level(id);
             debug_assert!(layer <= level);
-            let block = self.upper.add(r.add(16).cast::<u32>().read() as usize * 8);
+            let block = self.upper(r.add(16).cast::<u32>().read());
             let slots = block.add(align8(level)).cast::<u32>();
             (block.add(layer - 1), slots.add((layer - 1) * m), m)
         }
@@ -294,34 +378,47 @@ impl SharedGraph {
 
     /// Adds an element with no links; `None` when the block is full.
     pub fn push(&self, vector: &[f32], level: usize, heap_tid: u64) -> Option<u32> {
-        assert_eq!(vector.len(), self.dim);
-        let upper = if level > 0 {
-            self.allocate(align8(level) + level * self.params.m * 4)?
+        let links = if level > 0 {
+            (align8(level) + level * self.params.m * 4).div_ceil(8)
         } else {
-            NONE
+            0
         };
-        let h = self.header();
-        let id = h
-            .len
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < h.max_elements).then_some(n + 1)
-            })
-            .ok()?;
+        let outside = match self.lanes {
+            Lanes::Fixed(n) => {
+                assert_eq!(vector.len(), n);
+                0
+            }
+            Lanes::Variable => (vector.len() * 4).div_ceil(8),
+        };
+        let (id, start) = self.reserve(1, (links + outside) as u64)?;
         let r = self.record(id);
-        // SAFETY: the record and the upper block were just allocated to us alone;
-        // nobody can reach `id` until it is linked (after this).
+        let at = RECORD_HEADER + align8(2 * self.params.m * 4);
+        // SAFETY: the record and the upper allocation (`links` units of upper links,
+        // then the lanes of a variable vector) were just reserved to us alone; nobody
+        // can reach `id` until it is linked (after this).
         unsafe {
             std::ptr::write_bytes(r, 0, RECORD_HEADER);
             *r.add(4) = level as u8;
             *r.add(5) = 1;
             r.add(8).cast::<u64>().write(heap_tid);
-            r.add(16).cast::<u32>().write(upper);
+            r.add(16)
+                .cast::<u32>()
+                .write(if level > 0 { start } else { NONE });
             r.add(20).cast::<u32>().write(NONE);
             if level > 0 {
-                std::ptr::write_bytes(self.upper.add(upper as usize * 8), 0, level);
+                std::ptr::write_bytes(self.upper(start), 0, level);
             }
-            let v = self.vector(id).as_ptr().cast_mut();
-            std::ptr::copy_nonoverlapping(vector.as_ptr(), v, self.dim);
+            let slot = r.add(at);
+            let lanes = match self.lanes {
+                Lanes::Fixed(_) => slot.cast::<f32>(),
+                Lanes::Variable => {
+                    let units = start - links as u32;
+                    slot.cast::<u32>().write(units);
+                    slot.add(4).cast::<u32>().write(vector.len() as u32);
+                    self.upper(units).cast::<f32>()
+                }
+            };
+            std::ptr::copy_nonoverlapping(vector.as_ptr(), lanes, vector.len());
         }
         Some(id)
     }
@@ -343,7 +440,7 @@ impl SharedGraph {
             if count >= MAX_HEAP_TIDS || extra == NONE {
                 false
             } else {
-                let block = self.upper.add(extra as usize * 8).cast::<u64>();
+                let block = self.upper(extra).cast::<u64>();
                 block.add(count - 1).write(heap_tid);
                 *r.add(5) = (count + 1) as u8;
                 true
@@ -362,8 +459,8 @@ impl SharedGraph {
             let count = *r.add(5) as usize;
             out.push(r.add(8).cast::<u64>().read());
             if count > 1 {
-                let extra = r.add(20).cast::<u32>().read() as usize;
-                let block = self.upper.add(extra * 8).cast::<u64>();
+                let extra = r.add(20).cast::<u32>().read();
+                let block = self.upper(extra).cast::<u64>();
                 out.extend((0..count - 1).map(|i| block.add(i).read()));
             }
         }
@@ -703,8 +800,15 @@ mod tests {
     fn build(mem: &mut [u64], data: &[Vec<f32>], threads: usize) -> SharedGraph {
         let base = mem.as_mut_ptr().cast::<u8>();
         // SAFETY: the block is ours, aligned, and outlives the views.
-        let g =
-            unsafe { SharedGraph::init(base, mem.len() * 8, data[0].len(), Metric::L2, PARAMS) };
+        let g = unsafe {
+            SharedGraph::init(
+                base,
+                mem.len() * 8,
+                Lanes::Fixed(data[0].len()),
+                Metric::L2,
+                PARAMS,
+            )
+        };
         std::thread::scope(|s| {
             for t in 0..threads {
                 let mut view = g.clone();
@@ -855,7 +959,8 @@ mod tests {
         let mut mem = block(SharedGraph::bytes_for(100, 32, PARAMS.m));
         let base = mem.as_mut_ptr().cast::<u8>();
         // SAFETY: as in `build`.
-        let mut g = unsafe { SharedGraph::init(base, mem.len() * 8, 32, Metric::L2, PARAMS) };
+        let mut g =
+            unsafe { SharedGraph::init(base, mem.len() * 8, Lanes::Fixed(32), Metric::L2, PARAMS) };
         let mut visited = EpochVisited::default();
         let mut full_at = None;
         for (i, v) in data.iter().enumerate() {
@@ -880,7 +985,8 @@ mod tests {
         let mut mem = block(SharedGraph::bytes_for(100, 32, PARAMS.m));
         let base = mem.as_mut_ptr().cast::<u8>();
         // SAFETY: as in `build`.
-        let mut g = unsafe { SharedGraph::init(base, mem.len() * 8, 32, Metric::L2, PARAMS) };
+        let mut g =
+            unsafe { SharedGraph::init(base, mem.len() * 8, Lanes::Fixed(32), Metric::L2, PARAMS) };
         g.insert(&data[1], 0, 1, &mut visited);
         for tid in 100..100 + MAX_HEAP_TIDS as u64 + 1 {
             g.insert(&data[0], 0, tid, &mut visited);
@@ -891,5 +997,113 @@ mod tests {
         assert_eq!(tids, (100..100 + MAX_HEAP_TIDS as u64).collect::<Vec<_>>());
         g.heap_tids(2, &mut tids);
         assert_eq!(tids, vec![100 + MAX_HEAP_TIDS as u64]);
+    }
+
+    /// Elements of varying length (sparse vectors) live in the upper area: each
+    /// reads back as pushed, a search over them finds the exact neighbours, copies
+    /// merge, and a block fills up without changing anything, as with fixed ones.
+    #[test]
+    fn elements_of_varying_length() {
+        use crate::distance::lanes;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let data: Vec<Vec<f32>> = (0..1500)
+            .map(|i| {
+                // Few rows empty; the rest of 8 to 40 elements of 64 dimensions, so
+                // that they overlap and have near neighbours to find.
+                let nnz = if i % 100 == 0 {
+                    0
+                } else {
+                    [8, 16, 17, 40][i % 4]
+                };
+                let mut idx: Vec<i32> = (0..nnz).map(|_| rng.random_range(0..64)).collect();
+                idx.sort_unstable();
+                idx.dedup();
+                let val: Vec<f32> = idx.iter().map(|_| rng.random_range(0.1f32..1.0)).collect();
+                lanes::from_sparse(&idx, &val)
+            })
+            .collect();
+        let mut mem = block(4 << 20);
+        let base = mem.as_mut_ptr().cast::<u8>();
+        // SAFETY: as in `build`.
+        let mut g = unsafe {
+            SharedGraph::init(
+                base,
+                mem.len() * 8,
+                Lanes::Variable,
+                Metric::SparseL2,
+                PARAMS,
+            )
+        };
+        let mut visited = EpochVisited::default();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(10);
+        let mut ids = Vec::new();
+        for (i, v) in data.iter().enumerate() {
+            let level = PARAMS.random_level(&mut rng);
+            match g.insert(v, level, i as u64, &mut visited) {
+                Inserted::Element(id) => ids.push(id),
+                Inserted::Merged(id) => {
+                    assert!(lanes::same(g.vector(id), v), "merged into a copy");
+                    ids.push(id);
+                }
+                Inserted::Full => panic!("4 MB holds 1,500 small elements"),
+            }
+        }
+        for (i, v) in data.iter().enumerate() {
+            assert!(lanes::same(g.vector(ids[i]), v), "element {i} reads back");
+        }
+        // (Copies merged: the mean over the elements, not the rows.)
+        let total: usize = (0..g.len() as u32).map(|id| g.vector(id).len()).sum();
+        assert_eq!(g.estimate_lanes(), total / g.len() + 2);
+        // The exact nearest (most are found: recall of the ten nearest).
+        let mut hits = 0;
+        for q in data.iter().step_by(50) {
+            let mut exact: Vec<(f32, u32)> = (0..g.len() as u32)
+                .map(|id| (Metric::SparseL2.distance(q, g.vector(id)), id))
+                .collect();
+            exact.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let cutoff = exact[9].0;
+            let (entry, top) = g.entry().unwrap();
+            let mut seen = IdSet::default();
+            let start = Candidate {
+                distance: g.distance(q, entry),
+                id: entry,
+            };
+            let first = descend(&mut g, q, start, top, 0, &mut seen);
+            let found = search_layer(&mut g, q, &[first], 64, 0, &mut seen);
+            hits += found
+                .iter()
+                .take(10)
+                .filter(|c| c.distance <= cutoff)
+                .count();
+        }
+        let recall = hits as f64 / (10 * data.len().div_ceil(50)) as f64;
+        assert!(recall >= 0.95, "recall {recall}");
+
+        // A small block: fills up, then a further insert changes nothing.
+        let mut mem = block(64 << 10);
+        let base = mem.as_mut_ptr().cast::<u8>();
+        // SAFETY: as in `build`.
+        let mut g = unsafe {
+            SharedGraph::init(
+                base,
+                mem.len() * 8,
+                Lanes::Variable,
+                Metric::SparseL2,
+                PARAMS,
+            )
+        };
+        let long: Vec<&Vec<f32>> = data.iter().filter(|v| v.len() > 50).collect();
+        let mut full_at = None;
+        for (i, v) in long.iter().enumerate() {
+            if g.insert(v, 0, i as u64, &mut visited) == Inserted::Full {
+                full_at = Some(i);
+                break;
+            }
+        }
+        let full_at = full_at.expect("64 kB fills up");
+        let used = g.bytes_used();
+        assert!(used <= 64 << 10 && used + 512 > 64 << 10, "{used}");
+        assert_eq!(g.insert(long[full_at], 0, 0, &mut visited), Inserted::Full);
+        assert_eq!((g.len(), g.bytes_used()), (full_at, used));
     }
 }
