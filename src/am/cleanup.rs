@@ -31,6 +31,23 @@ use crate::storage::meta::Meta;
 use crate::storage::page::block_count;
 use pgrx::{pg_guard, pg_sys};
 
+/// About how many elements a page of `index` holds, for the memory estimate of the
+/// reachability check: from the element length ([`layout::elements_per_page`]), or for
+/// elements of varying length (`sparsevec`) from the index's own statistics (tuples
+/// per page when last counted; each row is at most one element), else as if every
+/// element were empty.
+fn elements_per_page(index: pg_sys::Relation, meta: &Meta) -> usize {
+    if meta.fixed_lanes().is_none() {
+        // SAFETY: an open relation's pg_class row.
+        let (tuples, pages) =
+            unsafe { ((*(*index).rd_rel).reltuples, (*(*index).rd_rel).relpages) };
+        if tuples >= 0.0 && pages > 0 {
+            return (f64::from(tuples) / f64::from(pages)).ceil().max(1.0) as usize;
+        }
+    }
+    layout::elements_per_page(meta.least_lanes(), meta.m)
+}
+
 /// With `from_nearest`, links every element its nearest neighbour does not link to
 /// from that neighbour ([`link_from_nearest`]); then every live element that cannot
 /// be reached from the entry point from its nearest reachable element
@@ -44,7 +61,7 @@ pub(super) fn reconnect(index: pg_sys::Relation, from_nearest: bool) -> bool {
         return true;
     };
     let pages = block_count(index) as usize;
-    let elements = pages * layout::elements_per_page(meta.least_lanes(), meta.m);
+    let elements = pages * elements_per_page(index, &meta);
     // An element and its neighbour tuple: two line pointers.
     let needed = bytes_for(pages, 2 * elements, elements);
     let budget = crate::pg::vacuum_work_mem();

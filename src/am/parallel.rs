@@ -18,6 +18,7 @@
 use super::build::{
     block_limit, build_callback, flush, graph_lanes, Builder, Shared, FLUSHED, MEMORY,
 };
+use crate::hnsw::metric::MAX_SPARSE_NNZ;
 use crate::storage::meta::Meta;
 use crate::storage::page::UnloggedBuild;
 use crate::storage::shared_graph::{Lanes, SharedGraph};
@@ -123,14 +124,16 @@ pub fn row_estimate(heap: pg_sys::Relation) -> Option<f64> {
 }
 
 /// Bytes of the shared graph: enough for `rows` (if known) with a fifth to spare and
-/// at least 64 MB, at most [`block_limit`]; elements of varying length (`lanes`) get
-/// the whole of it (their size is not known before the scan).
+/// at least 64 MB, at most [`block_limit`]. Elements of varying length (`lanes`),
+/// whose sizes the scan has yet to see, are counted at the largest
+/// ([`MAX_SPARSE_NNZ`] non-zero elements, in the upper area, beside a record of two
+/// lanes), so the block is never too small for the rows, and a small table does not
+/// take all of `maintenance_work_mem` of shared memory.
 fn graph_bytes(rows: Option<f64>, lanes: Lanes, m: usize, limit: usize) -> usize {
-    let dim = match lanes {
-        Lanes::Fixed(n) => n,
-        Lanes::Variable => return block_limit(limit, 2, m),
+    let (dim, cap) = match lanes {
+        Lanes::Fixed(n) => (n, block_limit(limit, n, m)),
+        Lanes::Variable => (2 + 2 * MAX_SPARSE_NNZ, block_limit(limit, 2, m)),
     };
-    let cap = block_limit(limit, dim, m);
     match rows {
         Some(rows) => {
             let wanted = SharedGraph::bytes_for((rows * 1.2) as usize + 1000, dim, m);
@@ -299,6 +302,13 @@ mod tests {
         assert_eq!(
             graph_bytes(None, Lanes::Fixed(384), 16, 2048 * mb),
             block_limit(2048 * mb, 384, 16)
+        );
+        // Sparse rows, counted at 1,000 non-zero elements each (8,000 bytes of lanes).
+        let b = graph_bytes(Some(10_000.0), Lanes::Variable, 16, 2048 * mb);
+        assert!(b >= 13_000 * 8_000 && b < 200 * mb, "{b}");
+        assert_eq!(
+            graph_bytes(None, Lanes::Variable, 16, 2048 * mb),
+            block_limit(2048 * mb, 2, 16)
         );
     }
 }

@@ -159,7 +159,7 @@ pub fn problems(rel: pg_sys::Relation) -> Vec<Problem> {
         if !meta.holds_lanes(e.dim) {
             let expected = match meta.fixed_lanes() {
                 Some(n) => format!("{n}"),
-                None => format!("an even number up to {}", meta.lanes()),
+                None => format!("an even number up to {}", meta.lanes().min(2 * meta.dim)),
             };
             out.push(at(
                 "wrong dimensions",

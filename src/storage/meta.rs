@@ -124,11 +124,12 @@ impl Meta {
     }
 
     /// `true` when an element of `lanes` lanes belongs in this index: its length
-    /// ([`Meta::lanes`]), or for `sparsevec` an even length up to that.
+    /// ([`Meta::lanes`]), or for `sparsevec` an even length up to that and to two
+    /// per dimension.
     pub fn holds_lanes(&self, lanes: usize) -> bool {
         match self.fixed_lanes() {
             Some(n) => lanes == n,
-            None => lanes.is_multiple_of(2) && lanes <= self.lanes(),
+            None => lanes.is_multiple_of(2) && lanes <= self.lanes().min(2 * self.dim),
         }
     }
 
@@ -363,6 +364,7 @@ mod tests {
         );
         assert!(sparse.holds_lanes(0) && sparse.holds_lanes(2000) && !sparse.holds_lanes(7));
         assert!(!sparse.holds_lanes(2002));
+        assert!(m(3, Metric::SparseL2).holds_lanes(6) && !m(3, Metric::SparseL2).holds_lanes(8));
         let half = m(5, Metric::HalfL2);
         assert_eq!(
             (half.lanes(), half.fixed_lanes(), half.least_lanes()),

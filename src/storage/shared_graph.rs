@@ -13,7 +13,10 @@
 //! extra heap TIDs of duplicates and the lanes of elements of varying length
 //! (`sparsevec`, [`Lanes::Variable`]). One atomic word counts both (elements, and
 //! 8-byte units of the upper area), so the two meet exactly when the block is full,
-//! whatever the mix. A record (`stride` bytes) is
+//! whatever the mix. Offsets into the upper area are 32-bit counts of those units: it
+//! holds at most 32 GiB, past which the graph counts as full (a build of elements of
+//! varying length with more memory than that writes its graph out there, as when
+//! `maintenance_work_mem` runs out). A record (`stride` bytes) is
 //!
 //! ```text
 //! 0   u32      lock (0 free, 1 held)
@@ -1022,64 +1025,93 @@ mod tests {
                 lanes::from_sparse(&idx, &val)
             })
             .collect();
-        let mut mem = block(4 << 20);
-        let base = mem.as_mut_ptr().cast::<u8>();
-        // SAFETY: as in `build`.
-        let mut g = unsafe {
-            SharedGraph::init(
-                base,
-                mem.len() * 8,
-                Lanes::Variable,
-                Metric::SparseL2,
-                PARAMS,
-            )
-        };
-        let mut visited = EpochVisited::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(10);
-        let mut ids = Vec::new();
-        for (i, v) in data.iter().enumerate() {
-            let level = PARAMS.random_level(&mut rng);
-            match g.insert(v, level, i as u64, &mut visited) {
-                Inserted::Element(id) => ids.push(id),
-                Inserted::Merged(id) => {
-                    assert!(lanes::same(g.vector(id), v), "merged into a copy");
-                    ids.push(id);
-                }
-                Inserted::Full => panic!("4 MB holds 1,500 small elements"),
-            }
-        }
-        for (i, v) in data.iter().enumerate() {
-            assert!(lanes::same(g.vector(ids[i]), v), "element {i} reads back");
-        }
-        // (Copies merged: the mean over the elements, not the rows.)
-        let total: usize = (0..g.len() as u32).map(|id| g.vector(id).len()).sum();
-        assert_eq!(g.estimate_lanes(), total / g.len() + 2);
-        // The exact nearest (most are found: recall of the ten nearest).
-        let mut hits = 0;
-        for q in data.iter().step_by(50) {
-            let mut exact: Vec<(f32, u32)> = (0..g.len() as u32)
-                .map(|id| (Metric::SparseL2.distance(q, g.vector(id)), id))
-                .collect();
-            exact.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            let cutoff = exact[9].0;
-            let (entry, top) = g.entry().unwrap();
-            let mut seen = IdSet::default();
-            let start = Candidate {
-                distance: g.distance(q, entry),
-                id: entry,
+        for threads in [1, 4] {
+            let mut mem = block(4 << 20);
+            let base = mem.as_mut_ptr().cast::<u8>();
+            // SAFETY: as in `build`.
+            let mut g = unsafe {
+                SharedGraph::init(
+                    base,
+                    mem.len() * 8,
+                    Lanes::Variable,
+                    Metric::SparseL2,
+                    PARAMS,
+                )
             };
-            let first = descend(&mut g, q, start, top, 0, &mut seen);
-            let found = search_layer(&mut g, q, &[first], 64, 0, &mut seen);
-            hits += found
-                .iter()
-                .take(10)
-                .filter(|c| c.distance <= cutoff)
-                .count();
+            // Each thread inserts every `threads`-th row; the element of each row.
+            let mut ids = vec![0u32; data.len()];
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let mut view = g.clone();
+                        let data = &data;
+                        s.spawn(move || {
+                            let mut rng = rand::rngs::StdRng::seed_from_u64(10 + t as u64);
+                            let mut visited = EpochVisited::default();
+                            let mut mine = Vec::new();
+                            for (i, v) in data.iter().enumerate().skip(t).step_by(threads) {
+                                let level = PARAMS.random_level(&mut rng);
+                                match view.insert(v, level, i as u64, &mut visited) {
+                                    Inserted::Element(id) | Inserted::Merged(id) => {
+                                        mine.push((i, id))
+                                    }
+                                    Inserted::Full => panic!("4 MB holds 1,500 small elements"),
+                                }
+                            }
+                            mine
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    for (i, id) in h.join().unwrap() {
+                        ids[i] = id;
+                    }
+                }
+            });
+            let mut tids = Vec::new();
+            for (i, v) in data.iter().enumerate() {
+                assert!(
+                    lanes::same(g.vector(ids[i]), v),
+                    "{threads}: row {i} reads back"
+                );
+                g.heap_tids(ids[i], &mut tids);
+                assert!(tids.contains(&(i as u64)), "{threads}: row {i}'s heap TID");
+            }
+            // The estimate the NOTICE of a full graph quotes covers what it took.
+            let estimate = SharedGraph::bytes_for(g.len(), g.estimate_lanes(), PARAMS.m);
+            assert!(
+                estimate >= g.bytes_used(),
+                "{estimate} < {}",
+                g.bytes_used()
+            );
+            // The exact nearest are found: recall of the ten nearest.
+            let mut hits = 0;
+            for q in data.iter().step_by(50) {
+                let mut exact: Vec<(f32, u32)> = (0..g.len() as u32)
+                    .map(|id| (Metric::SparseL2.distance(q, g.vector(id)), id))
+                    .collect();
+                exact.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                let cutoff = exact[9].0;
+                let (entry, top) = g.entry().unwrap();
+                let mut seen = IdSet::default();
+                let start = Candidate {
+                    distance: g.distance(q, entry),
+                    id: entry,
+                };
+                let first = descend(&mut g, q, start, top, 0, &mut seen);
+                let found = search_layer(&mut g, q, &[first], 64, 0, &mut seen);
+                hits += found
+                    .iter()
+                    .take(10)
+                    .filter(|c| c.distance <= cutoff)
+                    .count();
+            }
+            let recall = hits as f64 / (10 * data.len().div_ceil(50)) as f64;
+            assert!(recall >= 0.95, "{threads}: recall {recall}");
         }
-        let recall = hits as f64 / (10 * data.len().div_ceil(50)) as f64;
-        assert!(recall >= 0.95, "recall {recall}");
 
         // A small block: fills up, then a further insert changes nothing.
+        let mut visited = EpochVisited::default();
         let mut mem = block(64 << 10);
         let base = mem.as_mut_ptr().cast::<u8>();
         // SAFETY: as in `build`.

@@ -40,6 +40,10 @@ INSERT INTO t (val) VALUES (array_fill(1, ARRAY[1001])::vector::sparsevec);
 INSERT INTO t (val) VALUES ((array_fill(1, ARRAY[1000]) || 0)::vector::sparsevec);
 SELECT count(*) FROM (SELECT * FROM t ORDER BY val <-> array_fill(1, ARRAY[1001])::vector::sparsevec LIMIT 5) t2;
 SELECT count(*) AS problems FROM hnsw_verify('t_idx');
+-- A build holding an element of 1000 non-zero elements (2,000 lanes, the largest).
+REINDEX INDEX t_idx;
+SELECT count(*) FROM (SELECT * FROM t ORDER BY val <-> array_fill(1, ARRAY[1001])::vector::sparsevec LIMIT 5) t2;
+SELECT count(*) AS problems FROM hnsw_verify('t_idx');
 DROP TABLE t;
 CREATE TABLE t (val sparsevec);
 CREATE INDEX ON t USING hnsw (val sparsevec_l2_ops);
@@ -124,18 +128,48 @@ SELECT tab, pg_temp.recall(tab, op, 10) >= 0.95 AS after_vacuum,
        (SELECT live_elements FROM hnsw_index_stats((tab || '_idx')::regclass)) AS live
 FROM cases ORDER BY tab;
 
--- Copies: 12 rows of one value are one element of 10 heap TIDs and one of 2, all
--- found first (at distance 0).
+-- Copies: row 7 and 12 copies of it are one element of 10 heap TIDs and one of 3,
+-- all found first (at distance 0).
 INSERT INTO s_l2 SELECT 10000 + g, v FROM sv, generate_series(1, 12) g WHERE id = 7;
 SELECT (SELECT live_elements FROM hnsw_index_stats('s_l2_idx')) AS live,
        (SELECT count(*) FROM (SELECT id FROM s_l2 ORDER BY v <-> (SELECT v FROM sv WHERE id = 7) LIMIT 13) s
         WHERE id = 7 OR id > 10000) AS copies_first,
        (SELECT count(*) FROM hnsw_verify('s_l2_idx')) AS problems;
 
+-- Copies at the build: 12 rows of one value and 12 of it doubled. Under cosine all 24
+-- are one unit vector: elements of 10, 10 and 4 heap TIDs; under inner product and
+-- L2 the two values are two: elements of 10 and 2 each.
+CREATE TABLE dup (id int, v sparsevec(6000));
+INSERT INTO dup SELECT g, v FROM sv, generate_series(1, 12) g WHERE id = 7;
+INSERT INTO dup SELECT 100 + g, (v::vector * array_fill(2, ARRAY[6000])::vector)::sparsevec(6000)
+    FROM sv, generate_series(1, 12) g WHERE id = 7;
+CREATE INDEX dup_cos ON dup USING hnsw (v sparsevec_cosine_ops);
+CREATE INDEX dup_ip ON dup USING hnsw (v sparsevec_ip_ops);
+CREATE INDEX dup_l2 ON dup USING hnsw (v sparsevec_l2_ops);
+SELECT i, live_elements, heap_tids, (SELECT count(*) FROM hnsw_verify(i)) AS problems
+FROM unnest(ARRAY['dup_cos', 'dup_ip', 'dup_l2']::regclass[]) i, hnsw_index_stats(i);
+DROP TABLE dup;
+
+-- An expression index (unit vectors of the rows under inner product) is chosen for
+-- its expression and returns the exact top 5.
+CREATE INDEX sv_expr_idx ON sv USING hnsw ((l2_normalize(v)::sparsevec(6000)) sparsevec_ip_ops);
+SELECT position('Index Scan using sv_expr_idx' IN string_agg(p, ' ')) > 0 AS uses_index
+FROM pg_temp.plan_of('SELECT id FROM sv ORDER BY l2_normalize(v)::sparsevec(6000) <#> ''{1:1}/6000'' LIMIT 5') p;
+CREATE FUNCTION pg_temp.expr_top5() RETURNS int[] LANGUAGE sql AS $$
+    SELECT array_agg(id) FROM (SELECT id FROM sv ORDER BY l2_normalize(v)::sparsevec(6000) <#>
+        (SELECT v FROM sv_q LIMIT 1) LIMIT 5) s $$;
+CREATE TABLE expr_top5 AS SELECT pg_temp.expr_top5() AS a;
+SET enable_indexscan = off;
+SELECT (SELECT a FROM expr_top5) = pg_temp.expr_top5() AS exact_top5;
+RESET enable_indexscan;
+DROP TABLE expr_top5;
+DROP INDEX sv_expr_idx;
+
 -- A build whose graph outgrows maintenance_work_mem (1 MB: about 700 elements of
--- 150 terms fit) inserts the rest on disk.
+-- 150 terms fit; the rows' values alone take more) inserts the rest on disk.
 CREATE TABLE s_big (id int, v sparsevec(6000)) WITH (autovacuum_enabled = false);
 INSERT INTO s_big SELECT i, pg_temp.s(i, 150, 400) FROM generate_series(1, 2000) i;
+SELECT sum(pg_column_size(v)) > 1024 * 1024 AS rows_exceed_memory FROM s_big;
 SET maintenance_work_mem = '1MB';
 SET client_min_messages = warning;
 CREATE INDEX s_big_idx ON s_big USING hnsw (v sparsevec_l2_ops);
