@@ -37,29 +37,38 @@ SELECT CASE WHEN bool_and(d >= prev - 1e-6) IS NOT FALSE THEN 1 ELSE 1 / (count(
 FROM (SELECT d, coalesce(lag(d) OVER (ORDER BY n), 0) AS prev FROM hits) o;
 SQL
 chmod 644 "$work"/*.sql
-# VACUUM in a loop until pgbench is done.
-(
-    end=$((SECONDS + seconds))
-    runs=0
-    while [ "$SECONDS" -lt "$end" ]; do
-        items_psql "$host" "$port" "$db" -c "VACUUM items" || exit 1
-        runs=$((runs + 1))
-    done
-    echo "$runs" >"$work/vacuums"
-) &
-looper=$!
-bench_status=0
-"$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c 4 -j 2 -T "$seconds" \
-    -f "$work/insert.sql@4" -f "$work/delete.sql@2" -f "$work/query.sql@4" "$db" >"$work/pgbench.log" 2>&1 ||
-    bench_status=$?
-vacuum_status=0
-wait "$looper" || vacuum_status=$?
-if [ "$bench_status" != 0 ] || [ "$vacuum_status" != 0 ] || grep -qi "error\|deadlock" "$work/pgbench.log"; then
-    echo "vacuum concurrency: pgbench exit $bench_status, VACUUM loop exit $vacuum_status"
-    cat "$work/pgbench.log"
-    exit 1
-fi
-transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.log")
+# churn TABLE SECONDS PREFIX WHAT: 4 pgbench clients run $work/PREFIXinsert.sql,
+# PREFIXdelete.sql and PREFIXquery.sql (weights 4, 2, 4) for SECONDS beside VACUUM
+# TABLE in a loop; exits saying WHAT on any error; sets churn_transactions and
+# churn_vacuums.
+churn() {
+    local table=$1 secs=$2 prefix=$3 what=$4 looper bench_status=0 vacuum_status=0
+    (
+        end=$((SECONDS + secs))
+        runs=0
+        while [ "$SECONDS" -lt "$end" ]; do
+            items_psql "$host" "$port" "$db" -c "VACUUM $table" || exit 1
+            runs=$((runs + 1))
+        done
+        echo "$runs" >"$work/${prefix}vacuums"
+    ) &
+    looper=$!
+    "$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c 4 -j 2 -T "$secs" \
+        -f "$work/${prefix}insert.sql@4" -f "$work/${prefix}delete.sql@2" -f "$work/${prefix}query.sql@4" \
+        "$db" >"$work/${prefix}pgbench.log" 2>&1 || bench_status=$?
+    wait "$looper" || vacuum_status=$?
+    if [ "$bench_status" != 0 ] || [ "$vacuum_status" != 0 ] ||
+        grep -qi "error\|deadlock" "$work/${prefix}pgbench.log"; then
+        echo "$what: pgbench exit $bench_status, VACUUM loop exit $vacuum_status"
+        cat "$work/${prefix}pgbench.log"
+        exit 1
+    fi
+    churn_transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+        "$work/${prefix}pgbench.log")
+    churn_vacuums=$(cat "$work/${prefix}vacuums")
+}
+churn items "$seconds" "" "vacuum concurrency"
+transactions=$churn_transactions vacuums=$churn_vacuums
 items_psql "$host" "$port" "$db" -c "VACUUM items"
 total=$(items_verify "$host" "$port" "$db" "vacuum concurrency")
 # The graph after churn is as searchable as a fresh build's: at ef_search 10, at most
@@ -121,28 +130,8 @@ SELECT CASE WHEN bool_and(d >= prev - 1e-6) IS NOT FALSE THEN 1 ELSE 1 / (count(
 FROM (SELECT d, coalesce(lag(d) OVER (ORDER BY n), 0) AS prev FROM hits) o;
 SQL
 chmod 644 "$work"/*.sql
-(
-    end=$((SECONDS + long_seconds))
-    runs=0
-    while [ "$SECONDS" -lt "$end" ]; do
-        items_psql "$host" "$port" "$db" -c "VACUUM long" || exit 1
-        runs=$((runs + 1))
-    done
-    echo "$runs" >"$work/long_vacuums"
-) &
-looper=$!
-bench_status=0
-"$PG_BIN/pgbench" -n -h "$host" -p "$port" -U postgres -c 4 -j 2 -T "$long_seconds" \
-    -f "$work/long_insert.sql@4" -f "$work/long_delete.sql@2" -f "$work/long_query.sql@4" "$db" \
-    >"$work/pgbench3.log" 2>&1 || bench_status=$?
-vacuum_status=0
-wait "$looper" || vacuum_status=$?
-if [ "$bench_status" != 0 ] || [ "$vacuum_status" != 0 ] || grep -qi "error\|deadlock" "$work/pgbench3.log"; then
-    echo "vacuum concurrency (long rows): pgbench exit $bench_status, VACUUM loop exit $vacuum_status"
-    cat "$work/pgbench3.log"
-    exit 1
-fi
-long_transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench3.log")
+churn long "$long_seconds" long_ "vacuum concurrency (long rows)"
+long_transactions=$churn_transactions long_vacuums=$churn_vacuums
 items_psql "$host" "$port" "$db" -c "VACUUM long"
 read -r long_rows long_tids long_problems long_unfound < <(items_psql "$host" "$port" "$db" -At -F ' ' <<'SQL'
 SET enable_seqscan = off;
@@ -160,9 +149,9 @@ if [ "$long_tids" != "$long_rows" ] || [ "$long_problems" != 0 ] || [ "$long_unf
     exit 1
 fi
 echo "vacuum concurrency: ok ($seconds s of 4 clients inserting/deleting/querying" \
-    "($transactions transactions, every scan in distance order) beside $(cat "$work/vacuums") VACUUM" \
+    "($transactions transactions, every scan in distance order) beside $vacuums VACUUM" \
     "runs, no error; $total rows at the end, all found at ef_search 1000, $missed missed at" \
     "ef_search 10, hnsw_verify empty; then every row deleted and $refilled inserted beside a" \
     "VACUUM loop: entry point kept, all found; $long_seconds s of the same on 3,000-d rows (chains):" \
-    "$long_transactions transactions beside $(cat "$work/long_vacuums") VACUUM runs, $long_rows rows all in" \
+    "$long_transactions transactions beside $long_vacuums VACUUM runs, $long_rows rows all in" \
     "the index and found, hnsw_verify empty)"

@@ -33,19 +33,22 @@ use pgrx::{pg_guard, pg_sys};
 
 /// About how many elements a page of `index` holds, for the memory estimate of the
 /// reachability check: from the element length ([`layout::elements_per_page`]), or for
-/// elements of varying length (`sparsevec`) from the index's own statistics (tuples
-/// per page when last counted; each row is at most one element), else as if every
-/// element were empty.
+/// elements of varying length (`sparsevec`) from the index's own statistics when they
+/// counted rows on more than the metapage (tuples per page but the metapage; each row
+/// is at most one element), else as if every element were empty (the most a page
+/// holds).
 fn elements_per_page(index: pg_sys::Relation, meta: &Meta) -> usize {
-    if meta.fixed_lanes().is_none() {
-        // SAFETY: an open relation's pg_class row.
-        let (tuples, pages) =
-            unsafe { ((*(*index).rd_rel).reltuples, (*(*index).rd_rel).relpages) };
-        if tuples >= 0.0 && pages > 0 {
-            return (f64::from(tuples) / f64::from(pages)).ceil().max(1.0) as usize;
-        }
+    let most = layout::elements_per_page(meta.least_lanes(), meta.m);
+    if meta.fixed_lanes().is_some() {
+        return most;
     }
-    layout::elements_per_page(meta.least_lanes(), meta.m)
+    // SAFETY: an open relation's pg_class row.
+    let (tuples, pages) = unsafe { ((*(*index).rd_rel).reltuples, (*(*index).rd_rel).relpages) };
+    if tuples > 0.0 && pages > 1 {
+        let per_page = (f64::from(tuples) / f64::from(pages - 1)).ceil() as usize;
+        return per_page.clamp(1, most);
+    }
+    most
 }
 
 /// With `from_nearest`, links every element its nearest neighbour does not link to

@@ -18,7 +18,6 @@
 use super::build::{
     block_limit, build_callback, flush, graph_lanes, Builder, Shared, FLUSHED, MEMORY,
 };
-use crate::hnsw::metric::MAX_SPARSE_NNZ;
 use crate::storage::meta::Meta;
 use crate::storage::page::UnloggedBuild;
 use crate::storage::shared_graph::{Lanes, SharedGraph};
@@ -123,16 +122,16 @@ pub fn row_estimate(heap: pg_sys::Relation) -> Option<f64> {
     (reltuples >= 0.0 && relpages > 0).then(|| reltuples / f64::from(relpages) * f64::from(blocks))
 }
 
-/// Bytes of the shared graph: enough for `rows` (if known) with a fifth to spare and
-/// at least 64 MB, at most [`block_limit`]. Elements of varying length (`lanes`),
-/// whose sizes the scan has yet to see, are counted at the largest
-/// ([`MAX_SPARSE_NNZ`] non-zero elements, in the upper area, beside a record of two
+/// Bytes of the shared graph: enough for `rows` (if known: the table was analysed or
+/// vacuumed) with a fifth to spare and at least 64 MB, at most [`block_limit`].
+/// Elements of varying length (`lanes`), whose sizes the scan has yet to see, are
+/// counted at the largest (`largest` lanes, in the upper area, beside a record of two
 /// lanes), so the block is never too small for the rows, and a small table does not
 /// take all of `maintenance_work_mem` of shared memory.
-fn graph_bytes(rows: Option<f64>, lanes: Lanes, m: usize, limit: usize) -> usize {
+fn graph_bytes(rows: Option<f64>, lanes: Lanes, largest: usize, m: usize, limit: usize) -> usize {
     let (dim, cap) = match lanes {
         Lanes::Fixed(n) => (n, block_limit(limit, n, m)),
-        Lanes::Variable => (2 + 2 * MAX_SPARSE_NNZ, block_limit(limit, 2, m)),
+        Lanes::Variable => (2 + largest, block_limit(limit, 2, m)),
     };
     match rows {
         Some(rows) => {
@@ -165,7 +164,9 @@ pub unsafe fn build(
     estimate: Option<f64>,
 ) -> Option<(f64, f64, bool)> {
     let meta = Meta::read(index);
-    let bytes = graph_bytes(estimate, graph_lanes(&meta), meta.m, limit);
+    // The largest element: at most two lanes per dimension (a sparsevec(3) has 6).
+    let largest = meta.lanes().min(2 * meta.dim);
+    let bytes = graph_bytes(estimate, graph_lanes(&meta), largest, meta.m, limit);
     // SAFETY: the sequence of nbtsort.c's _bt_begin_parallel / _bt_end_parallel: a
     // parallel context with our shared state, the parallel scan descriptor and the
     // graph in its DSM segment; every exit path destroys it and leaves parallel mode
@@ -288,26 +289,38 @@ mod tests {
     #[test]
     fn the_shared_block_follows_the_estimate_within_the_limit() {
         let mb = 1usize << 20;
-        let b = graph_bytes(Some(100_000.0), Lanes::Fixed(384), 16, 2048 * mb);
+        let b = graph_bytes(Some(100_000.0), Lanes::Fixed(384), 384, 16, 2048 * mb);
         assert!(b >= SharedGraph::bytes_for(120_000, 384, 16), "{b}");
         assert!(b < 300 * mb, "{b}");
         assert_eq!(
-            graph_bytes(Some(10.0), Lanes::Fixed(384), 16, 2048 * mb),
+            graph_bytes(Some(10.0), Lanes::Fixed(384), 384, 16, 2048 * mb),
             64 * mb
         );
         assert_eq!(
-            graph_bytes(Some(1e9), Lanes::Fixed(384), 16, 64 * mb),
+            graph_bytes(Some(1e9), Lanes::Fixed(384), 384, 16, 64 * mb),
             block_limit(64 * mb, 384, 16)
         );
         assert_eq!(
-            graph_bytes(None, Lanes::Fixed(384), 16, 2048 * mb),
+            graph_bytes(None, Lanes::Fixed(384), 384, 16, 2048 * mb),
             block_limit(2048 * mb, 384, 16)
         );
         // Sparse rows, counted at 1,000 non-zero elements each (8,000 bytes of lanes).
-        let b = graph_bytes(Some(10_000.0), Lanes::Variable, 16, 2048 * mb);
+        let b = graph_bytes(
+            Some(10_000.0),
+            Lanes::Variable,
+            2 * crate::hnsw::metric::MAX_SPARSE_NNZ,
+            16,
+            2048 * mb,
+        );
         assert!(b >= 13_000 * 8_000 && b < 200 * mb, "{b}");
         assert_eq!(
-            graph_bytes(None, Lanes::Variable, 16, 2048 * mb),
+            graph_bytes(
+                None,
+                Lanes::Variable,
+                2 * crate::hnsw::metric::MAX_SPARSE_NNZ,
+                16,
+                2048 * mb
+            ),
             block_limit(2048 * mb, 2, 16)
         );
     }

@@ -203,6 +203,23 @@ mod tests {
     use crate::distance::sparse;
     use rand::{Rng, SeedableRng};
 
+    /// Each kernel of `p` and `q`, both ways round, against the merge walk: f32 sums
+    /// of up to 2,000 terms, within 1e-4 of the result.
+    fn close(p: Sparse<'_>, q: Sparse<'_>, case: &str) {
+        for (x, y) in [(p, q), (q, p)] {
+            for (what, got, want) in [
+                ("l2", l2_squared(x, y), sparse::l2_squared(x, y)),
+                ("l1", l1_distance(x, y), sparse::l1_distance(x, y)),
+                ("ip", inner_product(x, y), sparse::inner_product(x, y)),
+            ] {
+                assert!(
+                    (got - want).abs() <= 1e-4 * want.abs() + 1e-30,
+                    "{what} {case}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
     /// Against the merge walk on vectors of large values that differ a little (the
     /// distance is small beside the norms, so it must be summed term by term), with
     /// shared and unshared indices, blocks that do and do not overlap, at lengths
@@ -241,28 +258,35 @@ mod tests {
                         b.push((i, x + rng.random_range(-0.01f32..0.01)));
                     }
                 }
-                for _ in 0..if keep < 1.0 { n / 10 + 1 } else { 0 } {
-                    let i = 4 * n as i32 + rng.random_range(0..n as i32 + 1);
-                    if !b.iter().any(|&(j, _)| j == i) {
-                        b.push((i, scale * 0.001));
+                // Others of its own, among a's and after them, as large as a's.
+                for _ in 0..if keep < 1.0 { n / 5 + 1 } else { 0 } {
+                    let i = rng.random_range(0..5 * n as i32 + 1);
+                    if !idx.contains(&i) && !b.iter().any(|&(j, _)| j == i) {
+                        b.push((i, scale * rng.random_range(0.5f32..1.0)));
                     }
                 }
                 b.sort_by_key(|&(i, _)| i);
                 let (bi, bx): (Vec<i32>, Vec<f32>) = b.into_iter().unzip();
                 let (p, q) = ((&idx[..], &a[..]), (&bi[..], &bx[..]));
-                for (what, got, want) in [
-                    ("l2", l2_squared(p, q), sparse::l2_squared(p, q)),
-                    ("l1", l1_distance(p, q), sparse::l1_distance(p, q)),
-                    ("ip", inner_product(p, q), sparse::inner_product(p, q)),
-                ] {
-                    // f32 sums of up to 2,000 terms: 1e-4 of the result.
-                    assert!(
-                        (got - want).abs() <= 1e-4 * want.abs() + 1e-30,
-                        "{what} n={n} scale={scale}: {got} vs {want}"
-                    );
-                }
+                close(p, q, &format!("n={n} scale={scale} keep={keep}"));
                 assert_eq!((l2_squared(p, p), l1_distance(p, p)), (0.0, 0.0));
             }
+        }
+        // Blocks that overlap in turn and blocks skipped on either side: a's blocks
+        // 0..16 and 200..216 against b's 100..116 and 300..316, a range before the
+        // other's, and blocks sharing some indices with either neighbour.
+        let range = |r: std::ops::Range<i32>| r.collect::<Vec<i32>>();
+        let ones = |n: usize, x: f32| vec![x; n];
+        let a_i: Vec<i32> = [range(0..16), range(200..216)].concat();
+        let b_i: Vec<i32> = [range(100..116), range(300..316)].concat();
+        let c_i: Vec<i32> = [range(8..24), range(190..206), range(210..230)].concat();
+        let (a_x, b_x, c_x) = (ones(32, 1.5), ones(32, 0.5), ones(52, 2.0));
+        for (p, q) in [
+            ((&a_i[..], &a_x[..]), (&b_i[..], &b_x[..])),
+            ((&a_i[..], &a_x[..]), (&c_i[..], &c_x[..])),
+            ((&b_i[..], &b_x[..]), (&c_i[..], &c_x[..])),
+        ] {
+            close(p, q, "fixed blocks");
         }
         // Disjoint index ranges (every block pair skipped) and an empty vector.
         let p = (&[0, 1, 2][..], &[1.0f32, 2.0, 3.0][..]);

@@ -10,6 +10,7 @@ mod tests {
     use crate::am::graphscan::GraphScan;
     use crate::am::stats::OpenIndex;
     use crate::am::{insert, vacuum};
+    use crate::pg_tests::support::parallel_build_of_p;
     use crate::storage::chain;
     use crate::storage::meta::Meta;
     use pgrx::prelude::*;
@@ -113,31 +114,14 @@ mod tests {
             "SELECT setseed(0.5); CREATE TABLE p (id int, v vector(3000)); \
              INSERT INTO p SELECT r, array_agg(random())::real[]::vector \
                  FROM generate_series(1, 3000) d, generate_series(1, 600) r GROUP BY r; \
-             ALTER TABLE p SET (parallel_workers = 1); \
-             SET LOCAL min_parallel_table_scan_size = 0; \
-             SET LOCAL max_parallel_maintenance_workers = 1",
+             ALTER TABLE p SET (parallel_workers = 1)",
         )
         .unwrap();
         for memory in ["256MB", "1MB"] {
-            Spi::run(&format!(
-                "SET LOCAL maintenance_work_mem = '{memory}'; SET LOCAL client_min_messages = warning; \
-                 DROP INDEX IF EXISTS p_idx; CREATE INDEX p_idx ON p USING hnsw (v vector_l2_ops)"
-            ))
-            .unwrap();
-            assert_eq!(crate::am::parallel::last_workers_launched(), 1, "{memory}");
-            let problems = Spi::get_one::<i64>("SELECT count(*) FROM hnsw_verify('p_idx')")
-                .unwrap()
-                .unwrap();
-            assert_eq!(problems, 0, "{memory}");
-            Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL hnsw.ef_search = 100").unwrap();
-            let own = Spi::get_one::<i64>(
-                "SELECT count(*) FROM p q WHERE q.id <= 50 AND \
-                     (SELECT id FROM p ORDER BY v <-> q.v LIMIT 1) = q.id",
-            )
-            .unwrap()
-            .unwrap();
-            assert_eq!(own, 50, "{memory}");
-            Spi::run("RESET enable_seqscan").unwrap();
+            assert_eq!(
+                parallel_build_of_p(memory, "vector_l2_ops", "q.id <= 50"),
+                50
+            );
         }
     }
 }

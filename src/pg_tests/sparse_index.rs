@@ -5,7 +5,7 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::pg_tests::support::{assert_errors, one};
+    use crate::pg_tests::support::{assert_errors, one, parallel_build_of_p};
     use pgrx::prelude::*;
 
     #[pg_test]
@@ -69,35 +69,19 @@ mod tests {
                  || '}/100000')::sparsevec FROM (SELECT r, k, random() AS x FROM generate_series(1, 1000) r, \
                  LATERAL (SELECT k FROM generate_series(1, 400) k WHERE r > 0 ORDER BY random() \
                           LIMIT 100 + r % 300) c) d GROUP BY r; \
-             ALTER TABLE p SET (parallel_workers = 1); \
-             SET LOCAL min_parallel_table_scan_size = 0; \
-             SET LOCAL max_parallel_maintenance_workers = 1",
+             ALTER TABLE p SET (parallel_workers = 1)",
         )
         .unwrap();
         for memory in ["256MB", "1MB"] {
-            Spi::run(&format!(
-                "SET LOCAL maintenance_work_mem = '{memory}'; SET LOCAL client_min_messages = warning; \
-                 DROP INDEX IF EXISTS p_idx; CREATE INDEX p_idx ON p USING hnsw (v sparsevec_l2_ops)"
-            ))
-            .unwrap();
-            assert_eq!(crate::am::parallel::last_workers_launched(), 1, "{memory}");
             assert_eq!(
-                one::<i64>("SELECT count(*) FROM hnsw_verify('p_idx')"),
-                0,
-                "{memory}"
+                parallel_build_of_p(memory, "sparsevec_l2_ops", "q.id % 10 = 0"),
+                100
             );
             assert_eq!(
                 one::<i64>("SELECT live_elements FROM hnsw_index_stats('p_idx')"),
                 1000,
                 "{memory}"
             );
-            Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL hnsw.ef_search = 100").unwrap();
-            let own = one::<i64>(
-                "SELECT count(*) FROM p q WHERE q.id % 10 = 0 AND \
-                     (SELECT id FROM p ORDER BY v <-> q.v LIMIT 1) = q.id",
-            );
-            assert_eq!(own, 100, "{memory}");
-            Spi::run("RESET enable_seqscan").unwrap();
         }
     }
 }

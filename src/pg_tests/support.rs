@@ -141,3 +141,34 @@ pub fn operator_of(opclass: &str) -> &'static str {
         other => panic!("no operator class {other}"),
     }
 }
+
+/// Builds index `p_idx` on `p (id, v)` with `opclass` (`<->` its operator) by a
+/// leader and one worker at `maintenance_work_mem` = `memory` (the table set up with
+/// `parallel_workers = 1`), and checks it: a worker launched, `hnsw_verify` empty, and
+/// the rows of `p` that `sample` selects (a condition on `q.id`) each their own nearest
+/// at `ef_search` 100. Returns how many rows `sample` selects.
+pub fn parallel_build_of_p(memory: &str, opclass: &str, sample: &str) -> i64 {
+    Spi::run(&format!(
+        "SET LOCAL min_parallel_table_scan_size = 0; SET LOCAL max_parallel_maintenance_workers = 1; \
+         SET LOCAL maintenance_work_mem = '{memory}'; SET LOCAL client_min_messages = warning; \
+         DROP INDEX IF EXISTS p_idx; CREATE INDEX p_idx ON p USING hnsw (v {opclass})"
+    ))
+    .unwrap();
+    assert_eq!(crate::am::parallel::last_workers_launched(), 1, "{memory}");
+    assert_eq!(
+        one::<i64>("SELECT count(*) FROM hnsw_verify('p_idx')"),
+        0,
+        "{memory}"
+    );
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL hnsw.ef_search = 100").unwrap();
+    let (own, rows) = (
+        one::<i64>(&format!(
+            "SELECT count(*) FROM p q WHERE {sample} AND \
+                 (SELECT id FROM p ORDER BY v <-> q.v LIMIT 1) = q.id"
+        )),
+        one::<i64>(&format!("SELECT count(*) FROM p q WHERE {sample}")),
+    );
+    assert_eq!(own, rows, "{memory}: rows their own nearest");
+    Spi::run("RESET enable_seqscan").unwrap();
+    rows
+}

@@ -320,9 +320,9 @@ mod tests {
         assert_eq!(metric_of(15), None);
     }
 
-    #[test]
-    fn chained_elements_have_format_version_2() {
-        let meta = |dim, metric| Meta {
+    /// The metapage of an empty index of `dim` dimensions under `metric`, m = 16.
+    fn empty(dim: usize, metric: Metric) -> Meta {
+        Meta {
             dim,
             m: 16,
             ef_construction: 64,
@@ -331,7 +331,12 @@ mod tests {
             insert_page: 0,
             relink_pending: false,
             inserted_since_check: false,
-        };
+        }
+    }
+
+    #[test]
+    fn chained_elements_have_format_version_2() {
+        let meta = empty;
         let version = |m: Meta| u32::from_le_bytes(m.encode()[4..8].try_into().unwrap());
         assert_eq!(version(meta(2000, Metric::L2)), 1);
         assert_eq!(version(meta(4000, Metric::HalfL2)), 1);
@@ -347,16 +352,7 @@ mod tests {
 
     #[test]
     fn sparse_elements_differ_in_length() {
-        let m = |dim, metric| Meta {
-            dim,
-            m: 16,
-            ef_construction: 64,
-            metric,
-            entry: None,
-            insert_page: 0,
-            relink_pending: false,
-            inserted_since_check: false,
-        };
+        let m = empty;
         let sparse = m(30_000, Metric::SparseCosine);
         assert_eq!(
             (sparse.lanes(), sparse.fixed_lanes(), sparse.least_lanes()),
